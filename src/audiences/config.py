@@ -1,0 +1,51 @@
+"""Where the pipeline reads and writes, resolved from environment variables.
+
+Every path is relocatable so that tests, the demo and a production install can
+share one code path: ``AUDIENCES_HOME`` moves all runtime data at once, and the
+per-source variables point the connectors at a company's real exports.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    crm_dir: Path
+    web_dir: Path
+    shop_url: str
+    warehouse: Path
+    web_lookback_days: int
+
+    @property
+    def landing(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def reports(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.home / "dbt" / "target"
+
+
+def settings() -> Settings:
+    """Read the settings from the environment (on every call, so tests can patch it)."""
+    home = Path(os.environ.get("AUDIENCES_HOME", PROJECT_ROOT / "data")).resolve()
+    sources = home / "sources"
+    return Settings(
+        home=home,
+        crm_dir=Path(os.environ.get("AUDIENCES_CRM_DIR", sources / "crm")),
+        web_dir=Path(os.environ.get("AUDIENCES_WEB_DIR", sources / "web")),
+        shop_url=os.environ.get("AUDIENCES_SHOP_URL", f"sqlite:///{sources / 'shop.sqlite'}"),
+        warehouse=Path(os.environ.get("AUDIENCES_WAREHOUSE", home / "warehouse.duckdb")),
+        web_lookback_days=int(os.environ.get("AUDIENCES_WEB_LOOKBACK_DAYS", "3")),
+    )

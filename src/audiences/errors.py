@@ -1,0 +1,17 @@
+"""Errors the pipeline raises on purpose, each with a message a user can act on."""
+
+
+class AudiencesError(Exception):
+    """Base class: caught by the CLI and shown without a traceback."""
+
+
+class SourceMissingError(AudiencesError):
+    """A configured source (folder, database, table) does not exist."""
+
+
+class SchemaDriftError(AudiencesError):
+    """A source's columns no longer match its contract."""
+
+
+class CountMismatchError(AudiencesError):
+    """Records read do not equal records loaded plus records quarantined."""

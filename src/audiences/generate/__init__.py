@@ -1,0 +1,361 @@
+"""Deterministic generator of realistic CRM, web-analytics and shop source data.
+
+``generate()`` simulates a population over a window of days and writes the
+three source systems exactly as their contracts in ``docs/sources.md`` say.
+The whole history is simulated every time (it is cheap), and ``through``
+decides how much of it has "happened" yet: generating through day D and then
+through day D+1 reproduces a company whose systems gained one more day.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from audiences.generate import activity, crm, people, vocab, writers
+from audiences.generate.people import DAY
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    customers: int = 10_000
+    days: int = 90
+    end_date: date | None = None  # last simulated day; defaults to yesterday (UTC)
+    through: date | None = None  # last day written; defaults to end_date
+    seed: int = 42
+    dirt: float = 0.02  # share of records given each kind of defect
+
+
+def default_end_date() -> date:
+    return datetime.now(UTC).date() - timedelta(days=1)
+
+
+def generate(out_dir: Path, options: GenerateOptions) -> dict:
+    """Write the sources under ``out_dir`` and return a summary of what was written."""
+    if options.customers < 10:
+        raise ValueError("--customers must be at least 10")
+    if options.days < 2:
+        raise ValueError("--days must be at least 2")
+    if not 0 <= options.dirt <= 0.5:
+        raise ValueError("--dirt must be between 0 and 0.5")
+    end_date = options.end_date or default_end_date()
+    through = options.through or end_date
+    start_date = end_date - timedelta(days=options.days - 1)
+    if not start_date <= through <= end_date:
+        raise ValueError(f"--through must be between {start_date} and {end_date}")
+    start = _epoch(start_date)
+    end = _epoch(end_date) + DAY
+    cutoff = _epoch(through) + DAY  # exclusive
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 2)
+        clock = now
+
+    rng = np.random.default_rng(options.seed)
+    pop = people.make_people(rng, options.customers, start, options.dirt)
+    people.place_new_people(rng, pop, start, end)
+    products = activity.make_products(rng, start)
+    sessions = activity.make_sessions(rng, pop, start, end)
+    events = activity.make_events(rng, sessions, late_share=options.dirt / 2)
+    orders = activity.make_orders(rng, pop, sessions, events, products)
+    contacts = crm.make_contacts(rng, pop, start, end, options.dirt)
+    email = crm.make_email_activity(rng, pop, contacts, orders, start, end)
+    first_order = np.full(pop.n, crm.NEVER)
+    np.minimum.at(first_order, orders.person, orders.placed_at)
+    versions = crm.contact_versions(rng, pop, contacts, first_order, start, end)
+    lap("simulate")
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    counts["crm_contacts"] = _write_contacts(rng, out_dir / "crm", pop, contacts, versions,
+                                             first_order, start, cutoff, options.dirt)
+    counts["crm_email_activity"] = _write_email(rng, out_dir / "crm", pop, contacts, email,
+                                                cutoff, options.dirt)
+    lap("crm")
+    counts["web_events"] = _write_web(rng, out_dir / "web", pop, sessions, events, orders,
+                                      products, cutoff, options)
+    lap("web")
+    counts.update(_write_shop(rng, out_dir / "shop.sqlite", pop, sessions, orders, products,
+                              cutoff, options.dirt))
+    lap("shop")
+    summary = {
+        "customers": options.customers,
+        "start_date": start_date.isoformat(),
+        "end_date": end_date.isoformat(),
+        "through": through.isoformat(),
+        "seed": options.seed,
+        "dirt": options.dirt,
+        "rows": counts,
+        "seconds": timings,
+    }
+    (out_dir / "generator.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _epoch(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+
+
+def _write_contacts(rng, out, pop, contacts, versions, first_order, start, cutoff, dirt) -> int:
+    idx = versions["contact"]
+    at = versions["updated_at"]
+    keep = at < cutoff
+    idx, at = idx[keep], at[keep]
+    p = contacts.person[idx]
+    opted = crm.opted_in_at(pop, contacts, at, idx)
+    late = contacts.late_opt_in[idx] <= at
+    opt_in_at = np.where(late, contacts.late_opt_in[idx], pop.created_at[p] + 5)
+    stage = np.where(first_order[p] <= at, "customer", np.where(opted, "subscriber", "lead"))
+    n = len(idx)
+    missing_birth = rng.random(n) < 0.3
+    bad_ts = rng.random(n) < dirt / 10
+    dup = rng.random(n) < dirt / 2
+    file_day = np.maximum(at, start) // DAY
+    table = pa.table(
+        {
+            "contact_id": contacts.contact_id[idx],
+            "email": contacts.email[idx],
+            "first_name": contacts.first_name[idx],
+            "last_name": contacts.last_name[idx],
+            "phone": contacts.phone[idx],
+            "country": contacts.country[idx],
+            "city": pop.city[p],
+            "postal_code": pop.postal_code[p],
+            "birth_date": np.where(missing_birth, None,
+                                   np.datetime_as_string(pop.birth_date[p]).astype(object)),
+            "created_at": pop.created_at[p],
+            "updated_at": at,
+            "email_opt_in": opted,
+            "opt_in_at": np.where(opted | (opt_in_at <= at), opt_in_at, -1),
+            "opt_in_source": np.where(late, "checkout", pop.opt_in_source[p]).astype(object),
+            "lifecycle_stage": stage.astype(object),
+            "is_deleted": contacts.deleted_at[idx] <= at,
+            "bad_ts": bad_ts,
+            "file_day": file_day,
+            "row_order": np.arange(n),
+        }
+    )
+    dupes = table.filter(pa.array(dup))
+    table = pa.concat_tables([table, dupes])
+    iso = writers.ISO
+    select = f"""
+        contact_id, email, first_name, last_name, phone, country, city, postal_code, birth_date,
+        strftime(to_timestamp(created_at), '{iso}') as created_at,
+        case when bad_ts then '31/02/2026 25:61' else strftime(to_timestamp(updated_at), '{iso}')
+        end as updated_at,
+        email_opt_in,
+        case when opt_in_at >= 0 then strftime(to_timestamp(opt_in_at), '{iso}') end as opt_in_at,
+        case when opt_in_at >= 0 then opt_in_source end as opt_in_source,
+        lifecycle_stage, is_deleted"""
+    bad = _broken_csv_rows(rng, file_day, 16, dirt, "contact")
+    writers.write_daily_csv(table, select, out, "contacts", bad)
+    return table.num_rows + len(bad)
+
+
+def _broken_csv_rows(rng, file_day, n_fields, dirt, kind) -> list[tuple[int, str]]:
+    """Rows a broken exporter emits: cut short, or with an unquoted comma in a field."""
+    days = np.unique(file_day)
+    n = max(1, int(len(file_day) * dirt / 10))
+    picks = rng.choice(days, size=n)
+    rows = []
+    for i, day in enumerate(picks.tolist()):
+        if i % 2:
+            rows.append((day, f"9{i:06d},broken.{kind}{i}@example.com,Jo"))
+        else:
+            fields = [f"9{i:06d}", f"{kind}{i}@example.com", "Smith, Jr."] + [""] * (n_fields - 3)
+            rows.append((day, ",".join(fields) + ",extra"))
+    return rows
+
+
+def _write_email(rng, out, pop, contacts, email, cutoff, dirt) -> int:
+    keep = email["occurred_at"] < cutoff
+    e = {k: v[keep] for k, v in email.items()}
+    n = len(e["contact"])
+    cats = np.asarray(vocab.CATEGORIES, dtype=object)[e["category"]]
+    url = np.where(e["event_type"] == "click", "https://shop.example.com/c/" + cats, None)
+    table = pa.table(
+        {
+            "event_id": np.arange(n) + 1,
+            "contact_id": contacts.contact_id[e["contact"]],
+            "email": contacts.email[e["contact"]],
+            "campaign_id": e["campaign_id"],
+            "campaign_type": e["campaign_type"],
+            "event_type": e["event_type"],
+            "occurred_at": e["occurred_at"],
+            "url": url,
+            "file_day": e["occurred_at"] // DAY,
+            "row_order": np.arange(n),
+        }
+    )
+    iso = writers.ISO
+    select = f"""
+        'ev_' || lpad(event_id::varchar, 10, '0') as event_id, contact_id, email, campaign_id,
+        campaign_type, event_type, strftime(to_timestamp(occurred_at), '{iso}') as occurred_at,
+        url"""
+    bad = _broken_csv_rows(rng, table.column("file_day").to_numpy(), 8, dirt / 5, "activity")
+    writers.write_daily_csv(table, select, out, "email_activity", bad)
+    return n + len(bad)
+
+
+def _customer_ids(pop, sessions, orders) -> tuple[np.ndarray, np.ndarray]:
+    """Shop account id and account creation time per person (-1 for no account)."""
+    first_login = np.full(pop.n, crm.NEVER)
+    li = sessions.logged_in
+    np.minimum.at(first_login, sessions.person[li], sessions.start[li])
+    created = np.minimum(first_login, np.maximum(pop.created_at, first_login - 30 * DAY))
+    created = np.where(pop.has_account, np.minimum(created, pop.created_at + DAY), crm.NEVER)
+    order = np.argsort(created, kind="stable")
+    ids = np.full(pop.n, -1)
+    has = pop.has_account[order]
+    ids[order[has]] = 100_001 + np.arange(int(has.sum()))
+    return ids, created
+
+
+def _write_web(rng, out, pop, sessions, events, orders, products, cutoff, options) -> int:
+    keep = events.received < cutoff
+    s = events.session[keep]
+    kind = events.kind[keep]
+    person = sessions.person[s]
+    ids, _ = _customer_ids(pop, sessions, orders)
+    user = np.where(sessions.logged_in[s] & (person >= 0), ids[np.maximum(person, 0)], -1)
+    identify = (kind == activity.IDENTIFY_LOGIN) | (kind == activity.IDENTIFY_GUEST)
+    trait_email = np.where(identify & (person >= 0),
+                           people.vary_email(rng, pop.email[np.maximum(person, 0)], 0.1), None)
+    n = len(s)
+    order = events.order[keep]
+    has_order = order >= 0
+    product = events.product[keep]
+    table = pa.table(
+        {
+            "message_seq": np.flatnonzero(keep),
+            "type": activity.KIND_TYPE[kind],
+            "event": activity.KIND_EVENT[kind],
+            "device": sessions.device[s],
+            "user_id": user,
+            "ts": events.ts[keep],
+            "received": events.received[keep],
+            "product_id": product,
+            "category": np.asarray(vocab.CATEGORIES)[products.category[product - 1]],
+            "price": products.price[product - 1],
+            "order_id": np.where(has_order, order + 1, -1),
+            "revenue": np.where(has_order, orders.total[np.maximum(order, 0)], 0.0),
+            "currency": np.where(has_order, orders.currency[np.maximum(order, 0)], None),
+            "trait_email": trait_email,
+            "utm": np.where(sessions.utm[s] >= 0,
+                            np.asarray(vocab.UTM_SOURCES, dtype=object)[sessions.utm[s]], None),
+            "agent": rng.integers(0, 3, size=n),
+            "malformed": rng.random(n) < options.dirt / 10,
+            "no_ids": rng.random(n) < options.dirt / 20,
+        }
+    )
+    seed = options.seed
+    as_json = f"""json_object(
+            'messageId', md5('{seed}-m-' || message_seq)::uuid::varchar,
+            'type', type,
+            'event', nullif(event, ''),
+            'anonymousId', case when not no_ids then md5('{seed}-a-' || device)::uuid::varchar end,
+            'userId', case when user_id >= 0 and not no_ids then user_id::varchar end,
+            'timestamp', strftime(to_timestamp(ts), '%Y-%m-%dT%H:%M:%S.000Z'),
+            'receivedAt', strftime(to_timestamp(received), '%Y-%m-%dT%H:%M:%S.000Z'),
+            'properties', case
+                when type = 'page' then json_object('path', '/c/' || category,
+                    'url', 'https://shop.example.com/c/' || category, 'title', category)
+                when event = 'Order Completed' then json_object('order_id', order_id::varchar,
+                    'revenue', revenue, 'currency', currency)
+                when type = 'track' then json_object('product_id', product_id::varchar,
+                    'category', category, 'price', price)
+                else json_object() end,
+            'context', json_object(
+                'page', json_object('path', '/c/' || category),
+                'campaign', case when utm is not null then json_object('source', utm,
+                    'medium', 'email', 'name', 'autumn_sale') end,
+                'userAgent', ['Mozilla/5.0 (Macintosh)', 'Mozilla/5.0 (iPhone)',
+                              'Mozilla/5.0 (Windows NT 10.0)'][agent + 1]),
+            'traits', case when trait_email is not null then json_object('email', trait_email)
+                end
+        )::varchar"""
+    # A malformed line is a record cut off mid-write.
+    line = f"case when malformed then left({as_json}, 60) else {as_json} end"
+    writers.write_web_hours(table, line, out)
+    return n
+
+
+def _write_shop(rng, path, pop, sessions, orders, products, cutoff, dirt) -> dict[str, int]:
+    ids, created = _customer_ids(pop, sessions, orders)
+    has = (ids >= 0) & (created < cutoff)
+    cust = np.flatnonzero(has)
+    # A few people register twice with the same address (differently typed).
+    dup_people = cust[rng.random(len(cust)) < dirt / 2]
+    cust_person = np.concatenate([cust, dup_people])
+    cust_id = np.concatenate([ids[cust], 900_001 + np.arange(len(dup_people))])
+    cust_created = np.concatenate([created[cust], created[dup_people] + 3600])
+    cust_created = np.minimum(cust_created, cutoff - 1)
+    customers = {
+        "customer_id": cust_id,
+        "email": people.vary_email(rng, pop.email[cust_person], 0.15),
+        "first_name": pop.first_name[cust_person],
+        "last_name": pop.last_name[cust_person],
+        "phone": np.where(rng.random(len(cust_person)) < 0.5,
+                          people.format_phones(rng, pop.phone_e164[cust_person],
+                                               pop.country[cust_person], dirt), None),
+        "country": pop.country[cust_person],
+        "created_at": writers.sql_ts(cust_created),
+        "updated_at": writers.sql_ts(cust_created),
+    }
+
+    placed = orders.placed_at < cutoff
+    o = np.flatnonzero(placed)
+    status, updated = activity.order_state_at(orders, cutoff - 1)
+    person = orders.person[o]
+    guest = ~orders.logged_in[o]
+    email = people.vary_email(rng, pop.email[person], 0.15)
+    junk = guest & (rng.random(len(o)) < dirt)
+    email[junk] = people._pick(rng, vocab.TEST_ACCOUNT_EMAILS, int(junk.sum()))
+    order_table = {
+        "order_id": o + 1,
+        "customer_id": np.where(guest, None, ids[person].astype(object)),
+        "email": email,
+        "status": status[o],
+        "currency": orders.currency[o],
+        "subtotal": orders.subtotal[o],
+        "shipping": orders.shipping[o],
+        "tax": orders.tax[o],
+        "total": orders.total[o],
+        "created_at": writers.sql_ts(orders.placed_at[o]),
+        "updated_at": writers.sql_ts(updated[o]),
+    }
+    items = np.flatnonzero(placed[orders.item_order])
+    item_ts = writers.sql_ts(orders.placed_at[orders.item_order[items]])
+    item_table = {
+        "order_item_id": items + 1,
+        "order_id": orders.item_order[items] + 1,
+        "product_id": orders.item_product[items],
+        "quantity": orders.item_quantity[items],
+        "unit_price": orders.item_price[items],
+        "created_at": item_ts,
+        "updated_at": item_ts,
+    }
+    cats = np.asarray(vocab.CATEGORIES, dtype=object)[products.category]
+    product_table = {
+        "product_id": products.product_id,
+        "name": np.char.add(np.char.replace(cats.astype(str), "_", " "),
+                            np.char.add(" #", products.product_id.astype(str))).astype(object),
+        "category": cats,
+        "price": products.price,
+        "created_at": writers.sql_ts(products.created_at),
+        "updated_at": writers.sql_ts(products.created_at),
+    }
+    writers.write_shop(path, {"customers": customers, "products": product_table,
+                              "orders": order_table, "order_items": item_table})
+    return {"shop_customers": len(cust_id), "shop_orders": len(o),
+            "shop_order_items": len(items), "shop_products": len(products.product_id)}
