@@ -1,0 +1,156 @@
+"""CRM connector: nightly CSV exports ``contacts_<YYYYMMDD>.csv`` and ``email_activity_<YYYYMMDD>.csv``.
+
+Each export file holds the records changed on its day (the first file of a
+history is a full export), so the export date is the ``updated_at``
+watermark at day granularity: a run for logical date D takes the files dated
+after the previous run's watermark and up to D.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import re
+from datetime import date
+from pathlib import Path
+
+from audiences.errors import SchemaDriftError, SourceMissingError
+from audiences.extract import state
+from audiences.extract.contracts import CRM_CONTACTS, CRM_EMAIL_ACTIVITY, Entity
+from audiences.extract.landing import EntityResult, RunContext, land, records_table
+
+log = logging.getLogger(__name__)
+
+FILE_PREFIX = {CRM_CONTACTS: "contacts", CRM_EMAIL_ACTIVITY: "email_activity"}
+
+
+def extract_crm(ctx: RunContext) -> list[EntityResult]:
+    folder = ctx.settings.crm_dir
+    if not folder.is_dir():
+        raise SourceMissingError(
+            f"CRM export folder {folder} does not exist. Point AUDIENCES_CRM_DIR at the folder"
+            " that receives contacts_<YYYYMMDD>.csv and email_activity_<YYYYMMDD>.csv."
+        )
+    return [extract_export(ctx, entity, folder) for entity in FILE_PREFIX]
+
+
+def export_files(folder: Path, prefix: str) -> tuple[dict[date, Path], list[str]]:
+    """Export files by date, and names that look like exports but do not parse."""
+    pattern = re.compile(rf"^{prefix}_(\d{{8}})\.csv$")
+    files: dict[date, Path] = {}
+    ignored = []
+    for path in sorted(folder.glob(f"{prefix}_*.csv")):
+        match = pattern.match(path.name)
+        try:
+            day = date(int(match[1][:4]), int(match[1][4:6]), int(match[1][6:])) if match else None
+        except ValueError:
+            day = None
+        if day is None:
+            ignored.append(path.name)
+        else:
+            files[day] = path
+    return files, ignored
+
+
+def extract_export(ctx: RunContext, entity: Entity, folder: Path) -> EntityResult:
+    prefix = FILE_PREFIX[entity]
+    files, ignored = export_files(folder, prefix)
+    notes = [f"ignored {name}: not named {prefix}_<YYYYMMDD>.csv" for name in ignored]
+    if not files:
+        raise SourceMissingError(
+            f"no {prefix}_<YYYYMMDD>.csv files in {folder}: the CRM export has not delivered"
+            " this entity. Check the export job, or AUDIENCES_CRM_DIR."
+        )
+    watermark = state.previous_watermark(ctx.settings.warehouse, entity.source, entity.name,
+                                         ctx.logical_date)
+    after = date.fromisoformat(watermark) if watermark else date.min
+    chosen = {d: p for d, p in files.items() if after < d <= ctx.logical_date}
+    if not chosen:
+        notes.append(f"no new {prefix} export after {watermark or 'the start'}"
+                     f" up to {ctx.logical_date}")
+        log.warning("crm.%s: %s", entity.name, notes[-1])
+
+    columns: dict[str, list] = {}
+    source_files = []
+    for day in sorted(chosen):
+        path = chosen[day]
+        file_columns, extras = read_export(path, entity)
+        if extras:
+            notes.append(f"{path.name}: columns beyond the contract kept in _extra_columns:"
+                         f" {', '.join(extras)}")
+            log.warning("crm.%s: %s", entity.name, notes[-1])
+        for name, values in file_columns.items():
+            columns.setdefault(name, []).extend(values)
+        source_files.append({"path": str(path), "size": path.stat().st_size})
+    if not columns:
+        columns = {name: [] for name in [*entity.column_names, "_source_file", "_record_number",
+                                         "_raw_record", "_defect", "_extra_columns"]}
+    latest = max(chosen) if chosen else None
+    return land(
+        ctx,
+        entity,
+        records_table(entity, columns),
+        source_files=source_files,
+        watermark_from=watermark,
+        watermark_to=latest.isoformat() if latest else watermark,
+        notes=notes,
+    )
+
+
+def read_export(path: Path, entity: Entity) -> tuple[dict[str, list], list[str]]:
+    """Read one export into columns of text; malformed rows get a ``_defect``."""
+    expected = entity.column_names
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            raise SchemaDriftError(
+                f"{path} is empty (no header row): the CRM export failed. Re-run the export or"
+                " remove the file."
+            )
+        header = [h.strip() for h in header]
+        missing = [c for c in expected if c not in header]
+        if missing:
+            raise SchemaDriftError(
+                f"{path}: missing contract column(s) {', '.join(missing)}; found"
+                f" {', '.join(header)}. Fix the export or update the contract in"
+                " src/audiences/extract/contracts.py."
+            )
+        extras = [h for h in header if h not in expected]
+        position = [header.index(c) for c in expected]
+        extra_position = [(h, header.index(h)) for h in extras]
+        width = len(header)
+        out: dict[str, list] = {c: [] for c in expected}
+        meta: dict[str, list] = {k: [] for k in ("_source_file", "_record_number", "_raw_record",
+                                                 "_defect", "_extra_columns")}
+        source = str(path)
+        while True:
+            line = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                row, defect = [], f"unreadable CSV record: {exc}"
+            else:
+                if not row:
+                    continue  # a blank line is not a record
+                defect = None if len(row) == width else (
+                    f"expected {width} fields, found {len(row)}")
+            meta["_source_file"].append(source)
+            meta["_record_number"].append(line)
+            meta["_defect"].append(defect)
+            if defect:
+                meta["_raw_record"].append(json.dumps(row))
+                for c in expected:
+                    out[c].append(None)
+                meta["_extra_columns"].append(None)
+                continue
+            meta["_raw_record"].append(None)
+            for c, i in zip(expected, position, strict=True):
+                out[c].append(row[i])
+            meta["_extra_columns"].append(
+                json.dumps({h: row[i] for h, i in extra_position}) if extras else None)
+    out.update(meta)
+    return out, extras

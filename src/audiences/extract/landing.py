@@ -1,0 +1,229 @@
+"""Shared by every extractor: check records against their contract and land them.
+
+An extractor reads its source into an Arrow table of text values (one column
+per contract column) plus bookkeeping columns:
+
+- ``_source_file``, ``_record_number``: where the record came from;
+- ``_raw_record``: the record as read when the reader could not split it into
+  fields (otherwise quarantine keeps the fields themselves as JSON);
+- ``_defect``: a structural problem the reader already found (wrong number of
+  fields, malformed JSON), or null;
+- ``_extra_columns``: JSON of any columns the source has beyond its contract.
+
+:func:`land` types the values in DuckDB, splits good records from bad ones,
+writes both as immutable Parquet under ``landing/`` and returns the counts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from audiences.config import Settings
+from audiences.errors import SchemaDriftError
+from audiences.extract.contracts import Entity
+
+BOOKKEEPING = ("_source_file", "_record_number", "_raw_record", "_defect", "_extra_columns")
+# A column is taken as retyped when this many values are present and none parses.
+RETYPE_MIN_VALUES = 20
+
+
+@dataclass(frozen=True)
+class RunContext:
+    settings: Settings
+    logical_date: date
+    run_id: str
+    extracted_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def run_slug(self) -> str:
+        return re.sub(r"[^A-Za-z0-9_.-]", "_", self.run_id)
+
+
+@dataclass
+class EntityResult:
+    """What one extract did for one entity; the load checks and records it."""
+
+    source: str
+    entity: str
+    logical_date: str
+    run_id: str
+    records_read: int
+    records_loaded: int
+    records_quarantined: int
+    data_file: str
+    quarantine_file: str
+    source_files: list[dict]  # [{"path": ..., "size": ...}]
+    watermark_from: str | None
+    watermark_to: str | None
+    notes: list[str]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> EntityResult:
+        return cls(**data)
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _present(col: str) -> str:
+    return f"nullif(trim({_ident(col)}), '')"
+
+
+def _typed(col, type_: str) -> str:
+    if type_ == "VARCHAR":
+        return f"nullif({_ident(col)}, '')"
+    if type_ == "JSON":
+        return f"case when json_valid({_present(col)}) then {_present(col)}::json end"
+    return f"try_cast({_present(col)} as {type_})"
+
+
+def _reason_sql(entity: Entity) -> str:
+    checks = ["when _defect is not null then _defect"]
+    for col in entity.columns:
+        if col.required:
+            checks.append(f"when {_present(col.name)} is null then 'missing {col.name}'")
+        if col.type != "VARCHAR":
+            checks.append(
+                f"when {_present(col.name)} is not null and {_typed(col.name, col.type)} is null"
+                f" then 'invalid {col.type.split('(')[0].lower()} in {col.name}'"
+            )
+        if col.values:
+            allowed = ", ".join("'" + v + "'" for v in col.values)
+            checks.append(
+                f"when {_present(col.name)} is not null and {_ident(col.name)} not in ({allowed})"
+                f" then 'unknown {col.name} value'"
+            )
+    return "case " + " ".join(checks) + " end"
+
+
+def check_retyped(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """Raise when a typed column's values have stopped parsing altogether."""
+    typed = [c for c in entity.columns if c.type != "VARCHAR"]
+    if not typed:
+        return
+    parts = []
+    for col in typed:
+        parts.append(f"count({_present(col.name)})")
+        parts.append(f"count({_typed(col.name, col.type)})")
+    counts = con.execute(f"select {', '.join(parts)} from records where _defect is null").fetchone()
+    for i, col in enumerate(typed):
+        present, parsed = counts[2 * i], counts[2 * i + 1]
+        if present >= RETYPE_MIN_VALUES and parsed == 0:
+            sample = con.execute(
+                f"select {_present(col.name)} from records where {_present(col.name)} is not null"
+                " limit 1"
+            ).fetchone()[0]
+            raise SchemaDriftError(
+                f"{entity.source}.{entity.name}: column '{col.name}' no longer holds "
+                f"{col.type} values (none of {present} parse; e.g. {sample[:40]!r}). "
+                "Fix the export or update the contract in src/audiences/extract/contracts.py."
+            )
+
+
+def land(ctx: RunContext, entity: Entity, records: pa.Table, *, source_files: list[dict],
+         watermark_from: str | None, watermark_to: str | None,
+         notes: list[str] | None = None) -> EntityResult:
+    """Type, split and write ``records``; return the counts for the extract log."""
+    missing = [c for c in [*entity.column_names, *BOOKKEEPING] if c not in records.column_names]
+    if missing:
+        raise ValueError(f"extractor for {entity.table} did not provide columns {missing}")
+    con = _connect()
+    con.register("records", records)
+    check_retyped(con, entity)
+    con.execute(f"create temp table checked as select *, {_reason_sql(entity)} as _reason"
+                " from records")
+
+    lineage = (
+        f"'{ctx.run_id}' as _run_id, date '{ctx.logical_date.isoformat()}' as _logical_date,"
+        f" _source_file, _record_number::bigint as _record_number,"
+        f" timestamptz '{ctx.extracted_at.isoformat()}' as _extracted_at"
+    )
+    typed_cols = ", ".join(
+        f"{_typed(c.name, c.type)}::{c.type} as {_ident(c.name)}" for c in entity.columns
+    )
+    partition = f"logical_date={ctx.logical_date.isoformat()}"
+    landing = ctx.settings.landing
+    data_file = landing / entity.source / entity.name / partition / f"{ctx.run_slug}.parquet"
+    quarantine_file = (landing / "_quarantine" / entity.source / entity.name / partition
+                       / f"{ctx.run_slug}.parquet")
+    _copy_atomic(con, f"select {typed_cols}, {lineage}, _extra_columns::json as _extra_columns"
+                      " from checked where _reason is null order by _source_file, _record_number",
+                 data_file)
+    fields = ", ".join(f"{_ident(c)} := {_ident(c)}" for c in entity.column_names)
+    _copy_atomic(con, f"select '{entity.source}' as source, '{entity.name}' as entity,"
+                      f" {lineage}, coalesce(_raw_record, to_json(struct_pack({fields}))::varchar)"
+                      " as raw_record, _reason as reason"
+                      " from checked where _reason is not null"
+                      " order by _source_file, _record_number",
+                 quarantine_file)
+    read, loaded = con.execute(
+        "select count(*), count(*) filter (where _reason is null) from checked").fetchone()
+    con.close()
+    return EntityResult(
+        source=entity.source,
+        entity=entity.name,
+        logical_date=ctx.logical_date.isoformat(),
+        run_id=ctx.run_id,
+        records_read=read,
+        records_loaded=loaded,
+        records_quarantined=read - loaded,
+        data_file=str(data_file),
+        quarantine_file=str(quarantine_file),
+        source_files=source_files,
+        watermark_from=watermark_from,
+        watermark_to=watermark_to,
+        notes=notes or [],
+    )
+
+
+def _copy_atomic(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:
+    # Parquet is written beside its final name and renamed, so a killed task
+    # never leaves a half-written file where the load would find it.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    con.execute(f"copy ({query}) to '{tmp}' (format parquet, compression zstd)")
+    os.replace(tmp, path)
+
+
+def write_manifest(ctx: RunContext, source: str, results: list[EntityResult]) -> Path:
+    path = (ctx.settings.landing / "_manifests" / source
+            / f"logical_date={ctx.logical_date.isoformat()}" / f"{ctx.run_slug}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def empty_records(entity: Entity) -> pa.Table:
+    names = [*entity.column_names, *BOOKKEEPING]
+    types = {"_record_number": pa.int64()}
+    return pa.table({n: pa.array([], type=types.get(n, pa.string())) for n in names})
+
+
+def records_table(entity: Entity, columns: dict[str, list]) -> pa.Table:
+    """Build the reader's table, all text except the record number."""
+    arrays = {}
+    for name in [*entity.column_names, *BOOKKEEPING]:
+        values = columns[name]
+        arrays[name] = pa.array(values, type=pa.int64() if name == "_record_number"
+                                else pa.string())
+    return pa.table(arrays)

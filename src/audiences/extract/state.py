@@ -1,0 +1,53 @@
+"""Extraction state kept in the warehouse: watermarks and files already taken.
+
+Extract tasks run in parallel and only *read* the warehouse (the single
+writer is the load task), so state is looked up through a read-only
+connection. Only runs for logical dates *before* the current one count: a
+re-run of date D sees exactly what the first run of D saw, which is what
+makes re-runs and backfills reproduce the same rows.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+
+def _query(warehouse: Path, sql: str, params: list) -> list[tuple]:
+    if not warehouse.exists():
+        return []
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        exists = con.execute(
+            "select count(*) from information_schema.tables"
+            " where table_schema = 'audit' and table_name in ('extract_log', 'extracted_files')"
+        ).fetchone()[0]
+        if exists < 2:
+            return []
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def previous_watermark(warehouse: Path, source: str, entity: str, logical_date: date) -> str | None:
+    rows = _query(
+        warehouse,
+        "select max(watermark_to) from audit.extract_log"
+        " where source = ? and entity = ? and logical_date < ?",
+        [source, entity, logical_date],
+    )
+    return rows[0][0] if rows else None
+
+
+def previously_extracted(warehouse: Path, source: str, entity: str,
+                         logical_date: date) -> dict[str, int]:
+    """Files (path -> size) already landed by runs for earlier logical dates."""
+    rows = _query(
+        warehouse,
+        "select path, max(size) from audit.extracted_files"
+        " where source = ? and entity = ? and logical_date < ? group by path",
+        [source, entity, logical_date],
+    )
+    return dict(rows)

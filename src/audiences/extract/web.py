@@ -1,0 +1,167 @@
+"""Web analytics connector: Segment-spec events in hourly ``YYYY/MM/DD/HH.jsonl.gz`` files.
+
+A run for logical date D takes every hour file up to the end of D that no
+earlier run has taken (or that has changed size since), looking back
+``AUDIENCES_WEB_LOOKBACK_DAYS`` days before the previous watermark, so files
+that arrive late are still picked up. Events inside a file may carry older
+timestamps (late events); they are loaded as they are and deduplicated by
+``messageId`` downstream.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+import zlib
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from audiences.errors import SourceMissingError
+from audiences.extract import state
+from audiences.extract.contracts import WEB_EVENTS
+from audiences.extract.landing import EntityResult, RunContext, land
+
+log = logging.getLogger(__name__)
+
+HOUR_FILE = re.compile(r"(\d{4})/(\d{2})/(\d{2})/(\d{2})\.jsonl\.gz$")
+# Segment field -> contract column.
+FIELDS = {
+    "messageId": "message_id",
+    "type": "type",
+    "event": "event",
+    "anonymousId": "anonymous_id",
+    "userId": "user_id",
+    "timestamp": "timestamp",
+    "receivedAt": "received_at",
+    "properties": "properties",
+    "context": "context",
+    "traits": "traits",
+}
+# Segment fields that are part of the spec but not of our contract: not drift.
+SPEC_EXTRAS = {"sentAt", "originalTimestamp", "integrations", "version", "channel", "writeKey",
+               "name", "category", "projectId"}
+
+
+def hour_files(folder: Path) -> dict[str, Path]:
+    """Hour files keyed ``YYYY/MM/DD/HH``."""
+    files = {}
+    for path in folder.glob("*/*/*/*.jsonl.gz"):
+        match = HOUR_FILE.search(path.as_posix())
+        if match:
+            files["/".join(match.groups())] = path
+    return dict(sorted(files.items()))
+
+
+def extract_web(ctx: RunContext) -> list[EntityResult]:
+    folder = ctx.settings.web_dir
+    if not folder.is_dir():
+        raise SourceMissingError(
+            f"web events folder {folder} does not exist. Point AUDIENCES_WEB_DIR at the folder"
+            " that receives YYYY/MM/DD/HH.jsonl.gz files."
+        )
+    entity = WEB_EVENTS
+    files = hour_files(folder)
+    if not files:
+        raise SourceMissingError(f"no YYYY/MM/DD/HH.jsonl.gz files under {folder}")
+    watermark = state.previous_watermark(ctx.settings.warehouse, entity.source, entity.name,
+                                         ctx.logical_date)
+    taken = state.previously_extracted(ctx.settings.warehouse, entity.source, entity.name,
+                                       ctx.logical_date)
+    until = ctx.logical_date.strftime("%Y/%m/%d/23")
+    since = ""
+    if watermark:
+        wm_day = datetime.strptime(watermark, "%Y/%m/%d/%H").date()
+        since = (wm_day - timedelta(days=ctx.settings.web_lookback_days)).strftime("%Y/%m/%d/00")
+    chosen = {
+        key: path for key, path in files.items()
+        if since <= key <= until and taken.get(str(path)) != path.stat().st_size
+    }
+    notes = []
+    late = [k for k in chosen if watermark and k <= watermark]
+    if late:
+        notes.append(f"{len(late)} hour file(s) arrived after their hour was extracted:"
+                     f" {', '.join(late[:5])}")
+    if not chosen:
+        notes.append(f"no new hour files up to {until}")
+        log.warning("web.events: %s", notes[-1])
+
+    paths, numbers, texts = [], [], []
+    source_files = []
+    for key, path in chosen.items():
+        data = path.read_bytes()
+        source_files.append({"path": str(path), "size": len(data)})
+        try:
+            lines = gzip.decompress(data).split(b"\n")
+        except (OSError, EOFError, zlib.error) as exc:
+            # The file cannot be split into records: it is quarantined whole.
+            paths.append(str(path))
+            numbers.append(0)
+            texts.append(f"<unreadable gzip: {exc}>")
+            notes.append(f"{key}: unreadable gzip file quarantined ({exc})")
+            continue
+        for i, line in enumerate(lines, start=1):
+            if line.strip():
+                paths.append(str(path))
+                numbers.append(i)
+                texts.append(line.decode("utf-8", errors="replace"))
+    lines_table = pa.table({
+        "_source_file": pa.array(paths, pa.string()),
+        "_record_number": pa.array(numbers, pa.int64()),
+        "text": pa.array(texts, pa.string()),
+    })
+    records = parse_lines(lines_table)
+    extra = records.column("_extra_columns").drop_null()
+    if len(extra):
+        notes.append(f"{len(extra)} event(s) carry fields beyond the contract, kept in"
+                     " _extra_columns")
+    latest = max(chosen) if chosen else None
+    return [land(
+        ctx,
+        entity,
+        records,
+        source_files=source_files,
+        watermark_from=watermark,
+        watermark_to=max(filter(None, [latest, watermark]), default=None),
+        notes=notes,
+    )]
+
+
+def parse_lines(lines: pa.Table) -> pa.Table:
+    """Split JSON lines into contract columns (text), flagging lines that are not events."""
+    known = ", ".join(f"'{k}'" for k in [*FIELDS, *SPEC_EXTRAS])
+    columns = ", ".join(
+        f"case when json_type(j, '$.{src}') in ('OBJECT', 'ARRAY') then json_extract(j, '$.{src}')"
+        f"::varchar else json_extract_string(j, '$.{src}') end as {dst}"
+        for src, dst in FIELDS.items()
+    )
+    con = duckdb.connect()
+    con.register("lines", lines)
+    return con.sql(f"""
+        with parsed as (
+            select *,
+                case when json_valid(text) and json_type(text::json) = 'OBJECT'
+                     then text::json end as j
+            from lines
+        )
+        select
+            {columns},
+            _source_file,
+            _record_number,
+            case when j is null then text end as _raw_record,
+            case
+                when j is null then 'malformed JSON'
+                when json_extract_string(j, '$.anonymousId') is null
+                     and json_extract_string(j, '$.userId') is null
+                    then 'missing userId and anonymousId'
+            end as _defect,
+            case when len(list_filter(json_keys(j), lambda k: k not in ({known}))) > 0
+                then to_json(map_from_entries(list_filter(
+                    map_entries(j::map(varchar, json)), lambda e: e.key not in ({known}))))::varchar
+            end as _extra_columns
+        from parsed
+        order by _source_file, _record_number
+    """).to_arrow_table()

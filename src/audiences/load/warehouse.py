@@ -1,0 +1,150 @@
+"""The single writer: load a run's landed files into DuckDB and account for every record.
+
+One transaction per run: for every entity, the rows of the run's logical date
+are replaced (so a re-run yields the same rows, never duplicates), the
+quarantine and the extract log are written, and the counts are checked:
+records read = records loaded + records quarantined, and the warehouse holds
+exactly what the landed files hold. Any mismatch rolls the whole load back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import duckdb
+
+from audiences.errors import CountMismatchError
+from audiences.extract.landing import EntityResult
+
+log = logging.getLogger(__name__)
+
+AUDIT_DDL = """
+create schema if not exists raw;
+create schema if not exists audit;
+create table if not exists audit.extract_log (
+    run_id varchar not null,
+    logical_date date not null,
+    source varchar not null,
+    entity varchar not null,
+    records_read bigint not null,
+    records_loaded bigint not null,
+    records_quarantined bigint not null,
+    source_files integer not null,
+    watermark_from varchar,
+    watermark_to varchar,
+    notes json,
+    data_file varchar,
+    quarantine_file varchar,
+    loaded_at timestamptz not null
+);
+create table if not exists audit.extracted_files (
+    source varchar not null,
+    entity varchar not null,
+    logical_date date not null,
+    run_id varchar not null,
+    path varchar not null,
+    size bigint
+);
+create table if not exists audit.quarantine (
+    source varchar not null,
+    entity varchar not null,
+    _run_id varchar not null,
+    _logical_date date not null,
+    _source_file varchar,
+    _record_number bigint,
+    _extracted_at timestamptz,
+    raw_record varchar,
+    reason varchar not null
+);
+"""
+
+
+def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(warehouse))
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+def load_results(warehouse: Path, results: list[EntityResult]) -> list[dict]:
+    """Load every entity of a run in one transaction; return the extract-log rows written."""
+    for r in results:
+        if r.records_read != r.records_loaded + r.records_quarantined:
+            raise CountMismatchError(
+                f"{r.source}.{r.entity}: read {r.records_read} records but loaded"
+                f" {r.records_loaded} and quarantined {r.records_quarantined}"
+            )
+        for path in (r.data_file, r.quarantine_file):
+            if not Path(path).is_file():
+                raise FileNotFoundError(
+                    f"{r.source}.{r.entity}: landed file {path} is missing; re-run the extract"
+                )
+    con = connect(warehouse)
+    try:
+        con.execute(AUDIT_DDL)
+        con.execute("begin transaction")
+        logged = [_load_entity(con, r) for r in results]
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        con.close()
+    return logged
+
+
+def _load_entity(con: duckdb.DuckDBPyConnection, r: EntityResult) -> dict:
+    table = f"raw.{r.source}_{r.entity}"
+    day = r.logical_date
+    con.execute(f"create table if not exists {table} as"
+                f" select * from read_parquet('{r.data_file}', hive_partitioning = false) limit 0")
+    con.execute(f"delete from {table} where _logical_date = ?", [day])
+    con.execute(f"insert into {table} by name select * from read_parquet('{r.data_file}', hive_partitioning = false)")
+    con.execute("delete from audit.quarantine where source = ? and entity = ? and _logical_date = ?",
+                [r.source, r.entity, day])
+    con.execute("insert into audit.quarantine by name"
+                f" select * from read_parquet('{r.quarantine_file}', hive_partitioning = false)")
+
+    loaded = con.execute(f"select count(*) from {table} where _logical_date = ?",
+                         [day]).fetchone()[0]
+    quarantined = con.execute(
+        "select count(*) from audit.quarantine where source = ? and entity = ?"
+        " and _logical_date = ?", [r.source, r.entity, day]).fetchone()[0]
+    if (loaded, quarantined) != (r.records_loaded, r.records_quarantined):
+        raise CountMismatchError(
+            f"{table} for {day}: the extract landed {r.records_loaded} rows and"
+            f" {r.records_quarantined} quarantined, the warehouse holds {loaded} and"
+            f" {quarantined}"
+        )
+
+    con.execute("delete from audit.extract_log where source = ? and entity = ?"
+                " and logical_date = ?", [r.source, r.entity, day])
+    row = {
+        "run_id": r.run_id,
+        "logical_date": day,
+        "source": r.source,
+        "entity": r.entity,
+        "records_read": r.records_read,
+        "records_loaded": loaded,
+        "records_quarantined": quarantined,
+        "source_files": len(r.source_files),
+        "watermark_from": r.watermark_from,
+        "watermark_to": r.watermark_to,
+        "notes": json.dumps(r.notes),
+        "data_file": r.data_file,
+        "quarantine_file": r.quarantine_file,
+    }
+    con.execute(
+        f"insert into audit.extract_log ({', '.join(row)}, loaded_at)"
+        f" values ({', '.join('?' * len(row))}, now())",
+        list(row.values()),
+    )
+    con.execute("delete from audit.extracted_files where source = ? and entity = ?"
+                " and logical_date = ?", [r.source, r.entity, day])
+    files = [(r.source, r.entity, day, r.run_id, f["path"], f["size"]) for f in r.source_files]
+    if files:
+        con.executemany("insert into audit.extracted_files values (?, ?, ?, ?, ?, ?)", files)
+    log.info("%s: %s read, %s loaded, %s quarantined", table, r.records_read, loaded, quarantined)
+    return row
