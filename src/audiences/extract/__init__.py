@@ -5,7 +5,7 @@ does, from the manifests they return.
 """
 
 from audiences.extract.crm import extract_crm
-from audiences.extract.landing import EntityResult, RunContext, write_manifest
+from audiences.extract.landing import EntityResult, RunContext
 from audiences.extract.shop import extract_shop
 from audiences.extract.web import extract_web
 
@@ -13,10 +13,8 @@ EXTRACTORS = {"crm": extract_crm, "web": extract_web, "shop": extract_shop}
 
 
 def extract_source(ctx: RunContext, source: str) -> list[EntityResult]:
-    """Run one source's extractor and persist its manifest next to the landed files."""
-    results = EXTRACTORS[source](ctx)
-    write_manifest(ctx, source, results)
-    return results
+    """Run one source's extractor (land its files; the caller writes the manifest)."""
+    return EXTRACTORS[source](ctx)
 
 
 __all__ = ["EXTRACTORS", "EntityResult", "RunContext", "extract_source"]

@@ -1,0 +1,72 @@
+"""
+### customer_segments_nightly
+
+The nightly run of **audiences**: extract the CRM exports, the web analytics
+events and the shop database (in parallel, each into immutable Parquet under
+`landing/` with a quarantine for bad records), load them into the DuckDB
+warehouse's `raw` schema (the single writer), and build the dbt project as of
+the run's logical date.
+
+- The run for logical date *D* covers the data of day *D* (UTC) and starts
+  after it ends, at the time `AUDIENCES_SCHEDULE` sets (cron, default 02:00).
+- Re-running *D* gives the same rows; backfilling an earlier date works.
+- Every task that writes the DuckDB file runs in the one-slot pool
+  `duckdb_writer`: DuckDB allows one writer at a time.
+
+Tasks are thin calls into `audiences.pipeline`.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+WAREHOUSE_POOL = "duckdb_writer"
+SOURCES = ("crm", "web", "shop")
+
+
+@dag(
+    dag_id="customer_segments_nightly",
+    schedule=CronDataIntervalTimetable(os.environ.get("AUDIENCES_SCHEDULE", "0 2 * * *"),
+                                       timezone="UTC"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["audiences", "nightly", "customer-360"],
+    default_args={"owner": "data-engineering", "retries": 1,
+                  "retry_delay": timedelta(minutes=2)},
+    doc_md=__doc__,
+)
+def customer_segments_nightly():
+    @task(
+        retries=3,
+        retry_delay=timedelta(minutes=1),
+        retry_exponential_backoff=True,
+        max_retry_delay=timedelta(minutes=20),
+    )
+    def extract(source: str, *, logical_date=None, run_id=None) -> str:
+        from audiences.pipeline import extract_step
+
+        return extract_step(source, logical_date.date(), run_id)
+
+    @task(pool=WAREHOUSE_POOL)
+    def load(manifests: list[str]) -> list[dict]:
+        from audiences.pipeline import load_step
+
+        return load_step(manifests)
+
+    @task(pool=WAREHOUSE_POOL)
+    def build_staging(*, logical_date=None) -> dict:
+        from audiences.pipeline import transform_step
+
+        return transform_step(logical_date.date(), select="staging")
+
+    manifests = [extract.override(task_id=f"extract_{source}")(source) for source in SOURCES]
+    load(manifests) >> build_staging()
+
+
+customer_segments_nightly()

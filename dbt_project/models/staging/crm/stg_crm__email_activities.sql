@@ -1,0 +1,40 @@
+with
+
+source as (
+
+    select * from {{ source('crm', 'crm_email_activity') }}
+    where
+        _logical_date <= {{ as_of_date() }}
+        and occurred_at < {{ as_of_end() }}
+
+),
+
+deduplicated as (
+
+    {{ deduplicate('source', 'event_id', '_logical_date, _record_number') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        event_id as email_event_id,
+        contact_id,
+        campaign_id,
+
+        -- strings
+        lower(trim(email)) as email,
+        campaign_type,
+        event_type,
+        url,
+
+        -- timestamps
+        occurred_at,
+        _extracted_at as extracted_at
+
+    from deduplicated
+
+)
+
+select * from renamed

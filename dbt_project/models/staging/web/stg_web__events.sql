@@ -1,0 +1,54 @@
+with
+
+source as (
+
+    select * from {{ source('web', 'web_events') }}
+    where
+        _logical_date <= {{ as_of_date() }}
+        and "timestamp" < {{ as_of_end() }}
+
+),
+
+deduplicated as (
+
+    {{ deduplicate('source', 'message_id', 'received_at, _logical_date, _source_file, _record_number') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        message_id as event_id,
+        anonymous_id,
+        user_id,
+        json_extract_string(properties, '$.product_id') as product_id,
+        json_extract_string(properties, '$.order_id') as order_id,
+
+        -- strings
+        "type" as event_type,
+        event as event_name,
+        json_extract_string(properties, '$.category') as product_category,
+        json_extract_string(context, '$.page.path') as page_path,
+        json_extract_string(context, '$.campaign.source') as utm_source,
+        json_extract_string(context, '$.userAgent') as user_agent,
+        lower(trim(json_extract_string(traits, '$.email'))) as traits_email,
+        json_extract_string(properties, '$.currency') as currency,
+        properties,
+        context,
+        traits,
+
+        -- numerics
+        cast(json_extract_string(properties, '$.price') as decimal(18, 2)) as product_price,
+        cast(json_extract_string(properties, '$.revenue') as decimal(18, 2)) as revenue,
+
+        -- timestamps
+        "timestamp" as occurred_at,
+        received_at,
+        _extracted_at as extracted_at
+
+    from deduplicated
+
+)
+
+select * from renamed
