@@ -4,8 +4,8 @@
 The nightly run of **audiences**: extract the CRM exports, the web analytics
 events and the shop database (in parallel, each into immutable Parquet under
 `landing/` with a quarantine for bad records), load them into the DuckDB
-warehouse's `raw` schema (the single writer), and build the dbt project as of
-the run's logical date.
+warehouse's `raw` schema (the single writer), build the dbt project as of
+the run's logical date, and write the run summary under `reports/`.
 
 - The run for logical date *D* covers the data of day *D* (UTC) and starts
   after it ends, at the time `AUDIENCES_SCHEDULE` sets (cron, default 02:00).
@@ -65,8 +65,14 @@ def customer_segments_nightly():
 
         return transform_step(logical_date.date(), select="staging")
 
+    @task
+    def report(*, logical_date=None) -> str:
+        from audiences.pipeline import report_step
+
+        return report_step(logical_date.date())
+
     manifests = [extract.override(task_id=f"extract_{source}")(source) for source in SOURCES]
-    load(manifests) >> build_staging()
+    load(manifests) >> build_staging() >> report()
 
 
 customer_segments_nightly()

@@ -15,6 +15,7 @@ from audiences.config import settings
 from audiences.extract import RunContext, extract_source
 from audiences.extract.landing import EntityResult, write_manifest
 from audiences.load import load_results
+from audiences.report import write_run_summary
 from audiences.transform import dbt_build
 
 log = logging.getLogger(__name__)
@@ -49,3 +50,10 @@ def load_step(manifests: list[str]) -> list[dict]:
 
 def transform_step(logical_date: date, select: str | None = None) -> dict:
     return dbt_build(settings(), logical_date, select)
+
+
+def report_step(logical_date: date) -> str:
+    """Write the run's summary under ``reports/``; return its path."""
+    path = write_run_summary(settings(), logical_date)
+    log.info("run summary written to %s", path)
+    return path

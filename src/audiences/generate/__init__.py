@@ -80,7 +80,7 @@ def generate(out_dir: Path, options: GenerateOptions) -> dict:
     counts["crm_contacts"] = _write_contacts(rng, out_dir / "crm", pop, contacts, versions,
                                              first_order, start, cutoff, options.dirt)
     counts["crm_email_activity"] = _write_email(rng, out_dir / "crm", pop, contacts, email,
-                                                cutoff, options.dirt)
+                                                start, cutoff, options.dirt)
     lap("crm")
     counts["web_events"] = _write_web(rng, out_dir / "web", pop, sessions, events, orders,
                                       products, cutoff, options)
@@ -107,20 +107,25 @@ def _epoch(day: date) -> int:
 
 
 def _write_contacts(rng, out, pop, contacts, versions, first_order, start, cutoff, dirt) -> int:
+    # Random draws cover the whole history before the cutoff filters it, so a
+    # day's file is the same whichever later day the history is written through.
     idx = versions["contact"]
     at = versions["updated_at"]
-    keep = at < cutoff
-    idx, at = idx[keep], at[keep]
-    p = contacts.person[idx]
-    opted = crm.opted_in_at(pop, contacts, at, idx)
-    late = contacts.late_opt_in[idx] <= at
-    opt_in_at = np.where(late, contacts.late_opt_in[idx], pop.created_at[p] + 5)
-    stage = np.where(first_order[p] <= at, "customer", np.where(opted, "subscriber", "lead"))
     n = len(idx)
     missing_birth = rng.random(n) < 0.3
     bad_ts = rng.random(n) < dirt / 10
     dup = rng.random(n) < dirt / 2
     file_day = np.maximum(at, start) // DAY
+    bad = _broken_csv_rows(rng, file_day, 16, dirt, "contact")
+    keep = at < cutoff
+    idx, at, missing_birth, bad_ts, dup, file_day = (
+        a[keep] for a in (idx, at, missing_birth, bad_ts, dup, file_day))
+    n = len(idx)
+    p = contacts.person[idx]
+    opted = crm.opted_in_at(pop, contacts, at, idx)
+    late = contacts.late_opt_in[idx] <= at
+    opt_in_at = np.where(late, contacts.late_opt_in[idx], pop.created_at[p] + 5)
+    stage = np.where(first_order[p] <= at, "customer", np.where(opted, "subscriber", "lead"))
     table = pa.table(
         {
             "contact_id": contacts.contact_id[idx],
@@ -157,15 +162,16 @@ def _write_contacts(rng, out, pop, contacts, versions, first_order, start, cutof
         case when opt_in_at >= 0 then strftime(to_timestamp(opt_in_at), '{iso}') end as opt_in_at,
         case when opt_in_at >= 0 then opt_in_source end as opt_in_source,
         lifecycle_stage, is_deleted"""
-    bad = _broken_csv_rows(rng, file_day, 16, dirt, "contact")
-    writers.write_daily_csv(table, select, out, "contacts", bad)
+    bad = [(day, line) for day, line in bad if day < cutoff // DAY]
+    writers.write_daily_csv(table, select, out, "contacts", range(start // DAY, cutoff // DAY),
+                            bad)
     return table.num_rows + len(bad)
 
 
 def _broken_csv_rows(rng, file_day, n_fields, dirt, kind) -> list[tuple[int, str]]:
     """Rows a broken exporter emits: cut short, or with an unquoted comma in a field."""
     days = np.unique(file_day)
-    n = max(1, int(len(file_day) * dirt / 10))
+    n = max(1, int(len(file_day) * dirt / 10)) if dirt > 0 else 0
     picks = rng.choice(days, size=n)
     rows = []
     for i, day in enumerate(picks.tolist()):
@@ -177,7 +183,9 @@ def _broken_csv_rows(rng, file_day, n_fields, dirt, kind) -> list[tuple[int, str
     return rows
 
 
-def _write_email(rng, out, pop, contacts, email, cutoff, dirt) -> int:
+def _write_email(rng, out, pop, contacts, email, start, cutoff, dirt) -> int:
+    bad = _broken_csv_rows(rng, email["occurred_at"] // DAY, 8, dirt / 5, "activity")
+    bad = [(day, line) for day, line in bad if day < cutoff // DAY]
     keep = email["occurred_at"] < cutoff
     e = {k: v[keep] for k, v in email.items()}
     n = len(e["contact"])
@@ -185,7 +193,7 @@ def _write_email(rng, out, pop, contacts, email, cutoff, dirt) -> int:
     url = np.where(e["event_type"] == "click", "https://shop.example.com/c/" + cats, None)
     table = pa.table(
         {
-            "event_id": np.arange(n) + 1,
+            "event_id": np.flatnonzero(keep) + 1,
             "contact_id": contacts.contact_id[e["contact"]],
             "email": contacts.email[e["contact"]],
             "campaign_id": e["campaign_id"],
@@ -202,8 +210,8 @@ def _write_email(rng, out, pop, contacts, email, cutoff, dirt) -> int:
         'ev_' || lpad(event_id::varchar, 10, '0') as event_id, contact_id, email, campaign_id,
         campaign_type, event_type, strftime(to_timestamp(occurred_at), '{iso}') as occurred_at,
         url"""
-    bad = _broken_csv_rows(rng, table.column("file_day").to_numpy(), 8, dirt / 5, "activity")
-    writers.write_daily_csv(table, select, out, "email_activity", bad)
+    writers.write_daily_csv(table, select, out, "email_activity",
+                            range(start // DAY, cutoff // DAY), bad)
     return n + len(bad)
 
 
@@ -222,15 +230,20 @@ def _customer_ids(pop, sessions, orders) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _write_web(rng, out, pop, sessions, events, orders, products, cutoff, options) -> int:
+    total = len(events.session)
+    person_all = sessions.person[events.session]
+    typed_email = people.vary_email(rng, pop.email[np.maximum(person_all, 0)], 0.1)
+    agent = rng.integers(0, 3, size=total)
+    malformed = rng.random(total) < options.dirt / 10
+    no_ids = rng.random(total) < options.dirt / 20
     keep = events.received < cutoff
     s = events.session[keep]
     kind = events.kind[keep]
-    person = sessions.person[s]
+    person = person_all[keep]
     ids, _ = _customer_ids(pop, sessions, orders)
     user = np.where(sessions.logged_in[s] & (person >= 0), ids[np.maximum(person, 0)], -1)
     identify = (kind == activity.IDENTIFY_LOGIN) | (kind == activity.IDENTIFY_GUEST)
-    trait_email = np.where(identify & (person >= 0),
-                           people.vary_email(rng, pop.email[np.maximum(person, 0)], 0.1), None)
+    trait_email = np.where(identify & (person >= 0), typed_email[keep], None)
     n = len(s)
     order = events.order[keep]
     has_order = order >= 0
@@ -248,14 +261,15 @@ def _write_web(rng, out, pop, sessions, events, orders, products, cutoff, option
             "category": np.asarray(vocab.CATEGORIES)[products.category[product - 1]],
             "price": products.price[product - 1],
             "order_id": np.where(has_order, order + 1, -1),
-            "revenue": np.where(has_order, orders.total[np.maximum(order, 0)], 0.0),
-            "currency": np.where(has_order, orders.currency[np.maximum(order, 0)], None),
+            # -1 (no order) picks the padding element at the end.
+            "revenue": np.append(orders.total, 0.0)[order],
+            "currency": np.append(orders.currency, None)[order],
             "trait_email": trait_email,
             "utm": np.where(sessions.utm[s] >= 0,
                             np.asarray(vocab.UTM_SOURCES, dtype=object)[sessions.utm[s]], None),
-            "agent": rng.integers(0, 3, size=n),
-            "malformed": rng.random(n) < options.dirt / 10,
-            "no_ids": rng.random(n) < options.dirt / 20,
+            "agent": agent[keep],
+            "malformed": malformed[keep],
+            "no_ids": no_ids[keep],
         }
     )
     seed = options.seed
@@ -292,39 +306,42 @@ def _write_web(rng, out, pop, sessions, events, orders, products, cutoff, option
 
 def _write_shop(rng, path, pop, sessions, orders, products, cutoff, dirt) -> dict[str, int]:
     ids, created = _customer_ids(pop, sessions, orders)
-    has = (ids >= 0) & (created < cutoff)
-    cust = np.flatnonzero(has)
+    cust = np.flatnonzero(ids >= 0)
     # A few people register twice with the same address (differently typed).
     dup_people = cust[rng.random(len(cust)) < dirt / 2]
     cust_person = np.concatenate([cust, dup_people])
     cust_id = np.concatenate([ids[cust], 900_001 + np.arange(len(dup_people))])
     cust_created = np.concatenate([created[cust], created[dup_people] + 3600])
-    cust_created = np.minimum(cust_created, cutoff - 1)
+    cust_email = people.vary_email(rng, pop.email[cust_person], 0.15)
+    cust_phone = np.where(rng.random(len(cust_person)) < 0.5,
+                          people.format_phones(rng, pop.phone_e164[cust_person],
+                                               pop.country[cust_person], dirt), None)
+    exists = cust_created < cutoff
+    cust_person = cust_person[exists]
     customers = {
-        "customer_id": cust_id,
-        "email": people.vary_email(rng, pop.email[cust_person], 0.15),
+        "customer_id": cust_id[exists],
+        "email": cust_email[exists],
         "first_name": pop.first_name[cust_person],
         "last_name": pop.last_name[cust_person],
-        "phone": np.where(rng.random(len(cust_person)) < 0.5,
-                          people.format_phones(rng, pop.phone_e164[cust_person],
-                                               pop.country[cust_person], dirt), None),
+        "phone": cust_phone[exists],
         "country": pop.country[cust_person],
-        "created_at": writers.sql_ts(cust_created),
-        "updated_at": writers.sql_ts(cust_created),
+        "created_at": writers.sql_ts(cust_created[exists]),
+        "updated_at": writers.sql_ts(cust_created[exists]),
     }
 
+    guest_all = ~orders.logged_in
+    email_all = people.vary_email(rng, pop.email[orders.person], 0.15)
+    junk = guest_all & (rng.random(len(guest_all)) < dirt)
+    email_all[junk] = people._pick(rng, vocab.TEST_ACCOUNT_EMAILS, int(junk.sum()))
     placed = orders.placed_at < cutoff
     o = np.flatnonzero(placed)
     status, updated = activity.order_state_at(orders, cutoff - 1)
     person = orders.person[o]
-    guest = ~orders.logged_in[o]
-    email = people.vary_email(rng, pop.email[person], 0.15)
-    junk = guest & (rng.random(len(o)) < dirt)
-    email[junk] = people._pick(rng, vocab.TEST_ACCOUNT_EMAILS, int(junk.sum()))
+    guest = guest_all[o]
     order_table = {
         "order_id": o + 1,
         "customer_id": np.where(guest, None, ids[person].astype(object)),
-        "email": email,
+        "email": email_all[o],
         "status": status[o],
         "currency": orders.currency[o],
         "subtotal": orders.subtotal[o],
@@ -357,5 +374,5 @@ def _write_shop(rng, path, pop, sessions, orders, products, cutoff, dirt) -> dic
     }
     writers.write_shop(path, {"customers": customers, "products": product_table,
                               "orders": order_table, "order_items": item_table})
-    return {"shop_customers": len(cust_id), "shop_orders": len(o),
+    return {"shop_customers": len(customers["customer_id"]), "shop_orders": len(o),
             "shop_order_items": len(items), "shop_products": len(products.product_id)}

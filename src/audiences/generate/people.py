@@ -105,7 +105,7 @@ def make_people(rng: np.random.Generator, n: int, start: int, dirt: float) -> Pe
         start + rng.integers(0, 1, size=n),  # placeholder, replaced by the caller's window
     )
 
-    engagement = np.minimum(rng.lognormal(mean=0.0, sigma=1.0, size=n), 40.0)
+    engagement = np.minimum(rng.lognormal(mean=-0.3, sigma=1.3, size=n), 60.0)
     devices = 1 + np.minimum(rng.poisson(0.5, size=n), 2)
     offsets = np.concatenate([[0], np.cumsum(devices)[:-1]])
 

@@ -35,8 +35,8 @@ def _connect() -> duckdb.DuckDBPyConnection:
 
 
 def write_daily_csv(table: pa.Table, select_sql: str, out_dir: Path, prefix: str,
-                    bad_rows: Iterable[tuple[int, str]] = ()) -> int:
-    """Write one CSV per ``file_day`` of ``table``; returns the number of files.
+                    days: range, bad_rows: Iterable[tuple[int, str]] = ()) -> int:
+    """Write one CSV per epoch day in ``days`` (header only on a quiet day).
 
     ``bad_rows`` are (epoch day, line) pairs spliced into that day's file at a
     position derived from the line, the way a broken export row shows up.
@@ -47,7 +47,6 @@ def write_daily_csv(table: pa.Table, select_sql: str, out_dir: Path, prefix: str
     bad_by_day: dict[int, list[str]] = {}
     for day, line in bad_rows:
         bad_by_day.setdefault(day, []).append(line)
-    days = [r[0] for r in con.execute("select distinct file_day from src order by 1").fetchall()]
     for day in days:
         path = out_dir / f"{prefix}_{_day_name(day)}.csv"
         con.execute(
@@ -157,8 +156,8 @@ create index products_updated_at on products (updated_at);
 
 def sql_ts(epoch: np.ndarray) -> np.ndarray:
     """Epoch seconds as SQLite-style UTC text (``YYYY-MM-DD HH:MM:SS``)."""
-    text = np.datetime_as_string(epoch.astype("datetime64[s]"), unit="s")
-    return np.char.replace(text, "T", " ").astype(object)
+    text = np.datetime_as_string(epoch.astype("datetime64[s]"), unit="s").astype(object)
+    return np.asarray([t.replace("T", " ") for t in text], dtype=object)
 
 
 def write_shop(path: Path, tables: dict[str, dict[str, np.ndarray]]) -> None:

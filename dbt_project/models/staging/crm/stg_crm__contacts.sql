@@ -11,7 +11,11 @@ source as (
 
 deduplicated as (
 
-    {{ deduplicate('source', 'contact_id', 'updated_at desc, _logical_date desc, _record_number desc') }}
+    {{ deduplicate(
+        'source',
+        partition_by='contact_id',
+        order_by='updated_at desc, _logical_date desc, _record_number desc'
+    ) }}
 
 ),
 

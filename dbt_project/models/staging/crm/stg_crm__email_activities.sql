@@ -11,7 +11,11 @@ source as (
 
 deduplicated as (
 
-    {{ deduplicate('source', 'event_id', '_logical_date, _record_number') }}
+    {{ deduplicate(
+        'source',
+        partition_by='event_id',
+        order_by='_logical_date, _record_number'
+    ) }}
 
 ),
 

@@ -5,13 +5,17 @@ source as (
     select * from {{ source('web', 'web_events') }}
     where
         _logical_date <= {{ as_of_date() }}
-        and "timestamp" < {{ as_of_end() }}
+        and timestamp < {{ as_of_end() }}
 
 ),
 
 deduplicated as (
 
-    {{ deduplicate('source', 'message_id', 'received_at, _logical_date, _source_file, _record_number') }}
+    {{ deduplicate(
+        'source',
+        partition_by='message_id',
+        order_by='received_at, _logical_date, _source_file, _record_number'
+    ) }}
 
 ),
 
@@ -26,7 +30,7 @@ renamed as (
         json_extract_string(properties, '$.order_id') as order_id,
 
         -- strings
-        "type" as event_type,
+        type as event_type,
         event as event_name,
         json_extract_string(properties, '$.category') as product_category,
         json_extract_string(context, '$.page.path') as page_path,
@@ -43,7 +47,7 @@ renamed as (
         cast(json_extract_string(properties, '$.revenue') as decimal(18, 2)) as revenue,
 
         -- timestamps
-        "timestamp" as occurred_at,
+        timestamp as occurred_at,
         received_at,
         _extracted_at as extracted_at
 

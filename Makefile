@@ -1,0 +1,53 @@
+# audiences — run `make help` for the targets.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+export AUDIENCES_HOME ?= $(CURDIR)/data
+
+.DEFAULT_GOAL := help
+.PHONY: help install lock demo test lint format unit e2e bench-generate clean
+
+help: ## Show the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	@$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	@$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP) ## Create .venv with the locked dependencies (run by every target)
+
+lock: ## Re-resolve requirements.lock from pyproject.toml
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+
+demo: $(STAMP) ## Generate sample sources and run the nightly DAG through Airflow
+	@scripts/demo.sh
+
+lint: $(STAMP) ## ruff (Python) and sqlfluff (dbt SQL)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	AUDIENCES_WAREHOUSE=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint dbt_project/models
+
+format: $(STAMP) ## Apply ruff and sqlfluff fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	AUDIENCES_WAREHOUSE=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff fix dbt_project/models
+
+test: lint ## Every check: lint, then pytest (unit, dbt, DAG integrity, end-to-end)
+	$(BIN)/pytest
+
+unit: $(STAMP) ## pytest without the end-to-end Airflow run
+	$(BIN)/pytest -m "not e2e"
+
+e2e: $(STAMP) ## Only the end-to-end Airflow run
+	$(BIN)/pytest -m e2e
+
+bench-generate: $(STAMP) ## Time the generator at 1,000,000 customers (writes under /tmp)
+	$(BIN)/python scripts/bench_generate.py --customers 1000000
+
+clean: ## Remove runtime data (data/) and build output
+	rm -rf data dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

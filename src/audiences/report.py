@@ -1,0 +1,81 @@
+"""Plain-text summary of a run, read back from the warehouse's audit tables."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+from audiences.config import Settings
+from audiences.errors import AudiencesError
+
+
+def run_summary(settings: Settings, logical_date: date | None = None) -> str:
+    if not settings.warehouse.exists():
+        raise AudiencesError(f"no warehouse at {settings.warehouse}: run the pipeline first")
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        if logical_date is None:
+            logical_date = con.execute("select max(logical_date) from audit.extract_log"
+                                       ).fetchone()[0]
+        if logical_date is None:
+            raise AudiencesError("the warehouse has no runs yet")
+        rows = con.execute(
+            """
+            select source, entity, records_read, records_loaded, records_quarantined,
+                   coalesce(watermark_to, '-'), run_id
+            from audit.extract_log where logical_date = ? order by source, entity
+            """,
+            [logical_date],
+        ).fetchall()
+        if not rows:
+            raise AudiencesError(f"no run for logical date {logical_date}")
+        reasons = con.execute(
+            """
+            select source || '.' || entity, reason, count(*) as n
+            from audit.quarantine where _logical_date = ?
+            group by all order by n desc limit 8
+            """,
+            [logical_date],
+        ).fetchall()
+        staging = [
+            (name, con.execute(f"select count(*) from staging.{name}").fetchone()[0])
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables"
+                " where table_schema = 'staging' order by table_name").fetchall()
+        ]
+    finally:
+        con.close()
+
+    lines = [f"audiences run for logical date {logical_date} (run id {rows[0][6]})", ""]
+    header = ("source.entity", "read", "loaded", "quarantined", "watermark")
+    table = [header] + [(f"{r[0]}.{r[1]}", f"{r[2]:,}", f"{r[3]:,}", f"{r[4]:,}", r[5])
+                        for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        lines.append("  ".join(
+            cell.ljust(w) if i in (0, 4) else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))))
+    total = [sum(r[i] for r in rows) for i in (2, 3, 4)]
+    lines.append(f"total: {total[0]:,} read = {total[1]:,} loaded + {total[2]:,} quarantined")
+    if reasons:
+        lines += ["", "main quarantine reasons:"]
+        lines += [f"  {n:>7,}  {entity}: {reason}" for entity, reason, n in reasons]
+    if staging:
+        lines += ["", "staging (as of the last dbt build):"]
+        lines += [f"  {name:<28} {n:>10,} rows" for name, n in staging]
+    lines += [
+        "",
+        f"warehouse: {settings.warehouse}",
+        f"landing:   {settings.landing}",
+        f"reports:   {settings.reports}",
+    ]
+    return "\n".join(lines)
+
+
+def write_run_summary(settings: Settings, logical_date: date) -> str:
+    """Write the summary to ``reports/<logical date>/summary.txt``; return its path."""
+    path = settings.reports / logical_date.isoformat() / "summary.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(run_summary(settings, logical_date) + "\n")
+    return str(path)

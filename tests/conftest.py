@@ -1,0 +1,53 @@
+"""Shared fixtures: small generated sources and an isolated AUDIENCES_HOME per test."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from audiences.config import settings
+from audiences.extract import RunContext
+from audiences.generate import GenerateOptions, generate
+
+END = date(2026, 11, 22)
+DAY_BEFORE = date(2026, 11, 21)
+SMALL = GenerateOptions(customers=1500, days=14, end_date=END, seed=7, dirt=0.05)
+
+
+@pytest.fixture(scope="session")
+def sources_through_end(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sources_end")
+    generate(out, SMALL)
+    return out
+
+
+@pytest.fixture(scope="session")
+def sources_day_before(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sources_before")
+    generate(out, GenerateOptions(**{**SMALL.__dict__, "through": DAY_BEFORE}))
+    return out
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """An empty AUDIENCES_HOME; copy sources into ``home / 'sources'`` to use them."""
+    monkeypatch.setenv("AUDIENCES_HOME", str(tmp_path))
+    for var in ("AUDIENCES_CRM_DIR", "AUDIENCES_WEB_DIR", "AUDIENCES_SHOP_URL",
+                "AUDIENCES_WAREHOUSE"):
+        monkeypatch.delenv(var, raising=False)
+    return tmp_path
+
+
+def use_sources(home: Path, sources: Path) -> None:
+    """Make ``sources`` the home's current source systems (replacing what was there)."""
+    target = home / "sources"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(sources, target)
+
+
+def context(logical_date: date, run: str = "test") -> RunContext:
+    return RunContext(settings(), logical_date, f"{run}__{logical_date.isoformat()}")

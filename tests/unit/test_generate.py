@@ -1,0 +1,124 @@
+"""The generator: deterministic, in the contracted formats, realistic and dirty on purpose."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import json
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from audiences.extract.contracts import CRM_CONTACTS, CRM_EMAIL_ACTIVITY, entities_of
+from audiences.generate import GenerateOptions, generate
+from tests.conftest import SMALL
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "generator.json"
+    }
+
+
+def test_same_seed_same_bytes(tmp_path, sources_through_end):
+    generate(tmp_path, SMALL)
+    assert _digest(tmp_path) == _digest(sources_through_end)
+
+
+def test_other_seed_other_data(tmp_path, sources_through_end):
+    generate(tmp_path, GenerateOptions(**{**SMALL.__dict__, "seed": 8}))
+    assert _digest(tmp_path) != _digest(sources_through_end)
+
+
+def test_daily_increments_extend_the_same_history(sources_day_before, sources_through_end):
+    before, after = _digest(sources_day_before), _digest(sources_through_end)
+    older = {k: v for k, v in before.items() if k.endswith(".csv") or k.endswith(".gz")}
+    # Every file that existed the day before is unchanged a day later...
+    assert older.items() <= after.items()
+    # ...and the new day brought new files.
+    assert any("20261122" in k for k in after.keys() - before.keys())
+    assert any(k.startswith("web/2026/11/22/") for k in after.keys() - before.keys())
+
+
+def test_crm_files_follow_the_contract(sources_through_end):
+    crm = sources_through_end / "crm"
+    for prefix, entity in (("contacts", CRM_CONTACTS), ("email_activity", CRM_EMAIL_ACTIVITY)):
+        files = sorted(crm.glob(f"{prefix}_*.csv"))
+        assert len(files) == SMALL.days
+        with files[0].open(newline="") as handle:
+            assert next(csv.reader(handle)) == entity.column_names
+
+
+def test_web_files_are_hourly_segment_events(sources_through_end):
+    files = sorted((sources_through_end / "web").rglob("*.jsonl.gz"))
+    assert files and all(len(f.relative_to(sources_through_end / "web").parts) == 4
+                         for f in files)
+    events = []
+    bad = 0
+    for f in files:
+        for line in gzip.decompress(f.read_bytes()).splitlines():
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError:
+                bad += 1
+    assert bad > 0  # malformed lines are part of the dirt
+    assert {e["type"] for e in events} == {"page", "track", "identify"}
+    names = {e["event"] for e in events if e["type"] == "track"}
+    assert {"Product Viewed", "Product Added", "Checkout Started", "Order Completed"} <= names
+    identifies = [e for e in events if e["type"] == "identify"]
+    assert all(e["traits"]["email"] for e in identifies)
+    # Visitors identify without logging in (guest checkout): anonymousId + email only.
+    assert any(e["userId"] is None and e["anonymousId"] for e in identifies)
+    # Late events land in a later hour's file than their timestamp.
+    assert any(e["receivedAt"][:13] != e["timestamp"][:13] for e in events)
+
+
+def test_shop_database_tables(sources_through_end):
+    con = sqlite3.connect(sources_through_end / "shop.sqlite")
+    for entity in entities_of("shop"):
+        cols = [r[1] for r in con.execute(f"pragma table_info({entity.name})")]
+        assert cols == entity.column_names
+    statuses = dict(con.execute("select status, count(*) from orders group by 1").fetchall())
+    assert {"paid", "shipped", "cancelled"} <= statuses.keys()
+    guests = con.execute("select count(*) from orders where customer_id is null").fetchone()[0]
+    assert guests > 0
+
+
+def test_activity_is_heavy_tailed(tmp_path):
+    generate(tmp_path, GenerateOptions(customers=3000, days=60, end_date=date(2026, 11, 22),
+                                       seed=1))
+    con = sqlite3.connect(tmp_path / "shop.sqlite")
+    per_buyer = sorted(
+        (n for (n,) in con.execute(
+            "select count(*) from orders group by coalesce(cast(customer_id as text),"
+            " lower(trim(email)))")),
+        reverse=True,
+    )
+    statuses = {s for (s,) in con.execute("select distinct status from orders")}
+    assert {"shipped", "cancelled", "refunded"} <= statuses
+    top_decile = sum(per_buyer[: len(per_buyer) // 10])
+    assert top_decile > 0.25 * sum(per_buyer)  # a few heavy buyers...
+    assert per_buyer.count(1) > len(per_buyer) / 2  # ...and many one-off buyers
+
+
+def test_dirt_can_be_turned_off(tmp_path):
+    generate(tmp_path, GenerateOptions(customers=300, days=3, end_date=date(2026, 11, 22),
+                                       seed=3, dirt=0.0))
+    for f in (tmp_path / "web").rglob("*.jsonl.gz"):
+        for line in gzip.decompress(f.read_bytes()).splitlines():
+            json.loads(line)
+    for f in (tmp_path / "crm").glob("contacts_*.csv"):
+        rows = list(csv.reader(f.open(newline="")))
+        assert {len(r) for r in rows} == {len(CRM_CONTACTS.columns)}
+
+
+@pytest.mark.parametrize("bad", [{"customers": 1}, {"days": 1}, {"dirt": 0.9},
+                                 {"through": date(2020, 1, 1)}])
+def test_invalid_options_are_refused(tmp_path, bad):
+    with pytest.raises(ValueError):
+        generate(tmp_path, GenerateOptions(**{**SMALL.__dict__, **bad}))
