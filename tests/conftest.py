@@ -51,3 +51,24 @@ def use_sources(home: Path, sources: Path) -> None:
 
 def context(logical_date: date, run: str = "test") -> RunContext:
     return RunContext(settings(), logical_date, f"{run}__{logical_date.isoformat()}")
+
+
+def extract_and_load(logical_date: date, sources=("crm", "web", "shop"), run: str = "test"):
+    """Extract the given sources for ``logical_date`` and load them; return the results."""
+    from audiences.extract import extract_source
+    from audiences.load import load_results
+
+    ctx = context(logical_date, run)
+    results = [r for source in sources for r in extract_source(ctx, source)]
+    load_results(settings().warehouse, results)
+    return {f"{r.source}.{r.entity}": r for r in results}
+
+
+def warehouse_query(sql: str, params=None) -> list[tuple]:
+    import duckdb
+
+    con = duckdb.connect(str(settings().warehouse), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()

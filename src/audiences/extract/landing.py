@@ -32,7 +32,7 @@ from audiences.extract.contracts import Entity
 
 BOOKKEEPING = ("_source_file", "_record_number", "_raw_record", "_defect", "_extra_columns")
 # A column is taken as retyped when this many values are present and none parses.
-RETYPE_MIN_VALUES = 20
+RETYPE_MIN_VALUES = 10
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def _reason_sql(entity: Entity) -> str:
 
 
 def check_retyped(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
-    """Raise when a typed column's values have stopped parsing altogether."""
+    """Raise when, in some source file, a typed column's values have stopped parsing."""
     typed = [c for c in entity.columns if c.type != "VARCHAR"]
     if not typed:
         return
@@ -123,18 +123,24 @@ def check_retyped(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     for col in typed:
         parts.append(f"count({_present(col.name)})")
         parts.append(f"count({_typed(col.name, col.type)})")
-    counts = con.execute(f"select {', '.join(parts)} from records where _defect is null").fetchone()
-    for i, col in enumerate(typed):
-        present, parsed = counts[2 * i], counts[2 * i + 1]
-        if present >= RETYPE_MIN_VALUES and parsed == 0:
+    per_file = con.execute(
+        f"select _source_file, {', '.join(parts)} from records where _defect is null"
+        " group by _source_file order by _source_file"
+    ).fetchall()
+    for source_file, *counts in per_file:
+        for i, col in enumerate(typed):
+            present, parsed = counts[2 * i], counts[2 * i + 1]
+            if present < RETYPE_MIN_VALUES or parsed:
+                continue
             sample = con.execute(
-                f"select {_present(col.name)} from records where {_present(col.name)} is not null"
-                " limit 1"
+                f"select {_present(col.name)} from records where _source_file = ?"
+                f" and {_present(col.name)} is not null limit 1", [source_file]
             ).fetchone()[0]
             raise SchemaDriftError(
                 f"{entity.source}.{entity.name}: column '{col.name}' no longer holds "
-                f"{col.type} values (none of {present} parse; e.g. {sample[:40]!r}). "
-                "Fix the export or update the contract in src/audiences/extract/contracts.py."
+                f"{col.type} values in {source_file} (none of {present} parse; e.g."
+                f" {sample[:40]!r}). Fix the export or update the contract in"
+                " src/audiences/extract/contracts.py."
             )
 
 

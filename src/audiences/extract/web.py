@@ -100,8 +100,8 @@ def extract_web(ctx: RunContext) -> list[EntityResult]:
             # The file cannot be split into records: it is quarantined whole.
             paths.append(str(path))
             numbers.append(0)
-            texts.append(f"<unreadable gzip: {exc}>")
-            notes.append(f"{key}: unreadable gzip file quarantined ({exc})")
+            texts.append(None)
+            notes.append(f"{key}: unreadable gzip file quarantined whole ({exc})")
             continue
         for i, line in enumerate(lines, start=1):
             if line.strip():
@@ -151,8 +151,10 @@ def parse_lines(lines: pa.Table) -> pa.Table:
             {columns},
             _source_file,
             _record_number,
-            case when j is null then text end as _raw_record,
+            case when text is null then '(whole file unreadable)' when j is null then text end
+                as _raw_record,
             case
+                when text is null then 'unreadable gzip file'
                 when j is null then 'malformed JSON'
                 when json_extract_string(j, '$.anonymousId') is null
                      and json_extract_string(j, '$.userId') is null

@@ -43,7 +43,10 @@ def dbt_build(settings: Settings, as_of: date, select: str | None = None) -> dic
     ]
     if select:
         args += ["--select", select]
-    result = dbtRunner().invoke(args)
+    try:
+        result = dbtRunner().invoke(args)
+    finally:
+        _release_warehouse()
     if result.exception is not None:
         raise DbtBuildError(f"dbt build could not run: {result.exception}") from result.exception
     statuses: dict[str, int] = {}
@@ -57,3 +60,18 @@ def dbt_build(settings: Settings, as_of: date, select: str | None = None) -> dic
         raise DbtBuildError("dbt build failed:\n  " + "\n  ".join(failures or ["see dbt logs"]))
     log.info("dbt build as of %s: %s", as_of, statuses)
     return statuses
+
+
+def _release_warehouse() -> None:
+    """Close dbt-duckdb's cached database handle.
+
+    dbt-duckdb keeps the DuckDB file open for the life of the process; the
+    next step in the same process (a gate, a test, the CLI) could then not
+    open the file with another configuration (e.g. read-only).
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = DuckDBConnectionManager._ENV
+    if env is not None:
+        env.close()
+    DuckDBConnectionManager.close_all_connections()

@@ -1,0 +1,70 @@
+"""dbt build of the staging layer against a real DuckDB warehouse on small generated data."""
+
+from __future__ import annotations
+
+import pytest
+
+from audiences.config import settings
+from audiences.transform import dbt_build
+from audiences.transform.dbt import DbtBuildError
+from tests.conftest import DAY_BEFORE, END, extract_and_load, use_sources, warehouse_query
+
+pytestmark = pytest.mark.dbt
+
+
+@pytest.fixture
+def loaded_two_days(home, sources_day_before, sources_through_end):
+    use_sources(home, sources_day_before)
+    extract_and_load(DAY_BEFORE)
+    use_sources(home, sources_through_end)
+    extract_and_load(END)
+    return home
+
+
+def test_staging_holds_the_current_version_of_each_record(loaded_two_days):
+    statuses = dbt_build(settings(), END, select="staging")
+    assert statuses.get("error", 0) == statuses.get("fail", 0) == 0
+    expected = {
+        "stg_crm__contacts": "select count(distinct contact_id) from raw.crm_contacts",
+        "stg_crm__email_activities":
+            "select count(distinct event_id) from raw.crm_email_activity",
+        "stg_web__events": "select count(distinct message_id) from raw.web_events"
+                           " where timestamp < '2026-11-23'",
+        "stg_shop__customers": "select count(distinct customer_id) from raw.shop_customers",
+        "stg_shop__orders": "select count(distinct order_id) from raw.shop_orders",
+        "stg_shop__order_items": "select count(distinct order_item_id) from raw.shop_order_items",
+        "stg_shop__products": "select count(distinct product_id) from raw.shop_products",
+    }
+    for model, sql in expected.items():
+        staged = warehouse_query(f"select count(*) from staging.{model}")[0][0]
+        assert staged == warehouse_query(sql)[0][0] > 0, model
+    # An order whose status changed shows its latest status.
+    latest = warehouse_query("""
+        select count(*) from staging.stg_shop__orders as staged
+        inner join (
+            select order_id, arg_max(status, updated_at) as status
+            from raw.shop_orders group by order_id
+        ) as raw_latest using (order_id)
+        where staged.order_status <> raw_latest.status
+    """)
+    assert latest == [(0,)]
+
+
+def test_build_as_of_an_earlier_date_ignores_later_data(loaded_two_days):
+    dbt_build(settings(), DAY_BEFORE, select="staging")
+    assert warehouse_query(
+        "select max(ordered_at) < '2026-11-22'::timestamptz from staging.stg_shop__orders"
+    ) == [(True,)]
+    assert warehouse_query(
+        "select max(occurred_at) < '2026-11-22'::timestamptz from staging.stg_web__events"
+    ) == [(True,)]
+    end_contacts = warehouse_query(
+        "select count(*) from raw.crm_contacts where _logical_date = ?", [END])[0][0]
+    assert end_contacts > 0
+    staged = warehouse_query("select max(updated_at) from staging.stg_crm__contacts")[0][0]
+    assert staged.date() <= DAY_BEFORE
+
+
+def test_failing_build_names_the_failure(home, sources_through_end):
+    with pytest.raises(DbtBuildError, match="stg_"):
+        dbt_build(settings(), END, select="staging")  # nothing loaded: sources are missing

@@ -1,0 +1,107 @@
+"""Web extraction: hour files with a lookback, late files, malformed lines, idempotence."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from audiences.errors import SourceMissingError
+from audiences.extract.web import extract_web
+from tests.conftest import DAY_BEFORE, END, context, extract_and_load, use_sources, warehouse_query
+
+
+def _events(day) -> list[tuple]:
+    return warehouse_query("select message_id, _source_file, _record_number from raw.web_events"
+                           " where _logical_date = ? order by all", [day])
+
+
+def test_incremental_by_hour_file(home, sources_day_before, sources_through_end):
+    use_sources(home, sources_day_before)
+    first = extract_and_load(DAY_BEFORE, ["web"])["web.events"]
+    assert first.watermark_to == "2026/11/21/23"
+    use_sources(home, sources_through_end)
+    second = extract_and_load(END, ["web"])["web.events"]
+    taken = {f["path"].split("/web/")[1][:10] for f in second.source_files}
+    assert taken == {"2026/11/22"}
+    assert second.watermark_from == "2026/11/21/23"
+    assert second.watermark_to == "2026/11/22/23"
+
+
+def test_late_file_within_the_lookback_is_picked_up(home, sources_through_end):
+    use_sources(home, sources_through_end)
+    web = home / "sources" / "web"
+    late = web / "2026/11/21/13.jsonl.gz"
+    held_back = late.read_bytes()
+    late.unlink()
+    extract_and_load(DAY_BEFORE, ["web"])
+    late.write_bytes(held_back)  # the file arrives a day late
+    result = extract_and_load(END, ["web"])["web.events"]
+    assert str(late) in {f["path"] for f in result.source_files}
+    assert any("arrived after" in n for n in result.notes)
+    # Files that did not change are not taken twice.
+    assert not any("/2026/11/21/12." in f["path"] for f in result.source_files)
+
+
+def test_every_line_is_loaded_or_quarantined(home, sources_through_end):
+    use_sources(home, sources_through_end)
+    r = extract_and_load(END, ["web"])["web.events"]
+    lines = sum(
+        1 for f in r.source_files
+        for line in gzip.decompress(open(f["path"], "rb").read()).split(b"\n") if line.strip()
+    )
+    assert r.records_read == lines == r.records_loaded + r.records_quarantined
+    reasons = dict(warehouse_query(
+        "select reason, count(*) from audit.quarantine where source = 'web' group by 1"))
+    assert reasons.keys() == {"malformed JSON", "missing userId and anonymousId"}
+
+
+def test_bad_lines_and_unreadable_files(home):
+    folder = home / "sources" / "web" / "2026" / "11" / "22"
+    folder.mkdir(parents=True)
+    good = {"messageId": "m1", "type": "track", "event": "Product Viewed", "anonymousId": "a1",
+            "userId": None, "timestamp": "2026-11-22T10:00:00.000Z",
+            "receivedAt": "2026-11-22T10:00:01.000Z", "properties": {"product_id": "7"},
+            "context": {}, "traits": None, "loyaltyTier": "gold"}
+    lines = [
+        json.dumps(good),
+        '{"messageId": "m2", "type": "pa',
+        json.dumps({**good, "messageId": "m3", "anonymousId": None}),
+        json.dumps({**good, "messageId": "m4", "type": "alias"}),
+        json.dumps({**good, "messageId": "m5", "timestamp": "yesterday"}),
+        "[1, 2]",
+    ]
+    (folder / "10.jsonl.gz").write_bytes(gzip.compress("\n".join(lines).encode()))
+    (folder / "11.jsonl.gz").write_bytes(b"not gzip at all")
+    r = extract_and_load(END, ["web"])["web.events"]
+    assert (r.records_read, r.records_loaded, r.records_quarantined) == (7, 1, 6)
+    rows = warehouse_query("select _record_number, reason from audit.quarantine order by all")
+    assert rows == [
+        (0, "unreadable gzip file"),
+        (2, "malformed JSON"),
+        (3, "missing userId and anonymousId"),
+        (4, "unknown type value"),
+        (5, "invalid timestamptz in timestamp"),
+        (6, "malformed JSON"),
+    ]
+    extra = warehouse_query("select _extra_columns ->> 'loyaltyTier' from raw.web_events")
+    assert extra == [("gold",)]
+
+
+def test_rerun_is_idempotent(home, sources_through_end):
+    use_sources(home, sources_through_end)
+    extract_and_load(END, ["web"], run="first")
+    before = _events(END)
+    extract_and_load(END, ["web"], run="second")
+    assert _events(END) == before
+    assert warehouse_query("select count(*) = count(distinct message_id) from raw.web_events"
+                           ) == [(True,)]
+
+
+def test_missing_source(home):
+    with pytest.raises(SourceMissingError, match="AUDIENCES_WEB_DIR"):
+        extract_web(context(END))
+    (home / "sources" / "web").mkdir(parents=True)
+    with pytest.raises(SourceMissingError, match="no YYYY/MM/DD/HH"):
+        extract_web(context(END))
