@@ -27,26 +27,28 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 WAREHOUSE_POOL = "duckdb_writer"
 SOURCES = ("crm", "web", "shop")
+# First retry delay; extracts double it on each retry (sources are often briefly unavailable).
+RETRY_DELAY = timedelta(seconds=int(os.environ.get("AUDIENCES_RETRY_DELAY_SECONDS", "60")))
 
 
 @dag(
     dag_id="customer_segments_nightly",
-    schedule=CronDataIntervalTimetable(os.environ.get("AUDIENCES_SCHEDULE", "0 2 * * *"),
-                                       timezone="UTC"),
+    schedule=CronDataIntervalTimetable(
+        os.environ.get("AUDIENCES_SCHEDULE", "0 2 * * *"), timezone="UTC"
+    ),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
     tags=["audiences", "nightly", "customer-360"],
-    default_args={"owner": "data-engineering", "retries": 1,
-                  "retry_delay": timedelta(minutes=2)},
+    default_args={"owner": "data-engineering", "retries": 1, "retry_delay": RETRY_DELAY},
     doc_md=__doc__,
 )
 def customer_segments_nightly():
     @task(
         retries=3,
-        retry_delay=timedelta(minutes=1),
+        retry_delay=RETRY_DELAY,
         retry_exponential_backoff=True,
-        max_retry_delay=timedelta(minutes=20),
+        max_retry_delay=timedelta(minutes=30),
     )
     def extract(source: str, *, logical_date=None, run_id=None) -> str:
         from audiences.pipeline import extract_step

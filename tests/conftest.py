@@ -35,8 +35,12 @@ def sources_day_before(tmp_path_factory) -> Path:
 def home(tmp_path, monkeypatch) -> Path:
     """An empty AUDIENCES_HOME; copy sources into ``home / 'sources'`` to use them."""
     monkeypatch.setenv("AUDIENCES_HOME", str(tmp_path))
-    for var in ("AUDIENCES_CRM_DIR", "AUDIENCES_WEB_DIR", "AUDIENCES_SHOP_URL",
-                "AUDIENCES_WAREHOUSE"):
+    for var in (
+        "AUDIENCES_CRM_DIR",
+        "AUDIENCES_WEB_DIR",
+        "AUDIENCES_SHOP_URL",
+        "AUDIENCES_WAREHOUSE",
+    ):
         monkeypatch.delenv(var, raising=False)
     return tmp_path
 

@@ -51,11 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--customers", type=int, default=10_000)
     gen.add_argument("--days", type=int, default=90, help="days of history")
     gen.add_argument("--end-date", type=_date, help="last simulated day (default: yesterday, UTC)")
-    gen.add_argument("--through", type=_date,
-                     help="write only what had happened by the end of this day (default: end date)")
+    gen.add_argument(
+        "--through",
+        type=_date,
+        help="write only what had happened by the end of this day (default: end date)",
+    )
     gen.add_argument("--seed", type=int, default=42)
-    gen.add_argument("--dirt", type=float, default=0.02,
-                     help="share of records given each kind of defect (0 to 0.5)")
+    gen.add_argument(
+        "--dirt",
+        type=float,
+        default=0.02,
+        help="share of records given each kind of defect (0 to 0.5)",
+    )
     gen.add_argument("--out", type=Path, help="output folder (default: $AUDIENCES_HOME/sources)")
     gen.set_defaults(func=_cmd_generate)
 

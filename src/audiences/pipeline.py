@@ -26,9 +26,17 @@ def extract_step(source: str, logical_date: date, run_id: str) -> str:
     ctx = RunContext(settings(), logical_date, run_id)
     results = extract_source(ctx, source)
     for r in results:
-        log.info("%s.%s: read %s, landed %s, quarantined %s (watermark %s -> %s)%s",
-                 r.source, r.entity, r.records_read, r.records_loaded, r.records_quarantined,
-                 r.watermark_from, r.watermark_to, "; " + "; ".join(r.notes) if r.notes else "")
+        log.info(
+            "%s.%s: read %s, landed %s, quarantined %s (watermark %s -> %s)%s",
+            r.source,
+            r.entity,
+            r.records_read,
+            r.records_loaded,
+            r.records_quarantined,
+            r.watermark_from,
+            r.watermark_to,
+            "; " + "; ".join(r.notes) if r.notes else "",
+        )
     return str(write_manifest(ctx, source, results))
 
 
@@ -41,9 +49,19 @@ def load_step(manifests: list[str]) -> list[dict]:
     ]
     rows = load_results(settings().warehouse, results)
     return [
-        {k: str(v) if isinstance(v, date) else v for k, v in row.items()
-         if k in ("source", "entity", "logical_date", "records_read", "records_loaded",
-                  "records_quarantined")}
+        {
+            k: str(v) if isinstance(v, date) else v
+            for k, v in row.items()
+            if k
+            in (
+                "source",
+                "entity",
+                "logical_date",
+                "records_read",
+                "records_loaded",
+                "records_quarantined",
+            )
+        }
         for row in rows
     ]
 

@@ -16,8 +16,9 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
         if logical_date is None:
-            logical_date = con.execute("select max(logical_date) from audit.extract_log"
-                                       ).fetchone()[0]
+            logical_date = con.execute(
+                "select max(logical_date) from audit.extract_log"
+            ).fetchone()[0]
         if logical_date is None:
             raise AudiencesError("the warehouse has no runs yet")
         rows = con.execute(
@@ -42,20 +43,25 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
             (name, con.execute(f"select count(*) from staging.{name}").fetchone()[0])
             for (name,) in con.execute(
                 "select table_name from information_schema.tables"
-                " where table_schema = 'staging' order by table_name").fetchall()
+                " where table_schema = 'staging' order by table_name"
+            ).fetchall()
         ]
     finally:
         con.close()
 
     lines = [f"audiences run for logical date {logical_date} (run id {rows[0][6]})", ""]
     header = ("source.entity", "read", "loaded", "quarantined", "watermark")
-    table = [header] + [(f"{r[0]}.{r[1]}", f"{r[2]:,}", f"{r[3]:,}", f"{r[4]:,}", r[5])
-                        for r in rows]
+    table = [header] + [
+        (f"{r[0]}.{r[1]}", f"{r[2]:,}", f"{r[3]:,}", f"{r[4]:,}", r[5]) for r in rows
+    ]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
-        lines.append("  ".join(
-            cell.ljust(w) if i in (0, 4) else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))))
+        lines.append(
+            "  ".join(
+                cell.ljust(w) if i in (0, 4) else cell.rjust(w)
+                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
     total = [sum(r[i] for r in rows) for i in (2, 3, 4)]
     lines.append(f"total: {total[0]:,} read = {total[1]:,} loaded + {total[2]:,} quarantined")
     if reasons:

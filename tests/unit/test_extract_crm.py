@@ -21,12 +21,16 @@ from tests.conftest import (
 
 
 def _rows(table: str, day) -> list[tuple]:
-    return warehouse_query(f"select * exclude (_run_id, _extracted_at) from raw.{table}"
-                           " where _logical_date = ? order by all", [day])
+    return warehouse_query(
+        f"select * exclude (_run_id, _extracted_at) from raw.{table}"
+        " where _logical_date = ? order by all",
+        [day],
+    )
 
 
-def test_first_run_takes_all_files_then_only_new_ones(home, sources_day_before,
-                                                      sources_through_end):
+def test_first_run_takes_all_files_then_only_new_ones(
+    home, sources_day_before, sources_through_end
+):
     use_sources(home, sources_day_before)
     first = extract_and_load(DAY_BEFORE, ["crm"])
     contacts = first["crm.contacts"]
@@ -35,8 +39,7 @@ def test_first_run_takes_all_files_then_only_new_ones(home, sources_day_before,
 
     use_sources(home, sources_through_end)
     second = extract_and_load(END, ["crm"])["crm.contacts"]
-    assert [f["path"].rsplit("/", 1)[1] for f in second.source_files] == [
-        "contacts_20261122.csv"]
+    assert [f["path"].rsplit("/", 1)[1] for f in second.source_files] == ["contacts_20261122.csv"]
     assert second.watermark_from == DAY_BEFORE.isoformat()
     # Only the new day's changes, not the history again.
     assert 0 < second.records_read < contacts.records_read / 3
@@ -60,8 +63,9 @@ def test_backfill_of_an_earlier_date(home, sources_through_end):
     earlier = extract_and_load(DAY_BEFORE, ["crm"])["crm.contacts"]
     # The backfill sees what existed up to its date: every file but the last.
     assert len(earlier.source_files) == SMALL.days - 1
-    assert warehouse_query("select count(*) from raw.crm_contacts where _logical_date = ?",
-                           [DAY_BEFORE]) == [(earlier.records_loaded,)]
+    assert warehouse_query(
+        "select count(*) from raw.crm_contacts where _logical_date = ?", [DAY_BEFORE]
+    ) == [(earlier.records_loaded,)]
 
 
 def test_every_record_is_loaded_or_quarantined(home, sources_through_end):
@@ -75,29 +79,50 @@ def test_every_record_is_loaded_or_quarantined(home, sources_through_end):
         assert r.records_read == data_lines, key
         assert r.records_read == r.records_loaded + r.records_quarantined, key
         assert r.records_quarantined > 0, key  # the generator's dirt is caught
-    reasons = {reason for (reason,) in warehouse_query(
-        "select distinct reason from audit.quarantine where source = 'crm'")}
-    assert {"expected 16 fields, found 3", "expected 16 fields, found 18",
-            "invalid timestamptz in updated_at"} <= reasons
+    reasons = {
+        reason
+        for (reason,) in warehouse_query(
+            "select distinct reason from audit.quarantine where source = 'crm'"
+        )
+    }
+    assert {
+        "expected 16 fields, found 3",
+        "expected 16 fields, found 18",
+        "invalid timestamptz in updated_at",
+    } <= reasons
     located = warehouse_query(
         "select count(*) from audit.quarantine where _source_file is null"
-        " or _record_number is null or raw_record is null")
+        " or _record_number is null or raw_record is null"
+    )
     assert located == [(0,)]
 
 
 def test_quarantined_record_points_at_its_line(home, tmp_path):
     crm = home / "sources" / "crm"
     crm.mkdir(parents=True)
-    header = "contact_id,email,first_name,last_name,phone,country,city,postal_code,birth_date," \
-             "created_at,updated_at,email_opt_in,opt_in_at,opt_in_source,lifecycle_stage," \
-             "is_deleted"
-    good = "1,a@b.com,A,B,,DE,Berlin,10115,1990-01-01,2026-11-01T00:00:00Z," \
-           "2026-11-22T10:00:00Z,true,,,lead,false"
+    header = (
+        "contact_id,email,first_name,last_name,phone,country,city,postal_code,birth_date,"
+        "created_at,updated_at,email_opt_in,opt_in_at,opt_in_source,lifecycle_stage,"
+        "is_deleted"
+    )
+    good = (
+        "1,a@b.com,A,B,,DE,Berlin,10115,1990-01-01,2026-11-01T00:00:00Z,"
+        "2026-11-22T10:00:00Z,true,,,lead,false"
+    )
     (crm / "contacts_20261122.csv").write_text(
-        "\n".join([header, good, "2,broken", good.replace("1,", "3,", 1)
-                   .replace("2026-11-22T10", "yesterday")]) + "\n")
+        "\n".join(
+            [
+                header,
+                good,
+                "2,broken",
+                good.replace("1,", "3,", 1).replace("2026-11-22T10", "yesterday"),
+            ]
+        )
+        + "\n"
+    )
     (crm / "email_activity_20261122.csv").write_text(
-        "event_id,contact_id,email,campaign_id,campaign_type,event_type,occurred_at,url\n")
+        "event_id,contact_id,email,campaign_id,campaign_type,event_type,occurred_at,url\n"
+    )
     extract_and_load(END, ["crm"])
     rows = warehouse_query("select _record_number, reason from audit.quarantine order by 1")
     assert rows == [(3, "expected 16 fields, found 2"), (4, "invalid timestamptz in updated_at")]
@@ -114,22 +139,25 @@ def test_missing_column_stops_with_a_clear_error(home, sources_through_end):
     use_sources(home, sources_through_end)
     path = home / "sources" / "crm" / "contacts_20261122.csv"
     _rewrite(path, lambda rows: [r[:1] + r[2:] for r in rows])  # drop email
-    with pytest.raises(SchemaDriftError, match="missing contract column.*email"):
+    with pytest.raises(SchemaDriftError, match=r"missing contract column.*email"):
         extract_crm(context(END))
 
 
 def test_new_column_is_kept_and_reported(home, sources_through_end):
     use_sources(home, sources_through_end)
     path = home / "sources" / "crm" / "contacts_20261122.csv"
-    _rewrite(path, lambda rows: [r + (["loyalty_tier"] if i == 0 else ["gold"])
-                                 for i, r in enumerate(rows)])
+    _rewrite(
+        path,
+        lambda rows: [r + (["loyalty_tier"] if i == 0 else ["gold"]) for i, r in enumerate(rows)],
+    )
     results = {r.entity: r for r in extract_crm(context(END))}
     assert any("loyalty_tier" in note for note in results["contacts"].notes)
     import duckdb
 
     extra = duckdb.sql(
         f"select distinct _extra_columns ->> 'loyalty_tier'"
-        f" from '{results['contacts'].data_file}' where _extra_columns is not null").fetchall()
+        f" from '{results['contacts'].data_file}' where _extra_columns is not null"
+    ).fetchall()
     assert extra == [("gold",)]
 
 
@@ -137,10 +165,14 @@ def test_retyped_column_stops_with_a_clear_error(home, sources_through_end):
     use_sources(home, sources_through_end)
     path = sorted((home / "sources" / "crm").glob("email_activity_*.csv"))[0]
     col = 6  # occurred_at becomes a free-text date
-    _rewrite(path, lambda rows: [r if i == 0 or len(r) != 8 else
-                                 r[:col] + ["22 Nov 2026"] + r[col + 1:]
-                                 for i, r in enumerate(rows)])
-    with pytest.raises(SchemaDriftError, match="occurred_at.*no longer holds TIMESTAMPTZ"):
+    _rewrite(
+        path,
+        lambda rows: [
+            r if i == 0 or len(r) != 8 else [*r[:col], "22 Nov 2026", *r[col + 1 :]]
+            for i, r in enumerate(rows)
+        ],
+    )
+    with pytest.raises(SchemaDriftError, match=r"occurred_at.*no longer holds TIMESTAMPTZ"):
         extract_crm(context(END))
 
 

@@ -21,7 +21,8 @@ def test_incremental_on_updated_at(home, sources_day_before, sources_through_end
     assert 0 < orders.records_read < first["shop.orders"].records_read
     assert warehouse_query(
         "select min(updated_at) > ?::timestamptz from raw.shop_orders where _logical_date = ?",
-        [orders.watermark_from, END]) == [(True,)]
+        [orders.watermark_from, END],
+    ) == [(True,)]
     # An order placed earlier whose status moved on day END is taken again.
     moved = warehouse_query(
         """
@@ -29,7 +30,9 @@ def test_incremental_on_updated_at(home, sources_day_before, sources_through_end
         inner join raw.shop_orders as earlier
             on later.order_id = earlier.order_id and earlier._logical_date < later._logical_date
         where later._logical_date = ? and later.status <> earlier.status
-        """, [END])
+        """,
+        [END],
+    )
     assert moved[0][0] > 0
     assert second["shop.products"].records_read == 0  # nothing changed in the catalogue
 
@@ -75,7 +78,7 @@ def test_missing_column_and_extra_column(home, sources_through_end):
     con.execute("alter table customers drop column phone")
     con.commit()
     con.close()
-    with pytest.raises(SchemaDriftError, match="customers: missing contract column.*phone"):
+    with pytest.raises(SchemaDriftError, match=r"customers: missing contract column.*phone"):
         extract_shop(context(END))
 
 

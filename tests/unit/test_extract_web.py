@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 
 import pytest
 
@@ -13,8 +14,11 @@ from tests.conftest import DAY_BEFORE, END, context, extract_and_load, use_sourc
 
 
 def _events(day) -> list[tuple]:
-    return warehouse_query("select message_id, _source_file, _record_number from raw.web_events"
-                           " where _logical_date = ? order by all", [day])
+    return warehouse_query(
+        "select message_id, _source_file, _record_number from raw.web_events"
+        " where _logical_date = ? order by all",
+        [day],
+    )
 
 
 def test_incremental_by_hour_file(home, sources_day_before, sources_through_end):
@@ -48,22 +52,36 @@ def test_every_line_is_loaded_or_quarantined(home, sources_through_end):
     use_sources(home, sources_through_end)
     r = extract_and_load(END, ["web"])["web.events"]
     lines = sum(
-        1 for f in r.source_files
-        for line in gzip.decompress(open(f["path"], "rb").read()).split(b"\n") if line.strip()
+        1
+        for f in r.source_files
+        for line in gzip.decompress(Path(f["path"]).read_bytes()).split(b"\n")
+        if line.strip()
     )
     assert r.records_read == lines == r.records_loaded + r.records_quarantined
-    reasons = dict(warehouse_query(
-        "select reason, count(*) from audit.quarantine where source = 'web' group by 1"))
+    reasons = dict(
+        warehouse_query(
+            "select reason, count(*) from audit.quarantine where source = 'web' group by 1"
+        )
+    )
     assert reasons.keys() == {"malformed JSON", "missing userId and anonymousId"}
 
 
 def test_bad_lines_and_unreadable_files(home):
     folder = home / "sources" / "web" / "2026" / "11" / "22"
     folder.mkdir(parents=True)
-    good = {"messageId": "m1", "type": "track", "event": "Product Viewed", "anonymousId": "a1",
-            "userId": None, "timestamp": "2026-11-22T10:00:00.000Z",
-            "receivedAt": "2026-11-22T10:00:01.000Z", "properties": {"product_id": "7"},
-            "context": {}, "traits": None, "loyaltyTier": "gold"}
+    good = {
+        "messageId": "m1",
+        "type": "track",
+        "event": "Product Viewed",
+        "anonymousId": "a1",
+        "userId": None,
+        "timestamp": "2026-11-22T10:00:00.000Z",
+        "receivedAt": "2026-11-22T10:00:01.000Z",
+        "properties": {"product_id": "7"},
+        "context": {},
+        "traits": None,
+        "loyaltyTier": "gold",
+    }
     lines = [
         json.dumps(good),
         '{"messageId": "m2", "type": "pa',
@@ -95,8 +113,9 @@ def test_rerun_is_idempotent(home, sources_through_end):
     before = _events(END)
     extract_and_load(END, ["web"], run="second")
     assert _events(END) == before
-    assert warehouse_query("select count(*) = count(distinct message_id) from raw.web_events"
-                           ) == [(True,)]
+    assert warehouse_query("select count(*) = count(distinct message_id) from raw.web_events") == [
+        (True,)
+    ]
 
 
 def test_missing_source(home):

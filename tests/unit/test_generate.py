@@ -56,8 +56,7 @@ def test_crm_files_follow_the_contract(sources_through_end):
 
 def test_web_files_are_hourly_segment_events(sources_through_end):
     files = sorted((sources_through_end / "web").rglob("*.jsonl.gz"))
-    assert files and all(len(f.relative_to(sources_through_end / "web").parts) == 4
-                         for f in files)
+    assert files and all(len(f.relative_to(sources_through_end / "web").parts) == 4 for f in files)
     events = []
     bad = 0
     for f in files:
@@ -90,13 +89,18 @@ def test_shop_database_tables(sources_through_end):
 
 
 def test_activity_is_heavy_tailed(tmp_path):
-    generate(tmp_path, GenerateOptions(customers=3000, days=60, end_date=date(2026, 11, 22),
-                                       seed=1))
+    generate(
+        tmp_path, GenerateOptions(customers=3000, days=60, end_date=date(2026, 11, 22), seed=1)
+    )
     con = sqlite3.connect(tmp_path / "shop.sqlite")
     per_buyer = sorted(
-        (n for (n,) in con.execute(
-            "select count(*) from orders group by coalesce(cast(customer_id as text),"
-            " lower(trim(email)))")),
+        (
+            n
+            for (n,) in con.execute(
+                "select count(*) from orders group by coalesce(cast(customer_id as text),"
+                " lower(trim(email)))"
+            )
+        ),
         reverse=True,
     )
     statuses = {s for (s,) in con.execute("select distinct status from orders")}
@@ -107,8 +111,10 @@ def test_activity_is_heavy_tailed(tmp_path):
 
 
 def test_dirt_can_be_turned_off(tmp_path):
-    generate(tmp_path, GenerateOptions(customers=300, days=3, end_date=date(2026, 11, 22),
-                                       seed=3, dirt=0.0))
+    generate(
+        tmp_path,
+        GenerateOptions(customers=300, days=3, end_date=date(2026, 11, 22), seed=3, dirt=0.0),
+    )
     for f in (tmp_path / "web").rglob("*.jsonl.gz"):
         for line in gzip.decompress(f.read_bytes()).splitlines():
             json.loads(line)
@@ -117,8 +123,9 @@ def test_dirt_can_be_turned_off(tmp_path):
         assert {len(r) for r in rows} == {len(CRM_CONTACTS.columns)}
 
 
-@pytest.mark.parametrize("bad", [{"customers": 1}, {"days": 1}, {"dirt": 0.9},
-                                 {"through": date(2020, 1, 1)}])
+@pytest.mark.parametrize(
+    "bad", [{"customers": 1}, {"days": 1}, {"dirt": 0.9}, {"through": date(2020, 1, 1)}]
+)
 def test_invalid_options_are_refused(tmp_path, bad):
     with pytest.raises(ValueError):
         generate(tmp_path, GenerateOptions(**{**SMALL.__dict__, **bad}))

@@ -17,7 +17,7 @@ def test_counts_that_do_not_add_up_are_refused(home, sources_through_end):
     use_sources(home, sources_through_end)
     results = extract_source(context(END), "shop")
     bad = dataclasses.replace(results[1], records_read=results[1].records_read + 1)
-    with pytest.raises(CountMismatchError, match="read .* but loaded"):
+    with pytest.raises(CountMismatchError, match=r"read .* but loaded"):
         load_results(settings().warehouse, [results[0], bad])
 
 
@@ -25,8 +25,11 @@ def test_a_failed_load_leaves_nothing_behind(home, sources_through_end):
     use_sources(home, sources_through_end)
     results = extract_source(context(END), "shop")
     # The extract claims more rows than it landed: caught inside the transaction.
-    lying = dataclasses.replace(results[-1], records_loaded=results[-1].records_loaded + 1,
-                                records_read=results[-1].records_read + 1)
+    lying = dataclasses.replace(
+        results[-1],
+        records_loaded=results[-1].records_loaded + 1,
+        records_read=results[-1].records_read + 1,
+    )
     with pytest.raises(CountMismatchError, match="the warehouse holds"):
         load_results(settings().warehouse, [*results[:-1], lying])
     assert warehouse_query("select count(*) from audit.extract_log") == [(0,)]

@@ -38,97 +38,142 @@ def _c(name: str, type_: str = "VARCHAR", required: bool = False, values=()) -> 
     return Column(name, type_, required, tuple(values))
 
 
-CRM_CONTACTS = Entity("crm", "contacts", (
-    _c("contact_id", "BIGINT", required=True),
-    _c("email"),
-    _c("first_name"),
-    _c("last_name"),
-    _c("phone"),
-    _c("country"),
-    _c("city"),
-    _c("postal_code"),
-    _c("birth_date", "DATE"),
-    _c("created_at", "TIMESTAMPTZ", required=True),
-    _c("updated_at", "TIMESTAMPTZ", required=True),
-    _c("email_opt_in", "BOOLEAN"),
-    _c("opt_in_at", "TIMESTAMPTZ"),
-    _c("opt_in_source"),
-    _c("lifecycle_stage"),
-    _c("is_deleted", "BOOLEAN"),
-))
+CRM_CONTACTS = Entity(
+    "crm",
+    "contacts",
+    (
+        _c("contact_id", "BIGINT", required=True),
+        _c("email"),
+        _c("first_name"),
+        _c("last_name"),
+        _c("phone"),
+        _c("country"),
+        _c("city"),
+        _c("postal_code"),
+        _c("birth_date", "DATE"),
+        _c("created_at", "TIMESTAMPTZ", required=True),
+        _c("updated_at", "TIMESTAMPTZ", required=True),
+        _c("email_opt_in", "BOOLEAN"),
+        _c("opt_in_at", "TIMESTAMPTZ"),
+        _c("opt_in_source"),
+        _c("lifecycle_stage"),
+        _c("is_deleted", "BOOLEAN"),
+    ),
+)
 
-CRM_EMAIL_ACTIVITY = Entity("crm", "email_activity", (
-    _c("event_id", required=True),
-    _c("contact_id", "BIGINT", required=True),
-    _c("email"),
-    _c("campaign_id", required=True),
-    _c("campaign_type", required=True, values=("marketing", "transactional")),
-    _c("event_type", required=True, values=(
-        "sent", "delivered", "open", "click", "bounce", "unsubscribe", "spam_complaint")),
-    _c("occurred_at", "TIMESTAMPTZ", required=True),
-    _c("url"),
-))
+CRM_EMAIL_ACTIVITY = Entity(
+    "crm",
+    "email_activity",
+    (
+        _c("event_id", required=True),
+        _c("contact_id", "BIGINT", required=True),
+        _c("email"),
+        _c("campaign_id", required=True),
+        _c("campaign_type", required=True, values=("marketing", "transactional")),
+        _c(
+            "event_type",
+            required=True,
+            values=(
+                "sent",
+                "delivered",
+                "open",
+                "click",
+                "bounce",
+                "unsubscribe",
+                "spam_complaint",
+            ),
+        ),
+        _c("occurred_at", "TIMESTAMPTZ", required=True),
+        _c("url"),
+    ),
+)
 
-WEB_EVENTS = Entity("web", "events", (
-    _c("message_id", required=True),
-    _c("type", required=True, values=("page", "track", "identify")),
-    _c("event"),
-    _c("anonymous_id"),
-    _c("user_id"),
-    _c("timestamp", "TIMESTAMPTZ", required=True),
-    _c("received_at", "TIMESTAMPTZ"),
-    _c("properties", "JSON"),
-    _c("context", "JSON"),
-    _c("traits", "JSON"),
-))
+WEB_EVENTS = Entity(
+    "web",
+    "events",
+    (
+        _c("message_id", required=True),
+        _c("type", required=True, values=("page", "track", "identify")),
+        _c("event"),
+        _c("anonymous_id"),
+        _c("user_id"),
+        _c("timestamp", "TIMESTAMPTZ", required=True),
+        _c("received_at", "TIMESTAMPTZ"),
+        _c("properties", "JSON"),
+        _c("context", "JSON"),
+        _c("traits", "JSON"),
+    ),
+)
 
-SHOP_CUSTOMERS = Entity("shop", "customers", (
-    _c("customer_id", "BIGINT", required=True),
-    _c("email"),
-    _c("first_name"),
-    _c("last_name"),
-    _c("phone"),
-    _c("country"),
-    _c("created_at", "TIMESTAMPTZ", required=True),
-    _c("updated_at", "TIMESTAMPTZ", required=True),
-))
+SHOP_CUSTOMERS = Entity(
+    "shop",
+    "customers",
+    (
+        _c("customer_id", "BIGINT", required=True),
+        _c("email"),
+        _c("first_name"),
+        _c("last_name"),
+        _c("phone"),
+        _c("country"),
+        _c("created_at", "TIMESTAMPTZ", required=True),
+        _c("updated_at", "TIMESTAMPTZ", required=True),
+    ),
+)
 
-SHOP_ORDERS = Entity("shop", "orders", (
-    _c("order_id", "BIGINT", required=True),
-    _c("customer_id", "BIGINT"),
-    _c("email"),
-    _c("status", required=True,
-       values=("placed", "paid", "shipped", "cancelled", "refunded")),
-    _c("currency", required=True),
-    _c("subtotal", "DECIMAL(18, 2)", required=True),
-    _c("shipping", "DECIMAL(18, 2)"),
-    _c("tax", "DECIMAL(18, 2)"),
-    _c("total", "DECIMAL(18, 2)", required=True),
-    _c("created_at", "TIMESTAMPTZ", required=True),
-    _c("updated_at", "TIMESTAMPTZ", required=True),
-))
+SHOP_ORDERS = Entity(
+    "shop",
+    "orders",
+    (
+        _c("order_id", "BIGINT", required=True),
+        _c("customer_id", "BIGINT"),
+        _c("email"),
+        _c("status", required=True, values=("placed", "paid", "shipped", "cancelled", "refunded")),
+        _c("currency", required=True),
+        _c("subtotal", "DECIMAL(18, 2)", required=True),
+        _c("shipping", "DECIMAL(18, 2)"),
+        _c("tax", "DECIMAL(18, 2)"),
+        _c("total", "DECIMAL(18, 2)", required=True),
+        _c("created_at", "TIMESTAMPTZ", required=True),
+        _c("updated_at", "TIMESTAMPTZ", required=True),
+    ),
+)
 
-SHOP_ORDER_ITEMS = Entity("shop", "order_items", (
-    _c("order_item_id", "BIGINT", required=True),
-    _c("order_id", "BIGINT", required=True),
-    _c("product_id", "BIGINT", required=True),
-    _c("quantity", "INTEGER", required=True),
-    _c("unit_price", "DECIMAL(18, 2)", required=True),
-    _c("created_at", "TIMESTAMPTZ", required=True),
-    _c("updated_at", "TIMESTAMPTZ", required=True),
-))
+SHOP_ORDER_ITEMS = Entity(
+    "shop",
+    "order_items",
+    (
+        _c("order_item_id", "BIGINT", required=True),
+        _c("order_id", "BIGINT", required=True),
+        _c("product_id", "BIGINT", required=True),
+        _c("quantity", "INTEGER", required=True),
+        _c("unit_price", "DECIMAL(18, 2)", required=True),
+        _c("created_at", "TIMESTAMPTZ", required=True),
+        _c("updated_at", "TIMESTAMPTZ", required=True),
+    ),
+)
 
-SHOP_PRODUCTS = Entity("shop", "products", (
-    _c("product_id", "BIGINT", required=True),
-    _c("name", required=True),
-    _c("category"),
-    _c("price", "DECIMAL(18, 2)"),
-    _c("created_at", "TIMESTAMPTZ", required=True),
-    _c("updated_at", "TIMESTAMPTZ", required=True),
-))
+SHOP_PRODUCTS = Entity(
+    "shop",
+    "products",
+    (
+        _c("product_id", "BIGINT", required=True),
+        _c("name", required=True),
+        _c("category"),
+        _c("price", "DECIMAL(18, 2)"),
+        _c("created_at", "TIMESTAMPTZ", required=True),
+        _c("updated_at", "TIMESTAMPTZ", required=True),
+    ),
+)
 
-ENTITIES = (CRM_CONTACTS, CRM_EMAIL_ACTIVITY, WEB_EVENTS, SHOP_CUSTOMERS, SHOP_ORDERS,
-            SHOP_ORDER_ITEMS, SHOP_PRODUCTS)
+ENTITIES = (
+    CRM_CONTACTS,
+    CRM_EMAIL_ACTIVITY,
+    WEB_EVENTS,
+    SHOP_CUSTOMERS,
+    SHOP_ORDERS,
+    SHOP_ORDER_ITEMS,
+    SHOP_PRODUCTS,
+)
 SOURCES = ("crm", "web", "shop")
 
 

@@ -1,4 +1,5 @@
-"""CRM connector: nightly CSV exports ``contacts_<YYYYMMDD>.csv`` and ``email_activity_<YYYYMMDD>.csv``.
+"""CRM connector: nightly CSV exports ``contacts_<YYYYMMDD>.csv`` and
+``email_activity_<YYYYMMDD>.csv``.
 
 Each export file holds the records changed on its day (the first file of a
 history is a full export), so the export date is the ``updated_at``
@@ -62,13 +63,15 @@ def extract_export(ctx: RunContext, entity: Entity, folder: Path) -> EntityResul
             f"no {prefix}_<YYYYMMDD>.csv files in {folder}: the CRM export has not delivered"
             " this entity. Check the export job, or AUDIENCES_CRM_DIR."
         )
-    watermark = state.previous_watermark(ctx.settings.warehouse, entity.source, entity.name,
-                                         ctx.logical_date)
+    watermark = state.previous_watermark(
+        ctx.settings.warehouse, entity.source, entity.name, ctx.logical_date
+    )
     after = date.fromisoformat(watermark) if watermark else date.min
     chosen = {d: p for d, p in files.items() if after < d <= ctx.logical_date}
     if not chosen:
-        notes.append(f"no new {prefix} export after {watermark or 'the start'}"
-                     f" up to {ctx.logical_date}")
+        notes.append(
+            f"no new {prefix} export after {watermark or 'the start'} up to {ctx.logical_date}"
+        )
         log.warning("crm.%s: %s", entity.name, notes[-1])
 
     columns: dict[str, list] = {}
@@ -77,15 +80,26 @@ def extract_export(ctx: RunContext, entity: Entity, folder: Path) -> EntityResul
         path = chosen[day]
         file_columns, extras = read_export(path, entity)
         if extras:
-            notes.append(f"{path.name}: columns beyond the contract kept in _extra_columns:"
-                         f" {', '.join(extras)}")
+            notes.append(
+                f"{path.name}: columns beyond the contract kept in _extra_columns:"
+                f" {', '.join(extras)}"
+            )
             log.warning("crm.%s: %s", entity.name, notes[-1])
         for name, values in file_columns.items():
             columns.setdefault(name, []).extend(values)
         source_files.append({"path": str(path), "size": path.stat().st_size})
     if not columns:
-        columns = {name: [] for name in [*entity.column_names, "_source_file", "_record_number",
-                                         "_raw_record", "_defect", "_extra_columns"]}
+        columns = {
+            name: []
+            for name in [
+                *entity.column_names,
+                "_source_file",
+                "_record_number",
+                "_raw_record",
+                "_defect",
+                "_extra_columns",
+            ]
+        }
     latest = max(chosen) if chosen else None
     return land(
         ctx,
@@ -122,8 +136,10 @@ def read_export(path: Path, entity: Entity) -> tuple[dict[str, list], list[str]]
         extra_position = [(h, header.index(h)) for h in extras]
         width = len(header)
         out: dict[str, list] = {c: [] for c in expected}
-        meta: dict[str, list] = {k: [] for k in ("_source_file", "_record_number", "_raw_record",
-                                                 "_defect", "_extra_columns")}
+        meta: dict[str, list] = {
+            k: []
+            for k in ("_source_file", "_record_number", "_raw_record", "_defect", "_extra_columns")
+        }
         source = str(path)
         while True:
             line = reader.line_num + 1
@@ -136,8 +152,9 @@ def read_export(path: Path, entity: Entity) -> tuple[dict[str, list], list[str]]
             else:
                 if not row:
                     continue  # a blank line is not a record
-                defect = None if len(row) == width else (
-                    f"expected {width} fields, found {len(row)}")
+                defect = (
+                    None if len(row) == width else (f"expected {width} fields, found {len(row)}")
+                )
             meta["_source_file"].append(source)
             meta["_record_number"].append(line)
             meta["_defect"].append(defect)
@@ -151,6 +168,7 @@ def read_export(path: Path, entity: Entity) -> tuple[dict[str, list], list[str]]
             for c, i in zip(expected, position, strict=True):
                 out[c].append(row[i])
             meta["_extra_columns"].append(
-                json.dumps({h: row[i] for h, i in extra_position}) if extras else None)
+                json.dumps({h: row[i] for h, i in extra_position}) if extras else None
+            )
     out.update(meta)
     return out, extras

@@ -134,7 +134,8 @@ def check_retyped(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
                 continue
             sample = con.execute(
                 f"select {_present(col.name)} from records where _source_file = ?"
-                f" and {_present(col.name)} is not null limit 1", [source_file]
+                f" and {_present(col.name)} is not null limit 1",
+                [source_file],
             ).fetchone()[0]
             raise SchemaDriftError(
                 f"{entity.source}.{entity.name}: column '{col.name}' no longer holds "
@@ -144,9 +145,16 @@ def check_retyped(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
             )
 
 
-def land(ctx: RunContext, entity: Entity, records: pa.Table, *, source_files: list[dict],
-         watermark_from: str | None, watermark_to: str | None,
-         notes: list[str] | None = None) -> EntityResult:
+def land(
+    ctx: RunContext,
+    entity: Entity,
+    records: pa.Table,
+    *,
+    source_files: list[dict],
+    watermark_from: str | None,
+    watermark_to: str | None,
+    notes: list[str] | None = None,
+) -> EntityResult:
     """Type, split and write ``records``; return the counts for the extract log."""
     missing = [c for c in [*entity.column_names, *BOOKKEEPING] if c not in records.column_names]
     if missing:
@@ -154,8 +162,9 @@ def land(ctx: RunContext, entity: Entity, records: pa.Table, *, source_files: li
     con = _connect()
     con.register("records", records)
     check_retyped(con, entity)
-    con.execute(f"create temp table checked as select *, {_reason_sql(entity)} as _reason"
-                " from records")
+    con.execute(
+        f"create temp table checked as select *, {_reason_sql(entity)} as _reason from records"
+    )
 
     lineage = (
         f"'{ctx.run_id}' as _run_id, date '{ctx.logical_date.isoformat()}' as _logical_date,"
@@ -168,20 +177,33 @@ def land(ctx: RunContext, entity: Entity, records: pa.Table, *, source_files: li
     partition = f"logical_date={ctx.logical_date.isoformat()}"
     landing = ctx.settings.landing
     data_file = landing / entity.source / entity.name / partition / f"{ctx.run_slug}.parquet"
-    quarantine_file = (landing / "_quarantine" / entity.source / entity.name / partition
-                       / f"{ctx.run_slug}.parquet")
-    _copy_atomic(con, f"select {typed_cols}, {lineage}, _extra_columns::json as _extra_columns"
-                      " from checked where _reason is null order by _source_file, _record_number",
-                 data_file)
+    quarantine_file = (
+        landing
+        / "_quarantine"
+        / entity.source
+        / entity.name
+        / partition
+        / f"{ctx.run_slug}.parquet"
+    )
+    _copy_atomic(
+        con,
+        f"select {typed_cols}, {lineage}, _extra_columns::json as _extra_columns"
+        " from checked where _reason is null order by _source_file, _record_number",
+        data_file,
+    )
     fields = ", ".join(f"{_ident(c)} := {_ident(c)}" for c in entity.column_names)
-    _copy_atomic(con, f"select '{entity.source}' as source, '{entity.name}' as entity,"
-                      f" {lineage}, coalesce(_raw_record, to_json(struct_pack({fields}))::varchar)"
-                      " as raw_record, _reason as reason"
-                      " from checked where _reason is not null"
-                      " order by _source_file, _record_number",
-                 quarantine_file)
+    _copy_atomic(
+        con,
+        f"select '{entity.source}' as source, '{entity.name}' as entity,"
+        f" {lineage}, coalesce(_raw_record, to_json(struct_pack({fields}))::varchar)"
+        " as raw_record, _reason as reason"
+        " from checked where _reason is not null"
+        " order by _source_file, _record_number",
+        quarantine_file,
+    )
     read, loaded = con.execute(
-        "select count(*), count(*) filter (where _reason is null) from checked").fetchone()
+        "select count(*), count(*) filter (where _reason is null) from checked"
+    ).fetchone()
     con.close()
     return EntityResult(
         source=entity.source,
@@ -210,8 +232,13 @@ def _copy_atomic(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None
 
 
 def write_manifest(ctx: RunContext, source: str, results: list[EntityResult]) -> Path:
-    path = (ctx.settings.landing / "_manifests" / source
-            / f"logical_date={ctx.logical_date.isoformat()}" / f"{ctx.run_slug}.json")
+    path = (
+        ctx.settings.landing
+        / "_manifests"
+        / source
+        / f"logical_date={ctx.logical_date.isoformat()}"
+        / f"{ctx.run_slug}.json"
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n")
@@ -230,6 +257,7 @@ def records_table(entity: Entity, columns: dict[str, list]) -> pa.Table:
     arrays = {}
     for name in [*entity.column_names, *BOOKKEEPING]:
         values = columns[name]
-        arrays[name] = pa.array(values, type=pa.int64() if name == "_record_number"
-                                else pa.string())
+        arrays[name] = pa.array(
+            values, type=pa.int64() if name == "_record_number" else pa.string()
+        )
     return pa.table(arrays)

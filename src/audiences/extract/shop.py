@@ -87,35 +87,44 @@ def extract_table(ctx: RunContext, engine: Engine, entity: Entity) -> EntityResu
     if extras:
         notes.append(f"columns beyond the contract kept in _extra_columns: {', '.join(extras)}")
         log.warning("shop.%s: %s", entity.name, notes[-1])
-    watermark = state.previous_watermark(ctx.settings.warehouse, entity.source, entity.name,
-                                         ctx.logical_date)
+    watermark = state.previous_watermark(
+        ctx.settings.warehouse, entity.source, entity.name, ctx.logical_date
+    )
     until = (ctx.logical_date + timedelta(days=1)).strftime("%Y-%m-%d 00:00:00")
     names = [*entity.column_names, *extras]
     select = ", ".join(f'"{n}"' for n in names)
     where = "updated_at < :until" + (" and updated_at > :since" if watermark else "")
     key = entity.column_names[0]
-    query = sa.text(f'select {select} from "{entity.name}" where {where}'
-                    f' order by updated_at, "{key}"')
+    query = sa.text(
+        f'select {select} from "{entity.name}" where {where} order by updated_at, "{key}"'
+    )
     params = {"until": until, "since": watermark}
     with engine.connect() as conn:
         rows = conn.execute(query, params).fetchall()
     source = f"{engine.url.render_as_string(hide_password=True)}#{entity.name}"
     n_contract = len(entity.column_names)
-    columns: dict[str, list] = {
-        name: [None if v is None else str(v) for v in values]
-        for name, values in zip(entity.column_names, zip(*rows, strict=True), strict=False)
-    } if rows else {name: [] for name in entity.column_names}
+    columns: dict[str, list] = (
+        {
+            name: [None if v is None else str(v) for v in values]
+            for name, values in zip(entity.column_names, zip(*rows, strict=True), strict=False)
+        }
+        if rows
+        else {name: [] for name in entity.column_names}
+    )
     columns["_source_file"] = [source] * len(rows)
     columns["_record_number"] = list(range(1, len(rows) + 1))
     columns["_raw_record"] = [None] * len(rows)
     columns["_defect"] = [None] * len(rows)
-    columns["_extra_columns"] = [
-        json.dumps(dict(zip(extras, (str(v) for v in row[n_contract:]), strict=True)))
-        for row in rows
-    ] if extras else [None] * len(rows)
+    columns["_extra_columns"] = (
+        [
+            json.dumps(dict(zip(extras, (str(v) for v in row[n_contract:]), strict=True)))
+            for row in rows
+        ]
+        if extras
+        else [None] * len(rows)
+    )
     # Only a parseable timestamp may move the watermark; a garbled one is quarantined.
-    latest = max((v for v in columns["updated_at"] if v and TIMESTAMP_TEXT.match(v)),
-                 default=None)
+    latest = max((v for v in columns["updated_at"] if v and TIMESTAMP_TEXT.match(v)), default=None)
     if not rows:
         notes.append(f"no rows updated after {watermark or 'the start'} up to {until}")
     return land(

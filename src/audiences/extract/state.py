@@ -41,8 +41,9 @@ def previous_watermark(warehouse: Path, source: str, entity: str, logical_date: 
     return rows[0][0] if rows else None
 
 
-def previously_extracted(warehouse: Path, source: str, entity: str,
-                         logical_date: date) -> dict[str, int]:
+def previously_extracted(
+    warehouse: Path, source: str, entity: str, logical_date: date
+) -> dict[str, int]:
     """Files (path -> size) already landed by runs for earlier logical dates."""
     rows = _query(
         warehouse,

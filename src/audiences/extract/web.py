@@ -14,7 +14,7 @@ import gzip
 import logging
 import re
 import zlib
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -42,8 +42,17 @@ FIELDS = {
     "traits": "traits",
 }
 # Segment fields that are part of the spec but not of our contract: not drift.
-SPEC_EXTRAS = {"sentAt", "originalTimestamp", "integrations", "version", "channel", "writeKey",
-               "name", "category", "projectId"}
+SPEC_EXTRAS = {
+    "sentAt",
+    "originalTimestamp",
+    "integrations",
+    "version",
+    "channel",
+    "writeKey",
+    "name",
+    "category",
+    "projectId",
+}
 
 
 def hour_files(folder: Path) -> dict[str, Path]:
@@ -67,24 +76,29 @@ def extract_web(ctx: RunContext) -> list[EntityResult]:
     files = hour_files(folder)
     if not files:
         raise SourceMissingError(f"no YYYY/MM/DD/HH.jsonl.gz files under {folder}")
-    watermark = state.previous_watermark(ctx.settings.warehouse, entity.source, entity.name,
-                                         ctx.logical_date)
-    taken = state.previously_extracted(ctx.settings.warehouse, entity.source, entity.name,
-                                       ctx.logical_date)
+    watermark = state.previous_watermark(
+        ctx.settings.warehouse, entity.source, entity.name, ctx.logical_date
+    )
+    taken = state.previously_extracted(
+        ctx.settings.warehouse, entity.source, entity.name, ctx.logical_date
+    )
     until = ctx.logical_date.strftime("%Y/%m/%d/23")
     since = ""
     if watermark:
         wm_day = datetime.strptime(watermark, "%Y/%m/%d/%H").date()
         since = (wm_day - timedelta(days=ctx.settings.web_lookback_days)).strftime("%Y/%m/%d/00")
     chosen = {
-        key: path for key, path in files.items()
+        key: path
+        for key, path in files.items()
         if since <= key <= until and taken.get(str(path)) != path.stat().st_size
     }
     notes = []
     late = [k for k in chosen if watermark and k <= watermark]
     if late:
-        notes.append(f"{len(late)} hour file(s) arrived after their hour was extracted:"
-                     f" {', '.join(late[:5])}")
+        notes.append(
+            f"{len(late)} hour file(s) arrived after their hour was extracted:"
+            f" {', '.join(late[:5])}"
+        )
     if not chosen:
         notes.append(f"no new hour files up to {until}")
         log.warning("web.events: %s", notes[-1])
@@ -108,26 +122,31 @@ def extract_web(ctx: RunContext) -> list[EntityResult]:
                 paths.append(str(path))
                 numbers.append(i)
                 texts.append(line.decode("utf-8", errors="replace"))
-    lines_table = pa.table({
-        "_source_file": pa.array(paths, pa.string()),
-        "_record_number": pa.array(numbers, pa.int64()),
-        "text": pa.array(texts, pa.string()),
-    })
+    lines_table = pa.table(
+        {
+            "_source_file": pa.array(paths, pa.string()),
+            "_record_number": pa.array(numbers, pa.int64()),
+            "text": pa.array(texts, pa.string()),
+        }
+    )
     records = parse_lines(lines_table)
     extra = records.column("_extra_columns").drop_null()
     if len(extra):
-        notes.append(f"{len(extra)} event(s) carry fields beyond the contract, kept in"
-                     " _extra_columns")
+        notes.append(
+            f"{len(extra)} event(s) carry fields beyond the contract, kept in _extra_columns"
+        )
     latest = max(chosen) if chosen else None
-    return [land(
-        ctx,
-        entity,
-        records,
-        source_files=source_files,
-        watermark_from=watermark,
-        watermark_to=max(filter(None, [latest, watermark]), default=None),
-        notes=notes,
-    )]
+    return [
+        land(
+            ctx,
+            entity,
+            records,
+            source_files=source_files,
+            watermark_from=watermark,
+            watermark_to=max(filter(None, [latest, watermark]), default=None),
+            notes=notes,
+        )
+    ]
 
 
 def parse_lines(lines: pa.Table) -> pa.Table:

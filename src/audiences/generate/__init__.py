@@ -77,16 +77,22 @@ def generate(out_dir: Path, options: GenerateOptions) -> dict:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     counts = {}
-    counts["crm_contacts"] = _write_contacts(rng, out_dir / "crm", pop, contacts, versions,
-                                             first_order, start, cutoff, options.dirt)
-    counts["crm_email_activity"] = _write_email(rng, out_dir / "crm", pop, contacts, email,
-                                                start, cutoff, options.dirt)
+    counts["crm_contacts"] = _write_contacts(
+        rng, out_dir / "crm", pop, contacts, versions, first_order, start, cutoff, options.dirt
+    )
+    counts["crm_email_activity"] = _write_email(
+        rng, out_dir / "crm", pop, contacts, email, start, cutoff, options.dirt
+    )
     lap("crm")
-    counts["web_events"] = _write_web(rng, out_dir / "web", pop, sessions, events, orders,
-                                      products, cutoff, options)
+    counts["web_events"] = _write_web(
+        rng, out_dir / "web", pop, sessions, events, orders, products, cutoff, options
+    )
     lap("web")
-    counts.update(_write_shop(rng, out_dir / "shop.sqlite", pop, sessions, orders, products,
-                              cutoff, options.dirt))
+    counts.update(
+        _write_shop(
+            rng, out_dir / "shop.sqlite", pop, sessions, orders, products, cutoff, options.dirt
+        )
+    )
     lap("shop")
     summary = {
         "customers": options.customers,
@@ -119,7 +125,8 @@ def _write_contacts(rng, out, pop, contacts, versions, first_order, start, cutof
     bad = _broken_csv_rows(rng, file_day, 16, dirt, "contact")
     keep = at < cutoff
     idx, at, missing_birth, bad_ts, dup, file_day = (
-        a[keep] for a in (idx, at, missing_birth, bad_ts, dup, file_day))
+        a[keep] for a in (idx, at, missing_birth, bad_ts, dup, file_day)
+    )
     n = len(idx)
     p = contacts.person[idx]
     opted = crm.opted_in_at(pop, contacts, at, idx)
@@ -136,8 +143,9 @@ def _write_contacts(rng, out, pop, contacts, versions, first_order, start, cutof
             "country": contacts.country[idx],
             "city": pop.city[p],
             "postal_code": pop.postal_code[p],
-            "birth_date": np.where(missing_birth, None,
-                                   np.datetime_as_string(pop.birth_date[p]).astype(object)),
+            "birth_date": np.where(
+                missing_birth, None, np.datetime_as_string(pop.birth_date[p]).astype(object)
+            ),
             "created_at": pop.created_at[p],
             "updated_at": at,
             "email_opt_in": opted,
@@ -163,8 +171,7 @@ def _write_contacts(rng, out, pop, contacts, versions, first_order, start, cutof
         case when opt_in_at >= 0 then opt_in_source end as opt_in_source,
         lifecycle_stage, is_deleted"""
     bad = [(day, line) for day, line in bad if day < cutoff // DAY]
-    writers.write_daily_csv(table, select, out, "contacts", range(start // DAY, cutoff // DAY),
-                            bad)
+    writers.write_daily_csv(table, select, out, "contacts", range(start // DAY, cutoff // DAY), bad)
     return table.num_rows + len(bad)
 
 
@@ -210,8 +217,9 @@ def _write_email(rng, out, pop, contacts, email, start, cutoff, dirt) -> int:
         'ev_' || lpad(event_id::varchar, 10, '0') as event_id, contact_id, email, campaign_id,
         campaign_type, event_type, strftime(to_timestamp(occurred_at), '{iso}') as occurred_at,
         url"""
-    writers.write_daily_csv(table, select, out, "email_activity",
-                            range(start // DAY, cutoff // DAY), bad)
+    writers.write_daily_csv(
+        table, select, out, "email_activity", range(start // DAY, cutoff // DAY), bad
+    )
     return n + len(bad)
 
 
@@ -265,8 +273,11 @@ def _write_web(rng, out, pop, sessions, events, orders, products, cutoff, option
             "revenue": np.append(orders.total, 0.0)[order],
             "currency": np.append(orders.currency, None)[order],
             "trait_email": trait_email,
-            "utm": np.where(sessions.utm[s] >= 0,
-                            np.asarray(vocab.UTM_SOURCES, dtype=object)[sessions.utm[s]], None),
+            "utm": np.where(
+                sessions.utm[s] >= 0,
+                np.asarray(vocab.UTM_SOURCES, dtype=object)[sessions.utm[s]],
+                None,
+            ),
             "agent": agent[keep],
             "malformed": malformed[keep],
             "no_ids": no_ids[keep],
@@ -313,9 +324,11 @@ def _write_shop(rng, path, pop, sessions, orders, products, cutoff, dirt) -> dic
     cust_id = np.concatenate([ids[cust], 900_001 + np.arange(len(dup_people))])
     cust_created = np.concatenate([created[cust], created[dup_people] + 3600])
     cust_email = people.vary_email(rng, pop.email[cust_person], 0.15)
-    cust_phone = np.where(rng.random(len(cust_person)) < 0.5,
-                          people.format_phones(rng, pop.phone_e164[cust_person],
-                                               pop.country[cust_person], dirt), None)
+    cust_phone = np.where(
+        rng.random(len(cust_person)) < 0.5,
+        people.format_phones(rng, pop.phone_e164[cust_person], pop.country[cust_person], dirt),
+        None,
+    )
     exists = cust_created < cutoff
     cust_person = cust_person[exists]
     customers = {
@@ -365,14 +378,27 @@ def _write_shop(rng, path, pop, sessions, orders, products, cutoff, dirt) -> dic
     cats = np.asarray(vocab.CATEGORIES, dtype=object)[products.category]
     product_table = {
         "product_id": products.product_id,
-        "name": np.char.add(np.char.replace(cats.astype(str), "_", " "),
-                            np.char.add(" #", products.product_id.astype(str))).astype(object),
+        "name": np.char.add(
+            np.char.replace(cats.astype(str), "_", " "),
+            np.char.add(" #", products.product_id.astype(str)),
+        ).astype(object),
         "category": cats,
         "price": products.price,
         "created_at": writers.sql_ts(products.created_at),
         "updated_at": writers.sql_ts(products.created_at),
     }
-    writers.write_shop(path, {"customers": customers, "products": product_table,
-                              "orders": order_table, "order_items": item_table})
-    return {"shop_customers": len(customers["customer_id"]), "shop_orders": len(o),
-            "shop_order_items": len(items), "shop_products": len(products.product_id)}
+    writers.write_shop(
+        path,
+        {
+            "customers": customers,
+            "products": product_table,
+            "orders": order_table,
+            "order_items": item_table,
+        },
+    )
+    return {
+        "shop_customers": len(customers["customer_id"]),
+        "shop_orders": len(o),
+        "shop_order_items": len(items),
+        "shop_products": len(products.product_id),
+    }

@@ -18,8 +18,9 @@ PRODUCTS_PER_CATEGORY = 60
 # Event kinds, in the order they happen inside a session.
 PAGE, IDENTIFY_LOGIN, VIEWED, ADDED, CHECKOUT, IDENTIFY_GUEST, ORDERED = range(7)
 KIND_TYPE = np.array(["page", "identify", "track", "track", "track", "identify", "track"])
-KIND_EVENT = np.array(["", "", "Product Viewed", "Product Added", "Checkout Started", "",
-                       "Order Completed"])
+KIND_EVENT = np.array(
+    ["", "", "Product Viewed", "Product Added", "Checkout Started", "", "Order Completed"]
+)
 
 
 @dataclass
@@ -156,8 +157,9 @@ def make_events(rng: np.random.Generator, sessions: Sessions, late_share: float)
     # Browsing wanders off the session's product now and then.
     product = sessions.product[session].copy()
     wander = (kind == VIEWED) & (rng.random(len(session)) < 0.4)
-    product[wander] = 1 + rng.integers(0, len(vocab.CATEGORIES) * PRODUCTS_PER_CATEGORY,
-                                       size=int(wander.sum()))
+    product[wander] = 1 + rng.integers(
+        0, len(vocab.CATEGORIES) * PRODUCTS_PER_CATEGORY, size=int(wander.sum())
+    )
     return Events(
         session=session,
         kind=kind,
@@ -168,8 +170,9 @@ def make_events(rng: np.random.Generator, sessions: Sessions, late_share: float)
     )
 
 
-def make_orders(rng: np.random.Generator, people: People, sessions: Sessions, events: Events,
-                products: Products) -> Orders:
+def make_orders(
+    rng: np.random.Generator, people: People, sessions: Sessions, events: Events, products: Products
+) -> Orders:
     is_order = events.kind == ORDERED
     placed = events.ts[is_order]
     sort = np.argsort(placed, kind="stable")

@@ -34,8 +34,9 @@ class Contacts:
     deleted_at: np.ndarray
 
 
-def make_contacts(rng: np.random.Generator, people: People, start: int, end: int,
-                  dirt: float) -> Contacts:
+def make_contacts(
+    rng: np.random.Generator, people: People, start: int, end: int, dirt: float
+) -> Contacts:
     person = np.flatnonzero(people.in_crm)
     # Duplicates: the same person entered twice (a second form fill, an import).
     dupes = person[rng.random(len(person)) < dirt]
@@ -45,7 +46,8 @@ def make_contacts(rng: np.random.Generator, people: People, start: int, end: int
     invalid = rng.random(n) < dirt
     broken = np.asarray([e.strip().split("@")[0] for e in email[invalid]], dtype=object)
     email[invalid] = broken + _pick(
-        rng, ["@", "@gmail", ".gmail.com", "@@gmail.com", "@gmail..com", " at gmail.com"],
+        rng,
+        ["@", "@gmail", ".gmail.com", "@@gmail.com", "@gmail..com", " at gmail.com"],
         int(invalid.sum()),
     )
     first = people.first_name[person].copy()
@@ -53,8 +55,18 @@ def make_contacts(rng: np.random.Generator, people: People, start: int, end: int
     first[rng.random(n) < dirt] = ""
     country = people.country[person].copy()
     odd = rng.random(n) < dirt * 2
-    spelled = {"US": "United States", "GB": "UK", "DE": "Germany", "FR": "france", "NL": "nl",
-               "ES": "Spain", "IT": "Italy", "CA": "Canada", "AU": "Australia", "IE": "Ireland"}
+    spelled = {
+        "US": "United States",
+        "GB": "UK",
+        "DE": "Germany",
+        "FR": "france",
+        "NL": "nl",
+        "ES": "Spain",
+        "IT": "Italy",
+        "CA": "Canada",
+        "AU": "Australia",
+        "IE": "Ireland",
+    }
     country[odd] = np.asarray([spelled[c] for c in country[odd]], dtype=object)
     country[rng.random(n) < dirt] = ""
     phone = format_phones(rng, people.phone_e164[person], people.country[person], dirt)
@@ -79,12 +91,20 @@ def make_contacts(rng: np.random.Generator, people: People, start: int, end: int
 
 def opted_in_at(people: People, contacts: Contacts, t: np.ndarray, idx: np.ndarray) -> np.ndarray:
     p = contacts.person[idx]
-    subscribed = (people.opted_in[p] & (people.created_at[p] <= t)) | (contacts.late_opt_in[idx] <= t)
+    subscribed = (people.opted_in[p] & (people.created_at[p] <= t)) | (
+        contacts.late_opt_in[idx] <= t
+    )
     return subscribed & (t < contacts.opt_out[idx])
 
 
-def make_email_activity(rng: np.random.Generator, people: People, contacts: Contacts,
-                        orders: Orders, start: int, end: int) -> dict[str, np.ndarray]:
+def make_email_activity(
+    rng: np.random.Generator,
+    people: People,
+    contacts: Contacts,
+    orders: Orders,
+    start: int,
+    end: int,
+) -> dict[str, np.ndarray]:
     """Campaign sends and their outcomes; fills ``contacts.opt_out`` as people unsubscribe."""
     parts: list[dict[str, np.ndarray]] = []
     # Only a person's first contact record receives mail; duplicates are stale.
@@ -106,8 +126,17 @@ def make_email_activity(rng: np.random.Generator, people: People, contacts: Cont
     contact_of_person[contacts.person[primary]] = np.flatnonzero(primary)
     known = contact_of_person[orders.person] >= 0
     idx = contact_of_person[orders.person[known]]
-    parts.append(_outcomes(rng, people, contacts, idx, orders.placed_at[known] + 60,
-                           "txn_order_confirmation", "transactional"))
+    parts.append(
+        _outcomes(
+            rng,
+            people,
+            contacts,
+            idx,
+            orders.placed_at[known] + 60,
+            "txn_order_confirmation",
+            "transactional",
+        )
+    )
     out = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     keep = out["occurred_at"] < end
     order = np.argsort(out["occurred_at"][keep], kind="stable")
@@ -130,8 +159,9 @@ def _outcomes(rng, people, contacts, idx, send, campaign, campaign_type):
     unsub = delivered & (rng.random(n) < (0.004 if campaign_type == "marketing" else 0.0))
     spam = delivered & ~unsub & (rng.random(n) < (0.0007 if campaign_type == "marketing" else 0))
     leave_at = open_at + 120
-    contacts.opt_out[idx[unsub | spam]] = np.minimum(contacts.opt_out[idx[unsub | spam]],
-                                                     leave_at[unsub | spam])
+    contacts.opt_out[idx[unsub | spam]] = np.minimum(
+        contacts.opt_out[idx[unsub | spam]], leave_at[unsub | spam]
+    )
     rows = [
         (np.ones(n, dtype=bool), "sent", send),
         (delivered, "delivered", send + 5),
@@ -155,8 +185,14 @@ def _outcomes(rng, people, contacts, idx, send, campaign, campaign_type):
     return out
 
 
-def contact_versions(rng: np.random.Generator, people: People, contacts: Contacts,
-                     first_order_at: np.ndarray, start: int, end: int) -> dict[str, np.ndarray]:
+def contact_versions(
+    rng: np.random.Generator,
+    people: People,
+    contacts: Contacts,
+    first_order_at: np.ndarray,
+    start: int,
+    end: int,
+) -> dict[str, np.ndarray]:
     """Every version of every contact row the CRM exports: (contact index, updated_at)."""
     n = len(contacts.person)
     created = people.created_at[contacts.person]

@@ -70,10 +70,7 @@ def make_people(rng: np.random.Generator, n: int, start: int, dirt: float) -> Pe
         prefixes, digits = vocab.MOBILE_PREFIXES[code]
         subscriber = rng.integers(10 ** (digits - 1), 10**digits, size=k).astype(str)
         phone[mask] = (
-            "+"
-            + vocab.COUNTRIES[code][2]
-            + _pick(rng, prefixes, k)
-            + subscriber.astype(object)
+            "+" + vocab.COUNTRIES[code][2] + _pick(rng, prefixes, k) + subscriber.astype(object)
         )
 
     # Unique mailbox per person: the index keeps two John Smiths apart.
@@ -84,8 +81,11 @@ def make_people(rng: np.random.Generator, n: int, start: int, dirt: float) -> Pe
     local = np.where(
         style == 0,
         lower_first + "." + lower_last + ids,
-        np.where(style == 1, lower_first.astype(str).astype("U1").astype(object) + lower_last + ids,
-                 lower_first + "_" + ids),
+        np.where(
+            style == 1,
+            lower_first.astype(str).astype("U1").astype(object) + lower_last + ids,
+            lower_first + "_" + ids,
+        ),
     )
     email = local + "@" + _pick(rng, vocab.EMAIL_DOMAINS, n)
 
@@ -95,7 +95,7 @@ def make_people(rng: np.random.Generator, n: int, start: int, dirt: float) -> Pe
     last[is_test] = "User"
 
     age_days = rng.integers(18 * 365, 80 * 365, size=n)
-    birth = (np.datetime64(start, "s").astype("datetime64[D]") - age_days.astype("timedelta64[D]"))
+    birth = np.datetime64(start, "s").astype("datetime64[D]") - age_days.astype("timedelta64[D]")
 
     # 60% were already known before the simulated window (up to two years back).
     existing = rng.random(n) < 0.6
@@ -150,8 +150,9 @@ def vary_email(rng: np.random.Generator, email: np.ndarray, share: float) -> np.
     return out
 
 
-def format_phones(rng: np.random.Generator, e164: np.ndarray, country: np.ndarray,
-                  dirt: float) -> np.ndarray:
+def format_phones(
+    rng: np.random.Generator, e164: np.ndarray, country: np.ndarray, dirt: float
+) -> np.ndarray:
     """Render E.164 numbers the many ways people type them, plus some junk."""
     n = len(e164)
     out = e164.copy()
@@ -161,19 +162,26 @@ def format_phones(rng: np.random.Generator, e164: np.ndarray, country: np.ndarra
     for code, calling in codes.items():
         mask = country == code
         national = np.char.lstrip(e164[mask].astype(str), "+")
-        national = np.asarray([s[len(calling):] for s in national], dtype=object)
+        national = np.asarray([s[len(calling) :] for s in national], dtype=object)
         st = style[mask]
-        spaced = "+" + calling + " " + np.asarray(
-            [f"{s[:3]} {s[3:6]} {s[6:]}" for s in national], dtype=object
+        spaced = (
+            "+"
+            + calling
+            + " "
+            + np.asarray([f"{s[:3]} {s[3:6]} {s[6:]}" for s in national], dtype=object)
         )
         trunk = trunks[code]
         local = trunk + np.asarray(
-            [f"({s[:3]}) {s[3:6]}-{s[6:]}" if code in ("US", "CA") else f"{s[:4]} {s[4:]}"
-             for s in national], dtype=object
+            [
+                f"({s[:3]}) {s[3:6]}-{s[6:]}" if code in ("US", "CA") else f"{s[:4]} {s[4:]}"
+                for s in national
+            ],
+            dtype=object,
         )
         intl = "00" + calling + national
-        out[mask] = np.where(st == 0, e164[mask], np.where(st == 1, spaced,
-                                                           np.where(st == 2, local, intl)))
+        out[mask] = np.where(
+            st == 0, e164[mask], np.where(st == 1, spaced, np.where(st == 2, local, intl))
+        )
     junk = rng.random(n) < dirt
     out[junk] = _pick(rng, ["n/a", "000", "12345", "call me", "+", "tbd"], int(junk.sum()))
     return out

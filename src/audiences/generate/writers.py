@@ -8,8 +8,8 @@ Arrow buffer and gzips them on two threads.
 from __future__ import annotations
 
 import gzip
-import zlib
 import sqlite3
+import zlib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -34,8 +34,14 @@ def _connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def write_daily_csv(table: pa.Table, select_sql: str, out_dir: Path, prefix: str,
-                    days: range, bad_rows: Iterable[tuple[int, str]] = ()) -> int:
+def write_daily_csv(
+    table: pa.Table,
+    select_sql: str,
+    out_dir: Path,
+    prefix: str,
+    days: range,
+    bad_rows: Iterable[tuple[int, str]] = (),
+) -> int:
     """Write one CSV per epoch day in ``days`` (header only on a quiet day).
 
     ``bad_rows`` are (epoch day, line) pairs spliced into that day's file at a
@@ -67,8 +73,10 @@ def write_web_hours(table: pa.Table, line_sql: str, out_dir: Path) -> int:
     """Write ``YYYY/MM/DD/HH.jsonl.gz`` files, one per hour of ``received``."""
     con = _connect()
     con.register("src", table)
-    days = [r[0] for r in con.execute(
-        "select distinct received // 86400 from src order by 1").fetchall()]
+    days = [
+        r[0]
+        for r in con.execute("select distinct received // 86400 from src order by 1").fetchall()
+    ]
     files = 0
     with ThreadPoolExecutor(max_workers=2) as pool:
         for day in days:

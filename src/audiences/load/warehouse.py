@@ -98,20 +98,29 @@ def load_results(warehouse: Path, results: list[EntityResult]) -> list[dict]:
 def _load_entity(con: duckdb.DuckDBPyConnection, r: EntityResult) -> dict:
     table = f"raw.{r.source}_{r.entity}"
     day = r.logical_date
-    con.execute(f"create table if not exists {table} as"
-                f" select * from read_parquet('{r.data_file}', hive_partitioning = false) limit 0")
+    # The landing folders are named like Hive partitions; their values are
+    # already columns, so the path must not add them a second time.
+    landed = f"read_parquet('{r.data_file}', hive_partitioning = false)"
+    con.execute(f"create table if not exists {table} as select * from {landed} limit 0")
     con.execute(f"delete from {table} where _logical_date = ?", [day])
-    con.execute(f"insert into {table} by name select * from read_parquet('{r.data_file}', hive_partitioning = false)")
-    con.execute("delete from audit.quarantine where source = ? and entity = ? and _logical_date = ?",
-                [r.source, r.entity, day])
-    con.execute("insert into audit.quarantine by name"
-                f" select * from read_parquet('{r.quarantine_file}', hive_partitioning = false)")
+    con.execute(f"insert into {table} by name select * from {landed}")
+    con.execute(
+        "delete from audit.quarantine where source = ? and entity = ? and _logical_date = ?",
+        [r.source, r.entity, day],
+    )
+    con.execute(
+        "insert into audit.quarantine by name"
+        f" select * from read_parquet('{r.quarantine_file}', hive_partitioning = false)"
+    )
 
-    loaded = con.execute(f"select count(*) from {table} where _logical_date = ?",
-                         [day]).fetchone()[0]
+    loaded = con.execute(f"select count(*) from {table} where _logical_date = ?", [day]).fetchone()[
+        0
+    ]
     quarantined = con.execute(
         "select count(*) from audit.quarantine where source = ? and entity = ?"
-        " and _logical_date = ?", [r.source, r.entity, day]).fetchone()[0]
+        " and _logical_date = ?",
+        [r.source, r.entity, day],
+    ).fetchone()[0]
     if (loaded, quarantined) != (r.records_loaded, r.records_quarantined):
         raise CountMismatchError(
             f"{table} for {day}: the extract landed {r.records_loaded} rows and"
@@ -119,8 +128,10 @@ def _load_entity(con: duckdb.DuckDBPyConnection, r: EntityResult) -> dict:
             f" {quarantined}"
         )
 
-    con.execute("delete from audit.extract_log where source = ? and entity = ?"
-                " and logical_date = ?", [r.source, r.entity, day])
+    con.execute(
+        "delete from audit.extract_log where source = ? and entity = ? and logical_date = ?",
+        [r.source, r.entity, day],
+    )
     row = {
         "run_id": r.run_id,
         "logical_date": day,
@@ -141,8 +152,10 @@ def _load_entity(con: duckdb.DuckDBPyConnection, r: EntityResult) -> dict:
         f" values ({', '.join('?' * len(row))}, now())",
         list(row.values()),
     )
-    con.execute("delete from audit.extracted_files where source = ? and entity = ?"
-                " and logical_date = ?", [r.source, r.entity, day])
+    con.execute(
+        "delete from audit.extracted_files where source = ? and entity = ? and logical_date = ?",
+        [r.source, r.entity, day],
+    )
     files = [(r.source, r.entity, day, r.run_id, f["path"], f["size"]) for f in r.source_files]
     if files:
         con.executemany("insert into audit.extracted_files values (?, ?, ?, ?, ?, ?)", files)

@@ -38,8 +38,10 @@ def dbt_build(settings: Settings, as_of: date, select: str | None = None) -> dic
     os.environ.update(dbt_env(settings))
     args = [
         "build",
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--vars", json.dumps({"as_of": as_of.isoformat()}),
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--vars",
+        json.dumps({"as_of": as_of.isoformat()}),
     ]
     if select:
         args += ["--select", select]
