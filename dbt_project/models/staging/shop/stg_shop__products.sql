@@ -2,20 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('shop', 'shop_products') }}
-    where
-        _logical_date <= {{ as_of_date() }}
-        and updated_at < {{ as_of_end() }}
-
-),
-
-deduplicated as (
-
-    {{ deduplicate(
-        'source',
-        partition_by='product_id',
-        order_by='updated_at desc, _logical_date desc, _record_number desc'
-    ) }}
+    {{ current_versions(source('shop', 'shop_products'), key='product_id') }}
 
 ),
 
@@ -37,7 +24,7 @@ renamed as (
         updated_at,
         _extracted_at as extracted_at
 
-    from deduplicated
+    from source
 
 )
 
