@@ -19,7 +19,13 @@ from pathlib import Path
 from audiences.errors import SchemaDriftError, SourceMissingError
 from audiences.extract import state
 from audiences.extract.contracts import CRM_CONTACTS, CRM_EMAIL_ACTIVITY, Entity
-from audiences.extract.landing import EntityResult, RunContext, land, records_table
+from audiences.extract.landing import (
+    EntityResult,
+    RunContext,
+    empty_records,
+    land,
+    records_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,23 +94,11 @@ def extract_export(ctx: RunContext, entity: Entity, folder: Path) -> EntityResul
         for name, values in file_columns.items():
             columns.setdefault(name, []).extend(values)
         source_files.append({"path": str(path), "size": path.stat().st_size})
-    if not columns:
-        columns = {
-            name: []
-            for name in [
-                *entity.column_names,
-                "_source_file",
-                "_record_number",
-                "_raw_record",
-                "_defect",
-                "_extra_columns",
-            ]
-        }
     latest = max(chosen) if chosen else None
     return land(
         ctx,
         entity,
-        records_table(entity, columns),
+        records_table(entity, columns) if columns else empty_records(entity),
         source_files=source_files,
         watermark_from=watermark,
         watermark_to=latest.isoformat() if latest else watermark,

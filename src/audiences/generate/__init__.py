@@ -62,8 +62,7 @@ def generate(out_dir: Path, options: GenerateOptions) -> dict:
         clock = now
 
     rng = np.random.default_rng(options.seed)
-    pop = people.make_people(rng, options.customers, start, options.dirt)
-    people.place_new_people(rng, pop, start, end)
+    pop = people.make_people(rng, options.customers, start, end, options.dirt)
     products = activity.make_products(rng, start)
     sessions = activity.make_sessions(rng, pop, start, end)
     events = activity.make_events(rng, sessions, late_share=options.dirt / 2)
@@ -240,7 +239,13 @@ def _customer_ids(pop, sessions, orders) -> tuple[np.ndarray, np.ndarray]:
 def _write_web(rng, out, pop, sessions, events, orders, products, cutoff, options) -> int:
     total = len(events.session)
     person_all = sessions.person[events.session]
-    typed_email = people.vary_email(rng, pop.email[np.maximum(person_all, 0)], 0.1)
+    # Only identify calls carry an email: build those strings, not one per event.
+    identifies = np.flatnonzero(
+        ((events.kind == activity.IDENTIFY_LOGIN) | (events.kind == activity.IDENTIFY_GUEST))
+        & (person_all >= 0)
+    )
+    typed_email = np.full(total, None, dtype=object)
+    typed_email[identifies] = people.vary_email(rng, pop.email[person_all[identifies]], 0.1)
     agent = rng.integers(0, 3, size=total)
     malformed = rng.random(total) < options.dirt / 10
     no_ids = rng.random(total) < options.dirt / 20
@@ -250,34 +255,32 @@ def _write_web(rng, out, pop, sessions, events, orders, products, cutoff, option
     person = person_all[keep]
     ids, _ = _customer_ids(pop, sessions, orders)
     user = np.where(sessions.logged_in[s] & (person >= 0), ids[np.maximum(person, 0)], -1)
-    identify = (kind == activity.IDENTIFY_LOGIN) | (kind == activity.IDENTIFY_GUEST)
-    trait_email = np.where(identify & (person >= 0), typed_email[keep], None)
+    trait_email = typed_email[keep]
     n = len(s)
     order = events.order[keep]
     has_order = order >= 0
     product = events.product[keep]
+    currencies, currency_idx = np.unique(orders.currency.astype(str), return_inverse=True)
+    utm = sessions.utm[s]
+    # Text columns go to DuckDB dictionary-encoded: small codes, not millions of strings.
     table = pa.table(
         {
             "message_seq": np.flatnonzero(keep),
-            "type": activity.KIND_TYPE[kind],
-            "event": activity.KIND_EVENT[kind],
+            "type": _coded(kind, activity.KIND_TYPE),
+            "event": _coded(kind, activity.KIND_EVENT),
             "device": sessions.device[s],
             "user_id": user,
             "ts": events.ts[keep],
             "received": events.received[keep],
             "product_id": product,
-            "category": np.asarray(vocab.CATEGORIES)[products.category[product - 1]],
+            "category": _coded(products.category[product - 1], vocab.CATEGORIES),
             "price": products.price[product - 1],
             "order_id": np.where(has_order, order + 1, -1),
             # -1 (no order) picks the padding element at the end.
             "revenue": np.append(orders.total, 0.0)[order],
-            "currency": np.append(orders.currency, None)[order],
+            "currency": _coded(np.append(currency_idx, 0)[order], currencies, ~has_order),
             "trait_email": trait_email,
-            "utm": np.where(
-                sessions.utm[s] >= 0,
-                np.asarray(vocab.UTM_SOURCES, dtype=object)[sessions.utm[s]],
-                None,
-            ),
+            "utm": _coded(np.maximum(utm, 0), vocab.UTM_SOURCES, utm < 0),
             "agent": agent[keep],
             "malformed": malformed[keep],
             "no_ids": no_ids[keep],
@@ -303,7 +306,10 @@ def _write_web(rng, out, pop, sessions, events, orders, products, cutoff, option
             'context', json_object(
                 'page', json_object('path', '/c/' || category),
                 'campaign', case when utm is not null then json_object('source', utm,
-                    'medium', 'email', 'name', 'autumn_sale') end,
+                    'medium', case utm when 'newsletter' then 'email'
+                        when 'google' then 'cpc' when 'bing' then 'cpc'
+                        when 'direct' then 'none' else 'social' end,
+                    'name', 'autumn_sale') end,
                 'userAgent', ['Mozilla/5.0 (Macintosh)', 'Mozilla/5.0 (iPhone)',
                               'Mozilla/5.0 (Windows NT 10.0)'][agent + 1]),
             'traits', case when trait_email is not null then json_object('email', trait_email)
@@ -313,6 +319,12 @@ def _write_web(rng, out, pop, sessions, events, orders, products, cutoff, option
     line = f"case when malformed then left({as_json}, 60) else {as_json} end"
     writers.write_web_hours(table, line, out)
     return n
+
+
+def _coded(codes: np.ndarray, values, missing: np.ndarray | None = None) -> pa.Array:
+    return pa.DictionaryArray.from_arrays(
+        pa.array(codes.astype(np.int32), mask=missing), pa.array([str(v) for v in values])
+    )
 
 
 def _write_shop(rng, path, pop, sessions, orders, products, cutoff, dirt) -> dict[str, int]:
@@ -345,7 +357,7 @@ def _write_shop(rng, path, pop, sessions, orders, products, cutoff, dirt) -> dic
     guest_all = ~orders.logged_in
     email_all = people.vary_email(rng, pop.email[orders.person], 0.15)
     junk = guest_all & (rng.random(len(guest_all)) < dirt)
-    email_all[junk] = people._pick(rng, vocab.TEST_ACCOUNT_EMAILS, int(junk.sum()))
+    email_all[junk] = people.pick(rng, vocab.TEST_ACCOUNT_EMAILS, int(junk.sum()))
     placed = orders.placed_at < cutoff
     o = np.flatnonzero(placed)
     status, updated = activity.order_state_at(orders, cutoff - 1)

@@ -149,7 +149,9 @@ def make_events(rng: np.random.Generator, sessions: Sessions, late_share: float)
     first = np.cumsum(per_session) - per_session
     position = np.arange(len(session)) - first[session]
     bounds = np.cumsum(sessions.counts, axis=1)
-    kind = (position[:, None] >= bounds[session]).sum(axis=1)
+    kind = np.zeros(len(session), dtype=np.int8)
+    for column in range(bounds.shape[1] - 1):  # one column at a time keeps memory flat
+        kind += position >= bounds[session, column]
     ts = sessions.start[session] + position * 40 + rng.integers(0, 40, size=len(session))
     delay = rng.integers(1, 6, size=len(session))
     late = rng.random(len(session)) < late_share

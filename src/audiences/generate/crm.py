@@ -14,7 +14,7 @@ import numpy as np
 
 from audiences.generate import vocab
 from audiences.generate.activity import Orders
-from audiences.generate.people import DAY, People, _pick, format_phones, vary_email
+from audiences.generate.people import DAY, People, format_phones, pick, vary_email
 
 NEVER = np.iinfo(np.int64).max
 
@@ -45,7 +45,7 @@ def make_contacts(
     email = vary_email(rng, people.email[person], 0.1)
     invalid = rng.random(n) < dirt
     broken = np.asarray([e.strip().split("@")[0] for e in email[invalid]], dtype=object)
-    email[invalid] = broken + _pick(
+    email[invalid] = broken + pick(
         rng,
         ["@", "@gmail", ".gmail.com", "@@gmail.com", "@gmail..com", " at gmail.com"],
         int(invalid.sum()),

@@ -39,14 +39,14 @@ class People:
     device_offset: np.ndarray  # index of the person's first device in the device table
 
 
-def _pick(rng: np.random.Generator, values, size: int, p=None) -> np.ndarray:
+def pick(rng: np.random.Generator, values, size: int, p=None) -> np.ndarray:
     return np.asarray(values, dtype=object)[rng.choice(len(values), size=size, p=p)]
 
 
-def make_people(rng: np.random.Generator, n: int, start: int, dirt: float) -> People:
-    """Draw ``n`` people; ``start`` is the epoch second the simulated history begins."""
-    first = _pick(rng, vocab.FIRST_NAMES, n)
-    last = _pick(rng, vocab.LAST_NAMES, n)
+def make_people(rng: np.random.Generator, n: int, start: int, end: int, dirt: float) -> People:
+    """Draw ``n`` people for the simulated window [``start``, ``end``) (epoch seconds)."""
+    first = pick(rng, vocab.FIRST_NAMES, n)
+    last = pick(rng, vocab.LAST_NAMES, n)
 
     codes = list(vocab.COUNTRIES)
     weights = np.array([vocab.COUNTRIES[c][0] for c in codes])
@@ -61,16 +61,16 @@ def make_people(rng: np.random.Generator, n: int, start: int, dirt: float) -> Pe
         if not k:
             continue
         places = vocab.COUNTRIES[code][3]
-        pick = rng.integers(0, len(places), size=k)
-        city[mask] = np.asarray([p[0] for p in places], dtype=object)[pick]
+        place = rng.integers(0, len(places), size=k)
+        city[mask] = np.asarray([p[0] for p in places], dtype=object)[place]
         suffix = rng.integers(0, 100, size=k).astype(str)
-        postal[mask] = np.asarray([p[1] for p in places], dtype=object)[pick] + np.char.zfill(
+        postal[mask] = np.asarray([p[1] for p in places], dtype=object)[place] + np.char.zfill(
             suffix, 2
         ).astype(object)
         prefixes, digits = vocab.MOBILE_PREFIXES[code]
         subscriber = rng.integers(10 ** (digits - 1), 10**digits, size=k).astype(str)
         phone[mask] = (
-            "+" + vocab.COUNTRIES[code][2] + _pick(rng, prefixes, k) + subscriber.astype(object)
+            "+" + vocab.COUNTRIES[code][2] + pick(rng, prefixes, k) + subscriber.astype(object)
         )
 
     # Unique mailbox per person: the index keeps two John Smiths apart.
@@ -87,7 +87,7 @@ def make_people(rng: np.random.Generator, n: int, start: int, dirt: float) -> Pe
             lower_first + "_" + ids,
         ),
     )
-    email = local + "@" + _pick(rng, vocab.EMAIL_DOMAINS, n)
+    email = local + "@" + pick(rng, vocab.EMAIL_DOMAINS, n)
 
     is_test = rng.random(n) < dirt * 0.25
     email[is_test] = "test+" + ids[is_test] + "@example.com"
@@ -100,9 +100,7 @@ def make_people(rng: np.random.Generator, n: int, start: int, dirt: float) -> Pe
     # 60% were already known before the simulated window (up to two years back).
     existing = rng.random(n) < 0.6
     created = np.where(
-        existing,
-        start - rng.integers(1, 730 * DAY, size=n),
-        start + rng.integers(0, 1, size=n),  # placeholder, replaced by the caller's window
+        existing, start - rng.integers(1, 730 * DAY, size=n), rng.integers(start, end, size=n)
     )
 
     engagement = np.minimum(rng.lognormal(mean=-0.3, sigma=1.3, size=n), 60.0)
@@ -124,17 +122,11 @@ def make_people(rng: np.random.Generator, n: int, start: int, dirt: float) -> Pe
         in_crm=rng.random(n) < 0.88,
         has_account=rng.random(n) < 0.55,
         opted_in=rng.random(n) < 0.65,
-        opt_in_source=_pick(rng, vocab.OPT_IN_SOURCES, n, p=[0.4, 0.25, 0.2, 0.1, 0.05]),
+        opt_in_source=pick(rng, vocab.OPT_IN_SOURCES, n, p=[0.4, 0.25, 0.2, 0.1, 0.05]),
         is_test=is_test,
         devices=devices,
         device_offset=offsets,
     )
-
-
-def place_new_people(rng: np.random.Generator, people: People, start: int, end: int) -> None:
-    """Give the people who are new during the window a creation time inside it."""
-    new = people.created_at >= start
-    people.created_at[new] = rng.integers(start, end, size=int(new.sum()))
 
 
 def vary_email(rng: np.random.Generator, email: np.ndarray, share: float) -> np.ndarray:
@@ -183,5 +175,5 @@ def format_phones(
             st == 0, e164[mask], np.where(st == 1, spaced, np.where(st == 2, local, intl))
         )
     junk = rng.random(n) < dirt
-    out[junk] = _pick(rng, ["n/a", "000", "12345", "call me", "+", "tbd"], int(junk.sum()))
+    out[junk] = pick(rng, ["n/a", "000", "12345", "call me", "+", "tbd"], int(junk.sum()))
     return out
