@@ -148,7 +148,8 @@ def _write_contacts(rng, out, pop, contacts, versions, first_order, start, cutof
             "created_at": pop.created_at[p],
             "updated_at": at,
             "email_opt_in": opted,
-            "opt_in_at": np.where(opted | (opt_in_at <= at), opt_in_at, -1),
+            # Only people who opted in at some point have an opt-in date.
+            "opt_in_at": np.where((pop.opted_in[p] | late) & (opt_in_at <= at), opt_in_at, -1),
             "opt_in_source": np.where(late, "checkout", pop.opt_in_source[p]).astype(object),
             "lifecycle_stage": stage.astype(object),
             "is_deleted": contacts.deleted_at[idx] <= at,

@@ -68,7 +68,9 @@ def make_people(rng: np.random.Generator, n: int, start: int, end: int, dirt: fl
             suffix, 2
         ).astype(object)
         prefixes, digits = vocab.MOBILE_PREFIXES[code]
-        subscriber = rng.integers(10 ** (digits - 1), 10**digits, size=k).astype(str)
+        # North American exchanges never start with 0 or 1.
+        low = 2 * 10 ** (digits - 1) if code in ("US", "CA") else 10 ** (digits - 1)
+        subscriber = rng.integers(low, 10**digits, size=k).astype(str)
         phone[mask] = (
             "+" + vocab.COUNTRIES[code][2] + pick(rng, prefixes, k) + subscriber.astype(object)
         )

@@ -1,3 +1,7 @@
+{#- A table, not a view: phone numbers are normalised by a Python function that
+    exists only on dbt's connections, so it must run at build time. -#}
+{{ config(materialized='table') }}
+
 with
 
 source as (
@@ -6,38 +10,49 @@ source as (
 
 ),
 
+countries as (
+
+    {{ country_lookup() }}
+
+),
+
 renamed as (
 
     select
         -- ids
-        contact_id,
+        source.contact_id,
 
         -- strings
-        lower(trim(email)) as email,
-        email as email_raw,
-        trim(first_name) as first_name,
-        trim(last_name) as last_name,
-        phone as phone_raw,
-        country as country_raw,
-        trim(city) as city,
-        trim(postal_code) as postal_code,
-        opt_in_source,
-        lower(trim(lifecycle_stage)) as lifecycle_stage,
+        {{ normalize_email('source.email') }} as email,
+        source.email as email_raw,
+        nullif(trim(source.first_name), '') as first_name,
+        nullif(trim(source.last_name), '') as last_name,
+        {{ normalize_phone('source.phone', 'countries.country_code') }} as phone_e164,
+        source.phone as phone_raw,
+        countries.country_code,
+        source.country as country_raw,
+        nullif(trim(source.city), '') as city,
+        nullif(upper(trim(source.postal_code)), '') as postal_code,
+        {{ snake_case('source.opt_in_source') }} as opt_in_source,
+        {{ snake_case('source.lifecycle_stage') }} as lifecycle_stage,
 
         -- booleans
-        coalesce(email_opt_in, false) as is_email_opted_in,
-        coalesce(is_deleted, false) as is_deleted,
+        {{ is_valid_email(normalize_email('source.email')) }} as is_email_valid,
+        coalesce(source.email_opt_in, false) as is_email_opted_in,
+        coalesce(source.is_deleted, false) as is_deleted,
 
         -- dates
-        birth_date,
+        source.birth_date,
 
         -- timestamps
-        opt_in_at as opted_in_at,
-        created_at,
-        updated_at,
-        _extracted_at as extracted_at
+        source.opt_in_at as opted_in_at,
+        source.created_at,
+        source.updated_at,
+        source._extracted_at as extracted_at
 
     from source
+    left join countries
+        on lower(trim(source.country)) = countries.country_key
 
 )
 

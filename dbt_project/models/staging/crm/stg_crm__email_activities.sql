@@ -28,9 +28,9 @@ renamed as (
         campaign_id,
 
         -- strings
-        lower(trim(email)) as email,
-        campaign_type,
-        event_type,
+        {{ normalize_email('email') }} as email,
+        {{ snake_case('campaign_type') }} as campaign_type,
+        {{ snake_case('event_type') }} as event_type,
         url,
 
         -- timestamps

@@ -1,3 +1,7 @@
+{#- A table, not a view: phone numbers are normalised by a Python function that
+    exists only on dbt's connections, so it must run at build time. -#}
+{{ config(materialized='table') }}
+
 with
 
 source as (
@@ -6,26 +10,39 @@ source as (
 
 ),
 
+countries as (
+
+    {{ country_lookup() }}
+
+),
+
 renamed as (
 
     select
         -- ids
-        customer_id,
+        source.customer_id,
 
         -- strings
-        lower(trim(email)) as email,
-        email as email_raw,
-        trim(first_name) as first_name,
-        trim(last_name) as last_name,
-        phone as phone_raw,
-        country as country_raw,
+        {{ normalize_email('source.email') }} as email,
+        source.email as email_raw,
+        nullif(trim(source.first_name), '') as first_name,
+        nullif(trim(source.last_name), '') as last_name,
+        {{ normalize_phone('source.phone', 'countries.country_code') }} as phone_e164,
+        source.phone as phone_raw,
+        countries.country_code,
+        source.country as country_raw,
+
+        -- booleans
+        {{ is_valid_email(normalize_email('source.email')) }} as is_email_valid,
 
         -- timestamps
-        created_at,
-        updated_at,
-        _extracted_at as extracted_at
+        source.created_at,
+        source.updated_at,
+        source._extracted_at as extracted_at
 
     from source
+    left join countries
+        on lower(trim(source.country)) = countries.country_key
 
 )
 

@@ -14,9 +14,9 @@ renamed as (
         customer_id,
 
         -- strings
-        lower(trim(email)) as email,
+        {{ normalize_email('email') }} as email,
         email as email_raw,
-        lower(trim(status)) as order_status,
+        {{ snake_case('status') }} as order_status,
         upper(trim(currency)) as currency,
 
         -- numerics
@@ -26,6 +26,7 @@ renamed as (
         total,
 
         -- booleans
+        {{ is_valid_email(normalize_email('email')) }} as is_email_valid,
         customer_id is null as is_guest_checkout,
 
         -- timestamps

@@ -14,7 +14,7 @@ renamed as (
 
         -- strings
         trim(name) as product_name,
-        lower(replace(trim(category), ' ', '_')) as product_category,
+        {{ snake_case('category') }} as product_category,
 
         -- numerics
         price,

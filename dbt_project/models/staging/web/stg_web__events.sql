@@ -31,12 +31,12 @@ renamed as (
 
         -- strings
         type as event_type,
-        event as event_name,
-        json_extract_string(properties, '$.category') as product_category,
+        {{ snake_case('event') }} as event_name,
+        {{ snake_case("json_extract_string(properties, '$.category')") }} as product_category,
         json_extract_string(context, '$.page.path') as page_path,
         json_extract_string(context, '$.campaign.source') as utm_source,
         json_extract_string(context, '$.userAgent') as user_agent,
-        lower(trim(json_extract_string(traits, '$.email'))) as traits_email,
+        {{ normalize_email("json_extract_string(traits, '$.email')") }} as traits_email,
         json_extract_string(properties, '$.currency') as currency,
         properties,
         context,
@@ -45,6 +45,10 @@ renamed as (
         -- numerics
         cast(json_extract_string(properties, '$.price') as decimal(18, 2)) as product_price,
         cast(json_extract_string(properties, '$.revenue') as decimal(18, 2)) as revenue,
+
+        -- booleans
+        {{ is_valid_email(normalize_email("json_extract_string(traits, '$.email')")) }}
+            as is_traits_email_valid,
 
         -- timestamps
         timestamp as occurred_at,

@@ -1,0 +1,63 @@
+{#- Standardisation shared by the staging models. DuckDB-specific SQL sits in
+    dispatched macros so that another warehouse only adds its own variant. -#}
+
+{% macro normalize_email(column) -%}
+    nullif(lower(trim({{ column }})), '')
+{%- endmacro %}
+
+{% macro is_valid_email(column) -%}
+    {#- The HTML standard's "valid e-mail address", at most 254 characters,
+        with a dot in the domain. -#}
+    {%- set html_email = "^[a-zA-Z0-9.!#$%&''*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$" -%}
+    coalesce(
+        length({{ column }}) <= 254
+        and {{ column }} like '%@%.%'
+        and {{ audiences.regex_full_match(column, html_email) }},
+        false
+    )
+{%- endmacro %}
+
+{% macro regex_full_match(column, pattern) -%}
+    {{ return(adapter.dispatch('regex_full_match', 'audiences')(column, pattern)) }}
+{%- endmacro %}
+
+{% macro duckdb__regex_full_match(column, pattern) -%}
+    regexp_full_match({{ column }}, '{{ pattern }}')
+{%- endmacro %}
+
+{% macro postgres__regex_full_match(column, pattern) -%}
+    ({{ column }} ~ '{{ pattern }}')
+{%- endmacro %}
+
+{% macro normalize_phone(column, region) -%}
+    {{ return(adapter.dispatch('normalize_phone', 'audiences')(column, region)) }}
+{%- endmacro %}
+
+{% macro duckdb__normalize_phone(column, region) -%}
+    normalize_phone({{ column }}, {{ region }})
+{%- endmacro %}
+
+{% macro default__normalize_phone(column, region) -%}
+    {{ exceptions.raise_compiler_error(
+        "normalize_phone needs a libphonenumber UDF on " ~ adapter.type()
+        ~ "; see src/audiences/warehouse_functions.py for the DuckDB one."
+    ) }}
+{%- endmacro %}
+
+{% macro snake_case(column) -%}
+    nullif(
+        lower(regexp_replace(regexp_replace(trim({{ column }}), '[^A-Za-z0-9]+', '_', 'g'),
+            '^_+|_+$', '', 'g')),
+        ''
+    )
+{%- endmacro %}
+
+{% macro country_lookup() -%}
+    {#- Every spelling that maps to an ISO 3166 alpha-2 code: the code itself,
+        the English name, and the aliases seed. Keys are lower case. -#}
+    select lower(country_code) as country_key, country_code from {{ ref('country_codes') }}
+    union all
+    select lower(country_name) as country_key, country_code from {{ ref('country_codes') }}
+    union all
+    select lower(alias) as country_key, country_code from {{ ref('country_aliases') }}
+{%- endmacro %}

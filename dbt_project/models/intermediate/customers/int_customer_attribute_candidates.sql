@@ -1,0 +1,180 @@
+{#- Every value a source holds for a golden-record attribute of a customer,
+    one row per (customer, attribute, source record), ranked by the rules of
+    the survivorship_rules seed: source priority, then the most recently
+    updated record, then the most complete record (most attributes filled). -#}
+
+{%- set crm_attributes = ['email', 'first_name', 'last_name', 'phone_e164', 'country_code',
+                          'city', 'postal_code', 'birth_date'] -%}
+{%- set shop_attributes = ['email', 'first_name', 'last_name', 'phone_e164', 'country_code'] -%}
+
+with
+
+identities as (
+
+    select * from {{ ref('customer_identities') }}
+
+),
+
+contacts as (
+
+    select * from {{ ref('stg_crm__contacts') }}
+    where not is_deleted
+
+),
+
+accounts as (
+
+    select * from {{ ref('stg_shop__customers') }}
+
+),
+
+guest_orders as (
+
+    select * from {{ ref('stg_shop__orders') }}
+    where is_guest_checkout and is_email_valid
+
+),
+
+web_identifies as (
+
+    select
+        anonymous_id,
+        traits_email,
+        max(occurred_at) as occurred_at
+    from {{ ref('stg_web__events') }}
+    where event_type = 'identify' and is_traits_email_valid
+    group by anonymous_id, traits_email
+
+),
+
+rules as (
+
+    select * from {{ ref('survivorship_rules') }}
+
+),
+
+crm_records as (
+
+    select
+        identities.customer_id,
+        'crm' as source,
+        'crm_contact:' || cast(contacts.contact_id as varchar) as record_key,
+        contacts.updated_at,
+        case when contacts.is_email_valid then contacts.email end as email,
+        contacts.first_name,
+        contacts.last_name,
+        contacts.phone_e164,
+        contacts.country_code,
+        contacts.city,
+        contacts.postal_code,
+        cast(contacts.birth_date as varchar) as birth_date
+    from contacts
+    inner join identities
+        on identities.identifier_key = 'crm_contact:' || cast(contacts.contact_id as varchar)
+
+),
+
+shop_records as (
+
+    select
+        identities.customer_id,
+        'shop' as source,
+        'shop_customer:' || cast(accounts.customer_id as varchar) as record_key,
+        accounts.updated_at,
+        case when accounts.is_email_valid then accounts.email end as email,
+        accounts.first_name,
+        accounts.last_name,
+        accounts.phone_e164,
+        accounts.country_code
+    from accounts
+    inner join identities
+        on identities.identifier_key = 'shop_customer:' || cast(accounts.customer_id as varchar)
+
+),
+
+candidates as (
+
+    {% for attribute in crm_attributes -%}
+    select
+        customer_id,
+        '{{ attribute }}' as attribute,
+        cast({{ attribute }} as varchar) as attribute_value,
+        source,
+        record_key,
+        updated_at,
+        {% for other in crm_attributes -%}
+        case when {{ other }} is null then 0 else 1 end
+        {%- if not loop.last %} + {% endif %}
+        {%- endfor %} as record_completeness
+    from crm_records
+    where {{ attribute }} is not null
+    union all
+    {% endfor -%}
+
+    {% for attribute in shop_attributes -%}
+    select
+        customer_id,
+        '{{ attribute }}' as attribute,
+        cast({{ attribute }} as varchar) as attribute_value,
+        source,
+        record_key,
+        updated_at,
+        {% for other in shop_attributes -%}
+        case when {{ other }} is null then 0 else 1 end
+        {%- if not loop.last %} + {% endif %}
+        {%- endfor %} as record_completeness
+    from shop_records
+    where {{ attribute }} is not null
+    union all
+    {% endfor -%}
+
+    select
+        identities.customer_id,
+        'email' as attribute,
+        guest_orders.email as attribute_value,
+        'guest_checkout' as source,
+        'guest_order:' || cast(guest_orders.order_id as varchar) as record_key,
+        guest_orders.updated_at,
+        1 as record_completeness
+    from guest_orders
+    inner join identities
+        on identities.identifier_key = 'guest_order:' || cast(guest_orders.order_id as varchar)
+
+    union all
+
+    select
+        identities.customer_id,
+        'email' as attribute,
+        web_identifies.traits_email as attribute_value,
+        'web' as source,
+        'anonymous_id:' || web_identifies.anonymous_id as record_key,
+        web_identifies.occurred_at as updated_at,
+        1 as record_completeness
+    from web_identifies
+    inner join identities
+        on identities.identifier_key = 'anonymous_id:' || web_identifies.anonymous_id
+
+),
+
+ranked as (
+
+    select
+        candidates.*,
+        coalesce(rules.priority, 99) as source_priority,
+        row_number() over (
+            partition by candidates.customer_id, candidates.attribute
+            order by
+                coalesce(rules.priority, 99),
+                candidates.updated_at desc,
+                candidates.record_completeness desc,
+                candidates.record_key
+        ) as survivorship_rank
+    from candidates
+    left join rules
+        on
+            candidates.attribute = rules.attribute
+            and candidates.source = rules.source
+
+)
+
+select * from ranked

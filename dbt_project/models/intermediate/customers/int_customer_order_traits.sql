@@ -1,0 +1,76 @@
+{#- Purchase traits per customer as of the logical date, and RFM scores.
+    Completed orders are paid or shipped ones; net revenue leaves out
+    cancelled and refunded orders. R, F and M are quintiles (5 = best) over
+    the customers with at least one completed order. -#}
+
+with
+
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+    where customer_id is not null
+
+),
+
+per_customer as (
+
+    select
+        customer_id,
+        count(*) as orders_placed,
+        count(*) filter (where is_completed) as completed_orders,
+        count(*) filter (where is_cancelled) as cancelled_orders,
+        count(*) filter (where is_refunded) as refunded_orders,
+        sum(net_revenue_eur) as net_revenue_eur,
+        min(ordered_at) as first_order_at,
+        max(ordered_at) as last_order_at,
+        min(ordered_at) filter (where is_completed) as first_completed_order_at,
+        max(ordered_at) filter (where is_completed) as last_completed_order_at
+    from orders
+    group by customer_id
+
+),
+
+with_value as (
+
+    select
+        *,
+        case
+            when completed_orders > 0
+                then cast(net_revenue_eur / completed_orders as decimal(18, 2))
+        end as average_order_value_eur,
+        {{ dbt.datediff('cast(last_order_at as date)', as_of_date(), 'day') }}
+            as days_since_last_order,
+        {{ dbt.datediff('cast(last_completed_order_at as date)', as_of_date(), 'day') }}
+            as days_since_last_completed_order
+    from per_customer
+
+),
+
+scored as (
+
+    select
+        customer_id,
+        {{ quintile_score('days_since_last_completed_order desc') }} as recency_score,
+        {{ quintile_score('completed_orders') }} as frequency_score,
+        {{ quintile_score('net_revenue_eur') }} as monetary_score
+    from with_value
+    where completed_orders > 0
+
+),
+
+traits as (
+
+    select
+        with_value.*,
+        scored.recency_score,
+        scored.frequency_score,
+        scored.monetary_score,
+        {{ rfm_segment('scored.recency_score', 'scored.frequency_score', 'scored.monetary_score') }}
+            as rfm_segment
+    from with_value
+    left join scored
+        on with_value.customer_id = scored.customer_id
+
+)
+
+select * from traits

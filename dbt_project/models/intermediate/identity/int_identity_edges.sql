@@ -1,0 +1,99 @@
+{#- Every observed link between two identifiers of the same person, with its
+    evidence: which source saw it, how often, and when first. A phone number
+    is never a link: shared and recycled numbers would merge strangers. -#}
+
+with
+
+contacts as (
+
+    select * from {{ ref('stg_crm__contacts') }}
+    where not is_deleted
+
+),
+
+accounts as (
+
+    select * from {{ ref('stg_shop__customers') }}
+
+),
+
+guest_orders as (
+
+    select * from {{ ref('stg_shop__orders') }}
+    where is_guest_checkout
+
+),
+
+web_events as (
+
+    select * from {{ ref('stg_web__events') }}
+    where anonymous_id is not null
+
+),
+
+observations as (
+
+    select
+        'crm_contact:' || cast(contact_id as varchar) as left_key,
+        'email:' || email as right_key,
+        'crm_contact_email' as link_source,
+        created_at as seen_at
+    from contacts
+    where is_email_valid
+
+    union all
+
+    select
+        'shop_customer:' || cast(customer_id as varchar) as left_key,
+        'email:' || email as right_key,
+        'shop_account_email' as link_source,
+        created_at as seen_at
+    from accounts
+    where is_email_valid
+
+    union all
+
+    select
+        'guest_order:' || cast(order_id as varchar) as left_key,
+        'email:' || email as right_key,
+        'guest_checkout_email' as link_source,
+        ordered_at as seen_at
+    from guest_orders
+    where is_email_valid
+
+    union all
+
+    select
+        'anonymous_id:' || anonymous_id as left_key,
+        'shop_customer:' || user_id as right_key,
+        'web_logged_in_event' as link_source,
+        occurred_at as seen_at
+    from web_events
+    where user_id is not null
+
+    union all
+
+    select
+        'anonymous_id:' || anonymous_id as left_key,
+        'email:' || traits_email as right_key,
+        'web_identify_call' as link_source,
+        occurred_at as seen_at
+    from web_events
+    where event_type = 'identify' and is_traits_email_valid
+
+),
+
+edges as (
+
+    select
+        left_key,
+        right_key,
+        link_source,
+        count(*) as observations,
+        min(seen_at) as first_seen_at
+    from observations
+    group by left_key, right_key, link_source
+
+)
+
+select * from edges

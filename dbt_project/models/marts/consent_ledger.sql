@@ -1,0 +1,140 @@
+{#- Every consent event, one row each: opt-ins and opt-outs recorded by the
+    CRM, unsubscribes, bounces and spam complaints from email activity, and
+    erasures (deleted contacts). The current consent of a person is derived
+    from this ledger (int_customer_consent). A bounce is hard when the address
+    is not a valid one or has bounced before; only hard bounces suppress. -#}
+
+with
+
+contacts as (
+
+    select * from {{ ref('stg_crm__contacts') }}
+
+),
+
+activities as (
+
+    select * from {{ ref('stg_crm__email_activities') }}
+
+),
+
+identities as (
+
+    select * from {{ ref('customer_identities') }}
+
+),
+
+crm_events as (
+
+    select
+        contact_id,
+        email,
+        'opt_in' as consent_event,
+        coalesce(opt_in_source, 'crm') as event_detail,
+        opted_in_at as occurred_at
+    from contacts
+    where opted_in_at is not null
+
+    union all
+
+    select
+        contact_id,
+        email,
+        'opt_out' as consent_event,
+        'crm' as event_detail,
+        updated_at as occurred_at
+    from contacts
+    where not is_email_opted_in and opted_in_at is not null and opted_in_at < updated_at
+
+    union all
+
+    select
+        contact_id,
+        email,
+        'erasure' as consent_event,
+        'crm' as event_detail,
+        updated_at as occurred_at
+    from contacts
+    where is_deleted
+
+),
+
+bounces as (
+
+    select
+        contact_id,
+        email,
+        campaign_id,
+        occurred_at,
+        row_number() over (
+            partition by coalesce(email, cast(contact_id as varchar)) order by occurred_at
+        ) as bounce_number
+    from activities
+    where event_type = 'bounce'
+
+),
+
+email_events as (
+
+    select
+        contact_id,
+        email,
+        event_type as consent_event,
+        campaign_id as event_detail,
+        occurred_at
+    from activities
+    where event_type in ('unsubscribe', 'spam_complaint')
+
+    union all
+
+    select
+        contact_id,
+        email,
+        case
+            when not {{ is_valid_email('email') }} or bounce_number > 1 then 'hard_bounce'
+            else 'soft_bounce'
+        end as consent_event,
+        campaign_id as event_detail,
+        occurred_at
+    from bounces
+
+),
+
+events as (
+
+    select
+        *,
+        'crm' as source
+    from crm_events
+    union all
+    select
+        *,
+        'email_activity' as source
+    from email_events
+
+),
+
+ledger as (
+
+    select
+        {{ dbt.hash("cast(events.contact_id as varchar) || '|' || events.consent_event || '|'"
+            ~ " || events.event_detail || '|' || cast(events.occurred_at as varchar)") }}
+            as consent_event_id,
+        coalesce(by_contact.customer_id, by_email.customer_id) as customer_id,
+        events.contact_id,
+        events.email,
+        events.consent_event,
+        events.event_detail,
+        events.source,
+        events.consent_event in ('opt_out', 'unsubscribe', 'spam_complaint', 'hard_bounce',
+            'erasure') as is_restricting,
+        events.occurred_at
+    from events
+    left join identities as by_contact
+        on by_contact.identifier_key = 'crm_contact:' || cast(events.contact_id as varchar)
+    left join identities as by_email
+        on by_email.identifier_key = 'email:' || events.email
+
+)
+
+select * from ledger

@@ -1,0 +1,74 @@
+{#- identifier → customer_id. A person is a connected component that holds at
+    least one record (CRM contact, shop account or guest order). Their
+    customer_id is derived from the component's *anchor*: its earliest-seen
+    record. The id is therefore the same on every run and every rebuild, does
+    not depend on the order rows arrive in, and when two people turn out to be
+    one, the earlier one's id survives. -#}
+
+with
+
+components as (
+
+    select * from {{ ref('int_identity_components') }}
+
+),
+
+links as (
+
+    select * from {{ ref('int_identity_links') }}
+
+),
+
+anchors as (
+
+    select
+        component_key,
+        identifier_key as anchor_key,
+        row_number() over (
+            partition by component_key order by first_seen_at, identifier_key
+        ) as anchor_rank
+    from components
+    where is_record
+
+),
+
+link_evidence as (
+
+    select
+        identifier_key,
+        count(*) as link_count,
+        min(first_seen_at) as first_linked_at
+    from (
+        select left_key as identifier_key, first_seen_at from links
+        union all
+        select right_key as identifier_key, first_seen_at from links
+    ) as ends
+    group by identifier_key
+
+),
+
+identities as (
+
+    select
+        'cus_' || substr({{ dbt.hash('anchors.anchor_key') }}, 1, 16) as customer_id,
+        components.identifier_key,
+        components.identifier_type,
+        components.identifier_value,
+        components.first_seen_source,
+        anchors.anchor_key,
+        coalesce(link_evidence.link_count, 0) as link_count,
+        components.is_record,
+        components.identifier_key = anchors.anchor_key as is_anchor,
+        components.first_seen_at,
+        link_evidence.first_linked_at
+    from components
+    inner join anchors
+        on
+            components.component_key = anchors.component_key
+            and anchors.anchor_rank = 1
+    left join link_evidence
+        on components.identifier_key = link_evidence.identifier_key
+
+)
+
+select * from identities

@@ -1,0 +1,89 @@
+with
+
+orders as (
+
+    select * from {{ ref('stg_shop__orders') }}
+
+),
+
+order_items as (
+
+    select * from {{ ref('stg_shop__order_items') }}
+
+),
+
+identities as (
+
+    select * from {{ ref('customer_identities') }}
+
+),
+
+rates as (
+
+    select * from {{ ref('currency_rates') }}
+
+),
+
+items_per_order as (
+
+    select
+        order_id,
+        count(*) as item_count,
+        sum(quantity) as unit_count
+    from order_items
+    group by order_id
+
+),
+
+final as (
+
+    select
+        -- ids
+        orders.order_id,
+        identities.customer_id,
+        orders.customer_id as shop_customer_id,
+
+        -- strings
+        orders.email,
+        orders.order_status,
+        orders.currency,
+
+        -- numerics
+        orders.subtotal,
+        orders.shipping,
+        orders.tax,
+        orders.total,
+        cast(orders.total * rates.rate_to_eur as decimal(18, 2)) as total_eur,
+        case
+            when orders.order_status in ('paid', 'shipped')
+                then cast(orders.total * rates.rate_to_eur as decimal(18, 2))
+            else cast(0 as decimal(18, 2))
+        end as net_revenue_eur,
+        coalesce(items_per_order.item_count, 0) as item_count,
+        coalesce(items_per_order.unit_count, 0) as unit_count,
+
+        -- booleans
+        orders.order_status in ('paid', 'shipped') as is_completed,
+        orders.order_status = 'cancelled' as is_cancelled,
+        orders.order_status = 'refunded' as is_refunded,
+        orders.is_guest_checkout,
+
+        -- timestamps
+        orders.ordered_at,
+        orders.updated_at
+
+    from orders
+    left join identities
+        on identities.identifier_key = case
+            when orders.customer_id is not null
+                then 'shop_customer:' || cast(orders.customer_id as varchar)
+            else 'guest_order:' || cast(orders.order_id as varchar)
+        end
+    left join rates
+        on orders.currency = rates.currency
+    left join items_per_order
+        on orders.order_id = items_per_order.order_id
+
+)
+
+select * from final

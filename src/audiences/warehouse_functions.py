@@ -1,0 +1,58 @@
+"""SQL functions the dbt project needs that DuckDB does not have, registered on
+every dbt connection through dbt-duckdb's plugin hook (see ``profiles.yml``).
+
+``normalize_phone(raw, region)``: the number in E.164 (``+4917012345678``)
+when Google's libphonenumber (the ``phonenumbers`` package) finds it valid
+with ``region`` (ISO 3166 alpha-2) as the default region, else NULL. On
+another warehouse the same function would be a UDF of that warehouse; the
+dbt macro ``normalize_phone`` is the only caller.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import phonenumbers
+import pyarrow as pa
+from dbt.adapters.duckdb.plugins import BasePlugin
+from duckdb import DuckDBPyConnection
+
+
+@lru_cache(maxsize=200_000)
+def to_e164(raw: str | None, region: str | None) -> str | None:
+    if not raw or not raw.strip():
+        return None
+    text = raw.strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]  # the international prefix most of the world dials
+    try:
+        number = phonenumbers.parse(text, (region or "").upper() or None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _normalize_phone(raw: pa.Array, region: pa.Array) -> pa.Array:
+    return pa.array(
+        [to_e164(r, g) for r, g in zip(raw.to_pylist(), region.to_pylist(), strict=True)],
+        type=pa.string(),
+    )
+
+
+def register(conn: DuckDBPyConnection) -> None:
+    conn.create_function(
+        "normalize_phone",
+        _normalize_phone,
+        ["VARCHAR", "VARCHAR"],
+        "VARCHAR",
+        type="arrow",
+        null_handling="special",
+        side_effects=False,
+    )
+
+
+class Plugin(BasePlugin):
+    def configure_connection(self, conn: DuckDBPyConnection) -> None:
+        register(conn)
