@@ -104,12 +104,12 @@ events as (
 
     select
         *,
-        'crm' as source
+        'crm' as source_system
     from crm_events
     union all
     select
         *,
-        'email_activity' as source
+        'email_activity' as source_system
     from email_events
 
 ),
@@ -125,14 +125,16 @@ ledger as (
         events.email,
         events.consent_event,
         events.event_detail,
-        events.source,
-        events.consent_event in ('opt_out', 'unsubscribe', 'spam_complaint', 'hard_bounce',
-            'erasure') as is_restricting,
+        events.source_system,
+        events.consent_event in (
+            'opt_out', 'unsubscribe', 'spam_complaint', 'hard_bounce',
+            'erasure'
+        ) as is_restricting,
         events.occurred_at
     from events
-    left join identities as by_contact
+    left outer join identities as by_contact
         on by_contact.identifier_key = 'crm_contact:' || cast(events.contact_id as varchar)
-    left join identities as by_email
+    left outer join identities as by_email
         on by_email.identifier_key = 'email:' || events.email
 
 )

@@ -39,9 +39,15 @@ link_evidence as (
         count(*) as link_count,
         min(first_seen_at) as first_linked_at
     from (
-        select left_key as identifier_key, first_seen_at from links
+        select
+            left_key as identifier_key,
+            first_seen_at
+        from links
         union all
-        select right_key as identifier_key, first_seen_at from links
+        select
+            right_key as identifier_key,
+            first_seen_at
+        from links
     ) as ends
     group by identifier_key
 
@@ -66,7 +72,7 @@ identities as (
         on
             components.component_key = anchors.component_key
             and anchors.anchor_rank = 1
-    left join link_evidence
+    left outer join link_evidence
         on components.identifier_key = link_evidence.identifier_key
 
 )

@@ -64,9 +64,11 @@ golden as (
     select
         customer_id,
         {% for attribute in attributes -%}
-        max(case when attribute = '{{ attribute }}' then attribute_value end) as {{ attribute }},
-        max(case when attribute = '{{ attribute }}' then source end) as {{ attribute }}_source
-        {%- if not loop.last %},{% endif %}
+            max(case when attribute_name = '{{ attribute }}' then attribute_value end)
+                as {{ attribute }},
+            max(case when attribute_name = '{{ attribute }}' then source_system end)
+                as {{ attribute }}_source
+            {%- if not loop.last %},{% endif %}
         {% endfor %}
     from candidates
     group by customer_id
@@ -91,7 +93,7 @@ profiles as (
 
         -- provenance
         {% for attribute in attributes -%}
-        golden.{{ attribute }}_source,
+            golden.{{ attribute }}_source,
         {% endfor -%}
 
         -- identity
@@ -106,7 +108,7 @@ profiles as (
         coalesce(orders.completed_orders, 0) as completed_orders,
         coalesce(orders.cancelled_orders, 0) as cancelled_orders,
         coalesce(orders.refunded_orders, 0) as refunded_orders,
-        coalesce(orders.net_revenue_eur, 0) as net_revenue_eur,
+        cast(coalesce(orders.net_revenue_eur, 0) as decimal(18, 2)) as net_revenue_eur,
         orders.average_order_value_eur,
         orders.days_since_last_order,
         orders.recency_score,
@@ -134,10 +136,10 @@ profiles as (
         -- profile quality and consent
         cast((
             {% for attribute in attributes -%}
-            case when golden.{{ attribute }} is null then 0 else 1 end
-            {%- if not loop.last %} + {% endif %}
+                case when golden.{{ attribute }} is null then 0 else 1 end
+                {%- if not loop.last %} + {% endif %}
             {%- endfor %}
-        ) as decimal(5, 4)) / {{ attributes | length }} as profile_completeness,
+        ) as double) / {{ attributes | length }} as profile_completeness,
         golden.email is not null as has_valid_email,
         coalesce(
             golden.email like 'test+%'
@@ -162,15 +164,15 @@ profiles as (
         consent.opted_out_at
 
     from people
-    left join golden
+    left outer join golden
         on people.customer_id = golden.customer_id
-    left join orders
+    left outer join orders
         on people.customer_id = orders.customer_id
-    left join web
+    left outer join web
         on people.customer_id = web.customer_id
-    left join email
+    left outer join email
         on people.customer_id = email.customer_id
-    left join consent
+    left outer join consent
         on people.customer_id = consent.customer_id
 
 ),

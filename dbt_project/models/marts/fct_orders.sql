@@ -60,7 +60,7 @@ final as (
             else cast(0 as decimal(18, 2))
         end as net_revenue_eur,
         coalesce(items_per_order.item_count, 0) as item_count,
-        coalesce(items_per_order.unit_count, 0) as unit_count,
+        cast(coalesce(items_per_order.unit_count, 0) as bigint) as unit_count,
 
         -- booleans
         orders.order_status in ('paid', 'shipped') as is_completed,
@@ -73,15 +73,15 @@ final as (
         orders.updated_at
 
     from orders
-    left join identities
+    left outer join identities
         on identities.identifier_key = case
             when orders.customer_id is not null
                 then 'shop_customer:' || cast(orders.customer_id as varchar)
             else 'guest_order:' || cast(orders.order_id as varchar)
         end
-    left join rates
+    left outer join rates
         on orders.currency = rates.currency
-    left join items_per_order
+    left outer join items_per_order
         on orders.order_id = items_per_order.order_id
 
 )

@@ -57,7 +57,7 @@ crm_records as (
 
     select
         identities.customer_id,
-        'crm' as source,
+        'crm' as source_system,
         'crm_contact:' || cast(contacts.contact_id as varchar) as record_key,
         contacts.updated_at,
         case when contacts.is_email_valid then contacts.email end as email,
@@ -78,7 +78,7 @@ shop_records as (
 
     select
         identities.customer_id,
-        'shop' as source,
+        'shop' as source_system,
         'shop_customer:' || cast(accounts.customer_id as varchar) as record_key,
         accounts.updated_at,
         case when accounts.is_email_valid then accounts.email end as email,
@@ -95,44 +95,44 @@ shop_records as (
 candidates as (
 
     {% for attribute in crm_attributes -%}
-    select
-        customer_id,
-        '{{ attribute }}' as attribute,
-        cast({{ attribute }} as varchar) as attribute_value,
-        source,
-        record_key,
-        updated_at,
-        {% for other in crm_attributes -%}
-        case when {{ other }} is null then 0 else 1 end
-        {%- if not loop.last %} + {% endif %}
-        {%- endfor %} as record_completeness
-    from crm_records
-    where {{ attribute }} is not null
-    union all
+        select
+            customer_id,
+            '{{ attribute }}' as attribute_name,
+            cast({{ attribute }} as varchar) as attribute_value,
+            source_system,
+            record_key,
+            updated_at,
+            {% for other in crm_attributes -%}
+                case when {{ other }} is null then 0 else 1 end
+                {%- if not loop.last %} + {% endif %}
+            {%- endfor %} as record_completeness
+        from crm_records
+        where {{ attribute }} is not null
+        union all
     {% endfor -%}
 
     {% for attribute in shop_attributes -%}
-    select
-        customer_id,
-        '{{ attribute }}' as attribute,
-        cast({{ attribute }} as varchar) as attribute_value,
-        source,
-        record_key,
-        updated_at,
-        {% for other in shop_attributes -%}
-        case when {{ other }} is null then 0 else 1 end
-        {%- if not loop.last %} + {% endif %}
-        {%- endfor %} as record_completeness
-    from shop_records
-    where {{ attribute }} is not null
-    union all
+        select
+            customer_id,
+            '{{ attribute }}' as attribute_name,
+            cast({{ attribute }} as varchar) as attribute_value,
+            source_system,
+            record_key,
+            updated_at,
+            {% for other in shop_attributes -%}
+                case when {{ other }} is null then 0 else 1 end
+                {%- if not loop.last %} + {% endif %}
+            {%- endfor %} as record_completeness
+        from shop_records
+        where {{ attribute }} is not null
+        union all
     {% endfor -%}
 
     select
         identities.customer_id,
-        'email' as attribute,
+        'email' as attribute_name,
         guest_orders.email as attribute_value,
-        'guest_checkout' as source,
+        'guest_checkout' as source_system,
         'guest_order:' || cast(guest_orders.order_id as varchar) as record_key,
         guest_orders.updated_at,
         1 as record_completeness
@@ -144,9 +144,9 @@ candidates as (
 
     select
         identities.customer_id,
-        'email' as attribute,
+        'email' as attribute_name,
         web_identifies.traits_email as attribute_value,
-        'web' as source,
+        'web' as source_system,
         'anonymous_id:' || web_identifies.anonymous_id as record_key,
         web_identifies.occurred_at as updated_at,
         1 as record_completeness
@@ -162,18 +162,18 @@ ranked as (
         candidates.*,
         coalesce(rules.priority, 99) as source_priority,
         row_number() over (
-            partition by candidates.customer_id, candidates.attribute
+            partition by candidates.customer_id, candidates.attribute_name
             order by
                 coalesce(rules.priority, 99),
                 candidates.updated_at desc,
                 candidates.record_completeness desc,
-                candidates.record_key
+                candidates.record_key asc
         ) as survivorship_rank
     from candidates
-    left join rules
+    left outer join rules
         on
-            candidates.attribute = rules.attribute
-            and candidates.source = rules.source
+            candidates.attribute_name = rules.attribute_name
+            and candidates.source_system = rules.source_system
 
 )
 

@@ -60,7 +60,7 @@ last_three as (
         last_marketing_sends.customer_id,
         count(*) = 3 and count(opened_campaigns.campaign_id) = 3 as has_opened_last_3_marketing
     from last_marketing_sends
-    left join opened_campaigns
+    left outer join opened_campaigns
         on
             last_marketing_sends.customer_id = opened_campaigns.customer_id
             and last_marketing_sends.campaign_id = opened_campaigns.campaign_id
@@ -113,9 +113,9 @@ traits as (
         coalesce(last_three.has_opened_last_3_marketing, false) as has_opened_last_3_marketing,
         cast(open_hours.open_hour as integer) as preferred_send_hour
     from engagement
-    left join last_three
+    left outer join last_three
         on engagement.customer_id = last_three.customer_id
-    left join open_hours
+    left outer join open_hours
         on
             engagement.customer_id = open_hours.customer_id
             and open_hours.hour_rank = 1

@@ -20,7 +20,7 @@ per_customer as (
         count(*) filter (where is_completed) as completed_orders,
         count(*) filter (where is_cancelled) as cancelled_orders,
         count(*) filter (where is_refunded) as refunded_orders,
-        sum(net_revenue_eur) as net_revenue_eur,
+        cast(sum(net_revenue_eur) as decimal(18, 2)) as net_revenue_eur,
         min(ordered_at) as first_order_at,
         max(ordered_at) as last_order_at,
         min(ordered_at) filter (where is_completed) as first_completed_order_at,
@@ -68,7 +68,7 @@ traits as (
         {{ rfm_segment('scored.recency_score', 'scored.frequency_score', 'scored.monetary_score') }}
             as rfm_segment
     from with_value
-    left join scored
+    left outer join scored
         on with_value.customer_id = scored.customer_id
 
 )

@@ -30,9 +30,9 @@ customer_events as (
         events.product_category,
         events.occurred_at
     from events
-    left join identities as by_user
+    left outer join identities as by_user
         on by_user.identifier_key = 'shop_customer:' || events.user_id
-    left join identities as by_device
+    left outer join identities as by_device
         on by_device.identifier_key = 'anonymous_id:' || events.anonymous_id
     where coalesce(by_user.customer_id, by_device.customer_id) is not null
 
@@ -160,7 +160,7 @@ last_views as (
         product_id,
         occurred_at,
         row_number() over (
-            partition by customer_id order by occurred_at desc, product_id
+            partition by customer_id order by occurred_at desc, product_id asc
         ) as view_rank
     from customer_events
     where event_name = 'product_viewed'
@@ -184,15 +184,15 @@ traits as (
         activity.last_cart_added_at,
         activity.last_seen_at
     from activity
-    left join sessions
+    left outer join sessions
         on activity.customer_id = sessions.customer_id
-    left join abandoned_checkouts
+    left outer join abandoned_checkouts
         on activity.customer_id = abandoned_checkouts.customer_id
-    left join category_views
+    left outer join category_views
         on
             activity.customer_id = category_views.customer_id
             and category_views.category_rank = 1
-    left join last_views
+    left outer join last_views
         on
             activity.customer_id = last_views.customer_id
             and last_views.view_rank = 1

@@ -22,9 +22,15 @@ blocked as (
 
 both_directions as (
 
-    select left_key as hub_key, right_key as neighbour_key from edges
+    select
+        left_key as hub_key,
+        right_key as neighbour_key
+    from edges
     union all
-    select right_key as hub_key, left_key as neighbour_key from edges
+    select
+        right_key as hub_key,
+        left_key as neighbour_key
+    from edges
 
 ),
 

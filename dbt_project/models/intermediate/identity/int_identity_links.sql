@@ -19,9 +19,14 @@ rejections as (
 
 links as (
 
-    select edges.*
+    select
+        edges.left_key,
+        edges.right_key,
+        edges.link_source,
+        edges.observations,
+        edges.first_seen_at
     from edges
-    left join rejections
+    left outer join rejections
         on
             edges.left_key = rejections.left_key
             and edges.right_key = rejections.right_key

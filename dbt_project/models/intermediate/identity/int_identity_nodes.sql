@@ -34,7 +34,7 @@ sightings as (
 
     select
         'crm_contact:' || cast(contact_id as varchar) as identifier_key,
-        'crm' as source,
+        'crm' as source_system,
         created_at as seen_at
     from contacts
 
@@ -42,7 +42,7 @@ sightings as (
 
     select
         'shop_customer:' || cast(customer_id as varchar) as identifier_key,
-        'shop' as source,
+        'shop' as source_system,
         created_at as seen_at
     from accounts
 
@@ -50,7 +50,7 @@ sightings as (
 
     select
         'guest_order:' || cast(order_id as varchar) as identifier_key,
-        'shop' as source,
+        'shop' as source_system,
         ordered_at as seen_at
     from guest_orders
 
@@ -58,7 +58,7 @@ sightings as (
 
     select
         left_key as identifier_key,
-        link_source as source,
+        link_source as source_system,
         first_seen_at as seen_at
     from edges
 
@@ -66,7 +66,7 @@ sightings as (
 
     select
         right_key as identifier_key,
-        link_source as source,
+        link_source as source_system,
         first_seen_at as seen_at
     from edges
 
@@ -76,10 +76,10 @@ ranked as (
 
     select
         identifier_key,
-        source,
+        source_system,
         seen_at,
         row_number() over (
-            partition by identifier_key order by seen_at, source
+            partition by identifier_key order by seen_at, source_system
         ) as sighting_rank
     from sightings
 
@@ -94,7 +94,7 @@ nodes as (
             as identifier_value,
         split_part(identifier_key, ':', 1) in ('crm_contact', 'shop_customer', 'guest_order')
             as is_record,
-        source as first_seen_source,
+        source_system as first_seen_source,
         seen_at as first_seen_at
     from ranked
     where sighting_rank = 1

@@ -51,7 +51,7 @@ renamed as (
         source._extracted_at as extracted_at
 
     from source
-    left join countries
+    left outer join countries
         on lower(trim(source.country)) = countries.country_key
 
 )

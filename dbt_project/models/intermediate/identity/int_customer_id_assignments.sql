@@ -1,0 +1,86 @@
+{#- The log of which customer_id each record identifier had, written only when
+    it changes: one row the first time a record is seen and one row each time a
+    merge or a split moves it to another customer_id. Kept across nightly runs
+    (incremental); re-running a date first deletes that date's rows. -#}
+
+{{ config(
+    materialized='incremental',
+    pre_hook="{% if is_incremental() %}delete from {{ this }}"
+        ~ " where assigned_as_of = {{ audiences.as_of_date() }}{% endif %}",
+) }}
+
+with
+
+identities as (
+
+    select * from {{ ref('customer_identities') }}
+    where is_record
+
+),
+
+{% if is_incremental() %}
+
+logged as (
+
+    select
+        identifier_key,
+        customer_id,
+        row_number() over (
+            partition by identifier_key order by assigned_as_of desc
+        ) as assignment_rank
+    from {{ this }}
+    where assigned_as_of < {{ as_of_date() }}
+
+),
+
+previous as (
+
+    select
+        identifier_key,
+        customer_id
+    from logged
+    where assignment_rank = 1
+
+),
+
+{% else %}
+
+    previous as (
+
+        select
+            cast(null as varchar) as identifier_key,
+            cast(null as varchar) as customer_id
+        where 1 = 0
+
+    ),
+
+{% endif %}
+
+surviving_ids as (
+
+    select distinct customer_id from identities
+
+),
+
+assignments as (
+
+    select
+        identities.identifier_key,
+        identities.customer_id,
+        previous.customer_id as previous_customer_id,
+        case
+            when previous.customer_id is null then 'new'
+            when surviving_ids.customer_id is null then 'merge'
+            else 'split'
+        end as change_type,
+        cast({{ as_of_date() }} as date) as assigned_as_of
+    from identities
+    left outer join previous
+        on identities.identifier_key = previous.identifier_key
+    left outer join surviving_ids
+        on previous.customer_id = surviving_ids.customer_id
+    where previous.customer_id is null or previous.customer_id <> identities.customer_id
+
+)
+
+select * from assignments
