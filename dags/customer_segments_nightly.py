@@ -5,7 +5,8 @@ The nightly run of **audiences**: extract the CRM exports, the web analytics
 events and the shop database (in parallel, each into immutable Parquet under
 `landing/` with a quarantine for bad records), load them into the DuckDB
 warehouse's `raw` schema (the single writer), build the dbt project as of
-the run's logical date, and write the run summary under `reports/`.
+the run's logical date (staging, identity resolution, customer profiles,
+orders and consent), and write the run summary under `reports/`.
 
 - The run for logical date *D* covers the data of day *D* (UTC) and starts
   after it ends, at the time `AUDIENCES_SCHEDULE` sets (cron, default 02:00).
@@ -62,10 +63,10 @@ def customer_segments_nightly():
         return load_step(manifests)
 
     @task(pool=WAREHOUSE_POOL)
-    def build_staging(*, logical_date=None) -> dict:
+    def dbt_build(*, logical_date=None) -> dict:
         from audiences.pipeline import transform_step
 
-        return transform_step(logical_date.date(), select="staging")
+        return transform_step(logical_date.date())
 
     @task
     def report(*, logical_date=None) -> str:
@@ -74,7 +75,7 @@ def customer_segments_nightly():
         return report_step(logical_date.date())
 
     manifests = [extract.override(task_id=f"extract_{source}")(source) for source in SOURCES]
-    load(manifests) >> build_staging() >> report()
+    load(manifests) >> dbt_build() >> report()
 
 
 customer_segments_nightly()

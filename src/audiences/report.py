@@ -39,13 +39,24 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
             """,
             [logical_date],
         ).fetchall()
-        staging = [
-            (name, con.execute(f"select count(*) from staging.{name}").fetchone()[0])
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables"
-                " where table_schema = 'staging' order by table_name"
+        built = [
+            (f"{schema}.{name}", con.execute(f"select count(*) from {schema}.{name}").fetchone()[0])
+            for schema, name in con.execute(
+                "select table_schema, table_name from information_schema.tables"
+                " where table_schema in ('staging', 'marts') order by all"
             ).fetchall()
         ]
+        profiles = None
+        if "marts.dim_customers" in dict(built):
+            profiles = con.execute(
+                """
+                select max(as_of), count(*), count(*) filter (where is_contactable),
+                    count(*) filter (where completed_orders > 0),
+                    count(*) filter (where crm_contact_count + shop_account_count > 1),
+                    (select count(*) from intermediate.int_identity_link_rejections)
+                from marts.dim_customers
+                """
+            ).fetchone()
     finally:
         con.close()
 
@@ -67,9 +78,17 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
     if reasons:
         lines += ["", "main quarantine reasons:"]
         lines += [f"  {n:>7,}  {entity}: {reason}" for entity, reason, n in reasons]
-    if staging:
-        lines += ["", "staging (as of the last dbt build):"]
-        lines += [f"  {name:<28} {n:>10,} rows" for name, n in staging]
+    if profiles:
+        as_of, customers, contactable, buyers, merged, rejected = profiles
+        lines += [
+            "",
+            f"profiles as of {as_of}: {customers:,} customers, {contactable:,} contactable,"
+            f" {buyers:,} with a completed order, {merged:,} joined from several records;"
+            f" {rejected:,} identity links refused by the guards",
+        ]
+    if built:
+        lines += ["", "models (as of the last dbt build):"]
+        lines += [f"  {name:<36} {n:>10,} rows" for name, n in built]
     lines += [
         "",
         f"warehouse: {settings.warehouse}",

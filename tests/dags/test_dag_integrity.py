@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-WRITERS = {"load", "build_staging"}  # tasks that write the DuckDB file
+WRITERS = {"load", "dbt_build"}  # tasks that write the DuckDB file
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_every_warehouse_writer_is_in_the_one_slot_pool(nightly):
     for task in nightly.tasks:
         if task.task_id in WRITERS:
             assert task.pool == "duckdb_writer", task.task_id
-    assert nightly.get_task("build_staging").upstream_task_ids == {"load"}
+    assert nightly.get_task("dbt_build").upstream_task_ids == {"load"}
 
 
 def test_dag_files_import_nothing_heavy():

@@ -22,7 +22,7 @@ def loaded_two_days(home, sources_day_before, sources_through_end):
 
 
 def test_staging_holds_the_current_version_of_each_record(loaded_two_days):
-    statuses = dbt_build(settings(), END, select="staging")
+    statuses = dbt_build(settings(), END, select="+staging")
     assert statuses.get("error", 0) == statuses.get("fail", 0) == 0
     expected = {
         "stg_crm__contacts": "select count(distinct contact_id) from raw.crm_contacts",
@@ -50,7 +50,7 @@ def test_staging_holds_the_current_version_of_each_record(loaded_two_days):
 
 
 def test_build_as_of_an_earlier_date_ignores_later_data(loaded_two_days):
-    dbt_build(settings(), DAY_BEFORE, select="staging")
+    dbt_build(settings(), DAY_BEFORE, select="+staging")
     assert warehouse_query(
         "select max(ordered_at) < '2026-11-22'::timestamptz from staging.stg_shop__orders"
     ) == [(True,)]
@@ -67,4 +67,4 @@ def test_build_as_of_an_earlier_date_ignores_later_data(loaded_two_days):
 
 def test_failing_build_names_the_failure(home, sources_through_end):
     with pytest.raises(DbtBuildError, match="stg_"):
-        dbt_build(settings(), END, select="staging")  # nothing loaded: sources are missing
+        dbt_build(settings(), END, select="+staging")  # nothing loaded: sources are missing

@@ -163,7 +163,9 @@ def test_new_column_is_kept_and_reported(home, sources_through_end):
 
 def test_retyped_column_stops_with_a_clear_error(home, sources_through_end):
     use_sources(home, sources_through_end)
-    path = sorted((home / "sources" / "crm").glob("email_activity_*.csv"))[0]
+    path = max(
+        (home / "sources" / "crm").glob("email_activity_*.csv"), key=lambda p: p.stat().st_size
+    )
     col = 6  # occurred_at becomes a free-text date
     _rewrite(
         path,

@@ -95,6 +95,7 @@ def generate(out_dir: Path, options: GenerateOptions) -> dict:
     lap("shop")
     summary = {
         "customers": options.customers,
+        "people": _people_counts(pop, contacts, sessions, orders, cutoff),
         "start_date": start_date.isoformat(),
         "end_date": end_date.isoformat(),
         "through": through.isoformat(),
@@ -105,6 +106,23 @@ def generate(out_dir: Path, options: GenerateOptions) -> dict:
     }
     (out_dir / "generator.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _people_counts(pop, contacts, sessions, orders, cutoff) -> dict[str, int]:
+    """The ground truth the identity resolution should approach, for comparison."""
+    ids, account_created = _customer_ids(pop, sessions, orders)
+    known = np.zeros(pop.n, dtype=bool)
+    known[contacts.person[pop.created_at[contacts.person] < cutoff]] = True
+    known |= (ids >= 0) & (account_created < cutoff)
+    known[orders.person[orders.placed_at < cutoff]] = True
+    contact_people = contacts.person[pop.created_at[contacts.person] < cutoff]
+    return {
+        "simulated": int(pop.n),
+        "with_a_record": int(known.sum()),
+        "never_in_any_system": int(pop.n - known.sum()),
+        "test_accounts": int((known & pop.is_test).sum()),
+        "duplicate_crm_contacts": int(len(contact_people) - len(np.unique(contact_people))),
+    }
 
 
 def _epoch(day: date) -> int:

@@ -31,8 +31,13 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def dbt_build(settings: Settings, as_of: date, select: str | None = None) -> dict:
-    """Build (models, seeds, tests) as of ``as_of``; raise with the failures named."""
+def dbt_build(
+    settings: Settings, as_of: date, select: str | None = None, full_refresh: bool = False
+) -> dict:
+    """Build (models, seeds, tests) as of ``as_of``; raise with the failures named.
+
+    ``full_refresh`` rebuilds incremental models (the customer_id log) from scratch.
+    """
     from dbt.cli.main import dbtRunner
 
     os.environ.update(dbt_env(settings))
@@ -45,6 +50,8 @@ def dbt_build(settings: Settings, as_of: date, select: str | None = None) -> dic
     ]
     if select:
         args += ["--select", select]
+    if full_refresh:
+        args.append("--full-refresh")
     try:
         result = dbtRunner().invoke(args)
     finally:
