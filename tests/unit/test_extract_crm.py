@@ -156,7 +156,8 @@ def test_new_column_is_kept_and_reported(home, sources_through_end):
 
     extra = duckdb.sql(
         f"select distinct _extra_columns ->> 'loyalty_tier'"
-        f" from '{results['contacts'].data_file}' where _extra_columns is not null"
+        f" from read_parquet({results['contacts'].data_files})"
+        " where _extra_columns is not null"
     ).fetchall()
     assert extra == [("gold",)]
 

@@ -41,6 +41,6 @@ def test_a_failed_load_leaves_nothing_behind(home, sources_through_end):
 def test_missing_landed_file(home, sources_through_end):
     use_sources(home, sources_through_end)
     results = extract_source(context(END), "shop")
-    missing = dataclasses.replace(results[0], data_file=str(home / "gone.parquet"))
+    missing = dataclasses.replace(results[0], data_files=[str(home / "gone.parquet")])
     with pytest.raises(FileNotFoundError, match="re-run the extract"):
         load_results(settings().warehouse, [missing])

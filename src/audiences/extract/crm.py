@@ -19,13 +19,7 @@ from pathlib import Path
 from audiences.errors import SchemaDriftError, SourceMissingError
 from audiences.extract import state
 from audiences.extract.contracts import CRM_CONTACTS, CRM_EMAIL_ACTIVITY, Entity
-from audiences.extract.landing import (
-    EntityResult,
-    RunContext,
-    empty_records,
-    land,
-    records_table,
-)
+from audiences.extract.landing import EntityResult, Lander, RunContext, records_table
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +74,9 @@ def extract_export(ctx: RunContext, entity: Entity, folder: Path) -> EntityResul
         )
         log.warning("crm.%s: %s", entity.name, notes[-1])
 
-    columns: dict[str, list] = {}
+    lander = Lander(ctx, entity)
     source_files = []
-    for day in sorted(chosen):
+    for day in sorted(chosen):  # one file at a time: memory follows the largest export
         path = chosen[day]
         file_columns, extras = read_export(path, entity)
         if extras:
@@ -91,14 +85,10 @@ def extract_export(ctx: RunContext, entity: Entity, folder: Path) -> EntityResul
                 f" {', '.join(extras)}"
             )
             log.warning("crm.%s: %s", entity.name, notes[-1])
-        for name, values in file_columns.items():
-            columns.setdefault(name, []).extend(values)
+        lander.add(records_table(entity, file_columns))
         source_files.append({"path": str(path), "size": path.stat().st_size})
     latest = max(chosen) if chosen else None
-    return land(
-        ctx,
-        entity,
-        records_table(entity, columns) if columns else empty_records(entity),
+    return lander.result(
         source_files=source_files,
         watermark_from=watermark,
         watermark_to=latest.isoformat() if latest else watermark,

@@ -10,8 +10,9 @@ per contract column) plus bookkeeping columns:
   fields, malformed JSON), or null;
 - ``_extra_columns``: JSON of any columns the source has beyond its contract.
 
-:func:`land` types the values in DuckDB, splits good records from bad ones,
-writes both as immutable Parquet under ``landing/`` and returns the counts.
+:class:`Lander` types the values in DuckDB, splits good records from bad
+ones, writes both as immutable Parquet under ``landing/`` (one part per batch)
+and returns the counts.
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ class EntityResult:
     records_read: int
     records_loaded: int
     records_quarantined: int
-    data_file: str
-    quarantine_file: str
+    data_files: list[str]
+    quarantine_files: list[str]
     source_files: list[dict]  # [{"path": ..., "size": ...}]
     watermark_from: str | None
     watermark_to: str | None
@@ -145,81 +146,97 @@ def check_retyped(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
             )
 
 
-def land(
-    ctx: RunContext,
-    entity: Entity,
-    records: pa.Table,
-    *,
-    source_files: list[dict],
-    watermark_from: str | None,
-    watermark_to: str | None,
-    notes: list[str] | None = None,
-) -> EntityResult:
-    """Type, split and write ``records``; return the counts for the extract log."""
-    missing = [c for c in [*entity.column_names, *BOOKKEEPING] if c not in records.column_names]
-    if missing:
-        raise ValueError(f"extractor for {entity.table} did not provide columns {missing}")
-    con = _connect()
-    con.register("records", records)
-    check_retyped(con, entity)
-    con.execute(
-        f"create temp table checked as select *, {_reason_sql(entity)} as _reason from records"
-    )
+class Lander:
+    """Lands one entity's records for a run, batch by batch.
 
-    lineage = (
-        f"'{ctx.run_id}' as _run_id, date '{ctx.logical_date.isoformat()}' as _logical_date,"
-        f" _source_file, _record_number::bigint as _record_number,"
-        f" timestamptz '{ctx.extracted_at.isoformat()}' as _extracted_at"
-    )
-    typed_cols = ", ".join(
-        f"{_typed(c.name, c.type)}::{c.type} as {_ident(c.name)}" for c in entity.columns
-    )
-    partition = f"logical_date={ctx.logical_date.isoformat()}"
-    landing = ctx.settings.landing
-    data_file = landing / entity.source / entity.name / partition / f"{ctx.run_slug}.parquet"
-    quarantine_file = (
-        landing
-        / "_quarantine"
-        / entity.source
-        / entity.name
-        / partition
-        / f"{ctx.run_slug}.parquet"
-    )
-    _copy_atomic(
-        con,
-        f"select {typed_cols}, {lineage}, _extra_columns::json as _extra_columns"
-        " from checked where _reason is null order by _source_file, _record_number",
-        data_file,
-    )
-    fields = ", ".join(f"{_ident(c)} := {_ident(c)}" for c in entity.column_names)
-    _copy_atomic(
-        con,
-        f"select '{entity.source}' as source, '{entity.name}' as entity,"
-        f" {lineage}, coalesce(_raw_record, to_json(struct_pack({fields}))::varchar)"
-        " as raw_record, _reason as reason"
-        " from checked where _reason is not null"
-        " order by _source_file, _record_number",
-        quarantine_file,
-    )
-    read, loaded = con.execute(
-        "select count(*), count(*) filter (where _reason is null) from checked"
-    ).fetchone()
-    con.close()
-    return EntityResult(
-        source=entity.source,
-        entity=entity.name,
-        logical_date=ctx.logical_date.isoformat(),
-        run_id=ctx.run_id,
-        records_read=read,
-        records_loaded=loaded,
-        records_quarantined=read - loaded,
-        data_file=str(data_file),
-        quarantine_file=str(quarantine_file),
-        source_files=source_files,
-        watermark_from=watermark_from,
-        watermark_to=watermark_to,
-        notes=notes or [],
-    )
+    Each :meth:`add` types, splits and writes one batch as its own Parquet
+    part, so memory follows the batch, not the whole extract (a first run
+    takes months of history at once).
+    """
+
+    def __init__(self, ctx: RunContext, entity: Entity) -> None:
+        self.ctx = ctx
+        self.entity = entity
+        self.read = 0
+        self.loaded = 0
+        self.data_files: list[str] = []
+        self.quarantine_files: list[str] = []
+
+    def add(self, records: pa.Table) -> None:
+        entity, ctx = self.entity, self.ctx
+        missing = [c for c in [*entity.column_names, *BOOKKEEPING] if c not in records.column_names]
+        if missing:
+            raise ValueError(f"extractor for {entity.table} did not provide columns {missing}")
+        con = _connect()
+        con.register("records", records)
+        check_retyped(con, entity)
+        con.execute(
+            f"create temp table checked as select *, {_reason_sql(entity)} as _reason from records"
+        )
+        lineage = (
+            f"'{ctx.run_id}' as _run_id, date '{ctx.logical_date.isoformat()}' as _logical_date,"
+            f" _source_file, _record_number::bigint as _record_number,"
+            f" timestamptz '{ctx.extracted_at.isoformat()}' as _extracted_at"
+        )
+        typed_cols = ", ".join(
+            f"{_typed(c.name, c.type)}::{c.type} as {_ident(c.name)}" for c in entity.columns
+        )
+        partition = f"logical_date={ctx.logical_date.isoformat()}"
+        name = f"{ctx.run_slug}-{len(self.data_files):04d}.parquet"
+        landing = ctx.settings.landing
+        data_file = landing / entity.source / entity.name / partition / name
+        quarantine_file = landing / "_quarantine" / entity.source / entity.name / partition / name
+        _copy_atomic(
+            con,
+            f"select {typed_cols}, {lineage}, _extra_columns::json as _extra_columns"
+            " from checked where _reason is null order by _source_file, _record_number",
+            data_file,
+        )
+        fields = ", ".join(f"{_ident(c)} := {_ident(c)}" for c in entity.column_names)
+        _copy_atomic(
+            con,
+            f"select '{entity.source}' as source, '{entity.name}' as entity,"
+            f" {lineage}, coalesce(_raw_record, to_json(struct_pack({fields}))::varchar)"
+            " as raw_record, _reason as reason"
+            " from checked where _reason is not null"
+            " order by _source_file, _record_number",
+            quarantine_file,
+        )
+        read, loaded = con.execute(
+            "select count(*), count(*) filter (where _reason is null) from checked"
+        ).fetchone()
+        con.close()
+        self.read += read
+        self.loaded += loaded
+        self.data_files.append(str(data_file))
+        self.quarantine_files.append(str(quarantine_file))
+
+    def result(
+        self,
+        *,
+        source_files: list[dict],
+        watermark_from: str | None,
+        watermark_to: str | None,
+        notes: list[str] | None = None,
+    ) -> EntityResult:
+        """The counts for the extract log (an empty extract still lands one empty part)."""
+        if not self.data_files:
+            self.add(empty_records(self.entity))
+        return EntityResult(
+            source=self.entity.source,
+            entity=self.entity.name,
+            logical_date=self.ctx.logical_date.isoformat(),
+            run_id=self.ctx.run_id,
+            records_read=self.read,
+            records_loaded=self.loaded,
+            records_quarantined=self.read - self.loaded,
+            data_files=self.data_files,
+            quarantine_files=self.quarantine_files,
+            source_files=source_files,
+            watermark_from=watermark_from,
+            watermark_to=watermark_to,
+            notes=notes or [],
+        )
 
 
 def _copy_atomic(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:

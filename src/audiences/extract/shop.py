@@ -21,10 +21,12 @@ from sqlalchemy.engine import Engine
 from audiences.errors import SchemaDriftError, SourceMissingError
 from audiences.extract import state
 from audiences.extract.contracts import Entity, entities_of
-from audiences.extract.landing import EntityResult, RunContext, land, records_table
+from audiences.extract.landing import EntityResult, Lander, RunContext, records_table
 
 log = logging.getLogger(__name__)
 
+# Rows fetched, typed and landed together: bounds memory on a first run.
+BATCH_ROWS = 500_000
 TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
 
 # Contract type -> SQLAlchemy type families a source column may have.
@@ -99,20 +101,40 @@ def extract_table(ctx: RunContext, engine: Engine, entity: Entity) -> EntityResu
         f'select {select} from "{entity.name}" where {where} order by updated_at, "{key}"'
     )
     params = {"until": until, "since": watermark}
-    with engine.connect() as conn:
-        rows = conn.execute(query, params).fetchall()
     source = f"{engine.url.render_as_string(hide_password=True)}#{entity.name}"
-    n_contract = len(entity.column_names)
-    columns: dict[str, list] = (
-        {
-            name: [None if v is None else str(v) for v in values]
-            for name, values in zip(entity.column_names, zip(*rows, strict=True), strict=False)
-        }
-        if rows
-        else {name: [] for name in entity.column_names}
+    lander = Lander(ctx, entity)
+    read = 0
+    latest = None
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True).execute(query, params)
+        while rows := result.fetchmany(BATCH_ROWS):
+            columns = _columns(entity, extras, rows, source, first_record=read + 1)
+            lander.add(records_table(entity, columns))
+            read += len(rows)
+            # Only a parseable timestamp may move the watermark; a garbled one is quarantined.
+            latest = max(
+                (v for v in [latest, *columns["updated_at"]] if v and TIMESTAMP_TEXT.match(v)),
+                default=None,
+            )
+    if not read:
+        notes.append(f"no rows updated after {watermark or 'the start'} up to {until}")
+    return lander.result(
+        source_files=[{"path": source, "size": None}],
+        watermark_from=watermark,
+        watermark_to=latest or watermark,
+        notes=notes,
     )
+
+
+def _columns(entity: Entity, extras: list[str], rows, source: str, first_record: int) -> dict:
+    """A batch of rows as text columns plus the bookkeeping columns."""
+    n_contract = len(entity.column_names)
+    columns: dict[str, list] = {
+        name: [None if v is None else str(v) for v in values]
+        for name, values in zip(entity.column_names, zip(*rows, strict=True), strict=False)
+    }
     columns["_source_file"] = [source] * len(rows)
-    columns["_record_number"] = list(range(1, len(rows) + 1))
+    columns["_record_number"] = list(range(first_record, first_record + len(rows)))
     columns["_raw_record"] = [None] * len(rows)
     columns["_defect"] = [None] * len(rows)
     columns["_extra_columns"] = (
@@ -123,16 +145,4 @@ def extract_table(ctx: RunContext, engine: Engine, entity: Entity) -> EntityResu
         if extras
         else [None] * len(rows)
     )
-    # Only a parseable timestamp may move the watermark; a garbled one is quarantined.
-    latest = max((v for v in columns["updated_at"] if v and TIMESTAMP_TEXT.match(v)), default=None)
-    if not rows:
-        notes.append(f"no rows updated after {watermark or 'the start'} up to {until}")
-    return land(
-        ctx,
-        entity,
-        records_table(entity, columns),
-        source_files=[{"path": source, "size": None}],
-        watermark_from=watermark,
-        watermark_to=latest or watermark,
-        notes=notes,
-    )
+    return columns

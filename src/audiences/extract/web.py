@@ -18,15 +18,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from audiences.errors import SourceMissingError
 from audiences.extract import state
 from audiences.extract.contracts import WEB_EVENTS
-from audiences.extract.landing import EntityResult, RunContext, land
+from audiences.extract.landing import EntityResult, Lander, RunContext
 
 log = logging.getLogger(__name__)
 
+# Lines parsed and landed together: bounds memory on a first run over months of files.
+BATCH_LINES = 1_000_000
 HOUR_FILE = re.compile(r"(\d{4})/(\d{2})/(\d{2})/(\d{2})\.jsonl\.gz$")
 # Segment field -> contract column.
 FIELDS = {
@@ -103,50 +106,57 @@ def extract_web(ctx: RunContext) -> list[EntityResult]:
         notes.append(f"no new hour files up to {until}")
         log.warning("web.events: %s", notes[-1])
 
-    paths, numbers, texts = [], [], []
+    lander = Lander(ctx, entity)
     source_files = []
+    batch: list[pa.Table] = []
+    extra_events = 0
+
+    def flush() -> None:
+        nonlocal extra_events
+        records = parse_lines(pa.concat_tables(batch))
+        extra_events += len(records.column("_extra_columns").drop_null())
+        lander.add(records)
+        batch.clear()
+
     for key, path in chosen.items():
         data = path.read_bytes()
         source_files.append({"path": str(path), "size": len(data)})
         try:
-            lines = gzip.decompress(data).split(b"\n")
+            text = gzip.decompress(data).decode("utf-8", errors="replace")
         except (OSError, EOFError, zlib.error) as exc:
             # The file cannot be split into records: it is quarantined whole.
-            paths.append(str(path))
-            numbers.append(0)
-            texts.append(None)
+            batch.append(_lines_table(str(path), [None], start=0))
             notes.append(f"{key}: unreadable gzip file quarantined whole ({exc})")
-            continue
-        for i, line in enumerate(lines, start=1):
-            if line.strip():
-                paths.append(str(path))
-                numbers.append(i)
-                texts.append(line.decode("utf-8", errors="replace"))
-    lines_table = pa.table(
-        {
-            "_source_file": pa.array(paths, pa.string()),
-            "_record_number": pa.array(numbers, pa.int64()),
-            "text": pa.array(texts, pa.string()),
-        }
-    )
-    records = parse_lines(lines_table)
-    extra = records.column("_extra_columns").drop_null()
-    if len(extra):
+        else:
+            batch.append(_lines_table(str(path), text.split("\n"), start=1))
+        if sum(t.num_rows for t in batch) >= BATCH_LINES:
+            flush()
+    if batch:
+        flush()
+    if extra_events:
         notes.append(
-            f"{len(extra)} event(s) carry fields beyond the contract, kept in _extra_columns"
+            f"{extra_events} event(s) carry fields beyond the contract, kept in _extra_columns"
         )
     latest = max(chosen) if chosen else None
     return [
-        land(
-            ctx,
-            entity,
-            records,
+        lander.result(
             source_files=source_files,
             watermark_from=watermark,
             watermark_to=max(filter(None, [latest, watermark]), default=None),
             notes=notes,
         )
     ]
+
+
+def _lines_table(path: str, lines: list[str | None], start: int) -> pa.Table:
+    """One file's lines with their line numbers; blank lines are dropped later."""
+    return pa.table(
+        {
+            "_source_file": pa.array([path] * len(lines), pa.string()),
+            "_record_number": pa.array(np.arange(start, start + len(lines)), pa.int64()),
+            "text": pa.array(lines, pa.string()),
+        }
+    )
 
 
 def parse_lines(lines: pa.Table) -> pa.Table:
@@ -184,5 +194,6 @@ def parse_lines(lines: pa.Table) -> pa.Table:
                     map_entries(j::map(varchar, json)), lambda e: e.key not in ({known}))))::varchar
             end as _extra_columns
         from parsed
+        where text is null or trim(text) <> ''
         order by _source_file, _record_number
     """).to_arrow_table()

@@ -35,8 +35,8 @@ create table if not exists audit.extract_log (
     watermark_from varchar,
     watermark_to varchar,
     notes json,
-    data_file varchar,
-    quarantine_file varchar,
+    data_files json,
+    quarantine_files json,
     loaded_at timestamptz not null
 );
 create table if not exists audit.extracted_files (
@@ -76,7 +76,7 @@ def load_results(warehouse: Path, results: list[EntityResult]) -> list[dict]:
                 f"{r.source}.{r.entity}: read {r.records_read} records but loaded"
                 f" {r.records_loaded} and quarantined {r.records_quarantined}"
             )
-        for path in (r.data_file, r.quarantine_file):
+        for path in (*r.data_files, *r.quarantine_files):
             if not Path(path).is_file():
                 raise FileNotFoundError(
                     f"{r.source}.{r.entity}: landed file {path} is missing; re-run the extract"
@@ -95,12 +95,16 @@ def load_results(warehouse: Path, results: list[EntityResult]) -> list[dict]:
     return logged
 
 
+def _paths(paths: list[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
 def _load_entity(con: duckdb.DuckDBPyConnection, r: EntityResult) -> dict:
     table = f"raw.{r.source}_{r.entity}"
     day = r.logical_date
     # The landing folders are named like Hive partitions; their values are
     # already columns, so the path must not add them a second time.
-    landed = f"read_parquet('{r.data_file}', hive_partitioning = false)"
+    landed = f"read_parquet({_paths(r.data_files)}, hive_partitioning = false)"
     con.execute(f"create table if not exists {table} as select * from {landed} limit 0")
     con.execute(f"delete from {table} where _logical_date = ?", [day])
     con.execute(f"insert into {table} by name select * from {landed}")
@@ -110,7 +114,7 @@ def _load_entity(con: duckdb.DuckDBPyConnection, r: EntityResult) -> dict:
     )
     con.execute(
         "insert into audit.quarantine by name"
-        f" select * from read_parquet('{r.quarantine_file}', hive_partitioning = false)"
+        f" select * from read_parquet({_paths(r.quarantine_files)}, hive_partitioning = false)"
     )
 
     loaded = con.execute(f"select count(*) from {table} where _logical_date = ?", [day]).fetchone()[
@@ -144,8 +148,8 @@ def _load_entity(con: duckdb.DuckDBPyConnection, r: EntityResult) -> dict:
         "watermark_from": r.watermark_from,
         "watermark_to": r.watermark_to,
         "notes": json.dumps(r.notes),
-        "data_file": r.data_file,
-        "quarantine_file": r.quarantine_file,
+        "data_files": json.dumps(r.data_files),
+        "quarantine_files": json.dumps(r.quarantine_files),
     }
     con.execute(
         f"insert into audit.extract_log ({', '.join(row)}, loaded_at)"
