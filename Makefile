@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 export AUDIENCES_HOME ?= $(CURDIR)/data
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock demo test lint format unit e2e bench-generate clean
+.PHONY: help install lock demo test lint format unit e2e bench-generate bench-pipeline clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -48,6 +48,10 @@ e2e: $(STAMP) ## Only the end-to-end Airflow run
 
 bench-generate: $(STAMP) ## Time the generator at 1,000,000 customers (writes under /tmp)
 	$(BIN)/python scripts/bench_generate.py --customers 1000000
+
+bench-pipeline: $(STAMP) ## Time extract, load and dbt build at CUSTOMERS (default 1,000,000)
+	$(BIN)/python scripts/bench_pipeline.py --customers $(or $(CUSTOMERS),1000000) \
+		--home /tmp/audiences-bench-$(or $(CUSTOMERS),1000000)
 
 clean: ## Remove runtime data (data/) and build output
 	rm -rf data dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

@@ -112,7 +112,15 @@ def test_two_nights_and_a_rerun(home, sources_day_before, sources_through_end):
         count = warehouse_query(f"select count(*) from staging.{model}")[0][0]
         keys = warehouse_query(f"select count(distinct {key}) from raw.{table}")[0][0]
         assert 0 < count <= keys, model
-    assert (home / "reports" / END.isoformat() / "summary.txt").is_file()
+    profiles = warehouse_query(
+        "select count(*), count(distinct customer_id), max(as_of) from marts.dim_customers"
+    )
+    assert profiles[0][0] == profiles[0][1] > 0 and profiles[0][2] == END
+    assert warehouse_query("select count(*) from marts.fct_orders where customer_id is null") == [
+        (0,)
+    ]
+    summary = (home / "reports" / END.isoformat() / "summary.txt").read_text()
+    assert f"profiles as of {END}" in summary
 
     before = _raw_snapshot()
     _run(home, END)  # the same night again

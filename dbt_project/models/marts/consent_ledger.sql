@@ -37,6 +37,18 @@ crm_events as (
 
     union all
 
+    -- The CRM says opted in but not since when: the state is still consent.
+    select
+        contact_id,
+        email,
+        'opt_in' as consent_event,
+        'crm_current_state' as event_detail,
+        updated_at as occurred_at
+    from contacts
+    where is_email_opted_in and opted_in_at is null
+
+    union all
+
     select
         contact_id,
         email,

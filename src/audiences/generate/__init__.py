@@ -148,7 +148,7 @@ def _write_contacts(rng, out, pop, contacts, versions, first_order, start, cutof
     p = contacts.person[idx]
     opted = crm.opted_in_at(pop, contacts, at, idx)
     late = contacts.late_opt_in[idx] <= at
-    opt_in_at = np.where(late, contacts.late_opt_in[idx], pop.created_at[p] + 5)
+    opt_in_at = np.where(late, contacts.late_opt_in[idx], pop.created_at[p])
     stage = np.where(first_order[p] <= at, "customer", np.where(opted, "subscriber", "lead"))
     table = pa.table(
         {
