@@ -8,18 +8,9 @@ import pytest
 
 from audiences.config import settings
 from audiences.transform import dbt_build
-from tests.conftest import DAY_BEFORE, END, extract_and_load, use_sources, warehouse_query
+from tests.conftest import DAY_BEFORE, END, warehouse_query
 
 pytestmark = pytest.mark.dbt
-
-
-@pytest.fixture
-def two_nights(home, sources_day_before, sources_through_end):
-    use_sources(home, sources_day_before)
-    extract_and_load(DAY_BEFORE)
-    use_sources(home, sources_through_end)
-    extract_and_load(END)
-    return home
 
 
 def _ids() -> dict[str, str]:

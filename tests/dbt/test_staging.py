@@ -7,21 +7,12 @@ import pytest
 from audiences.config import settings
 from audiences.transform import dbt_build
 from audiences.transform.dbt import DbtBuildError
-from tests.conftest import DAY_BEFORE, END, extract_and_load, use_sources, warehouse_query
+from tests.conftest import DAY_BEFORE, END, warehouse_query
 
 pytestmark = pytest.mark.dbt
 
 
-@pytest.fixture
-def loaded_two_days(home, sources_day_before, sources_through_end):
-    use_sources(home, sources_day_before)
-    extract_and_load(DAY_BEFORE)
-    use_sources(home, sources_through_end)
-    extract_and_load(END)
-    return home
-
-
-def test_staging_holds_the_current_version_of_each_record(loaded_two_days):
+def test_staging_holds_the_current_version_of_each_record(two_nights):
     statuses = dbt_build(settings(), END, select="+staging")
     assert statuses.get("error", 0) == statuses.get("fail", 0) == 0
     expected = {
@@ -49,7 +40,7 @@ def test_staging_holds_the_current_version_of_each_record(loaded_two_days):
     assert latest == [(0,)]
 
 
-def test_build_as_of_an_earlier_date_ignores_later_data(loaded_two_days):
+def test_build_as_of_an_earlier_date_ignores_later_data(two_nights):
     dbt_build(settings(), DAY_BEFORE, select="+staging")
     assert warehouse_query(
         "select max(ordered_at) < '2026-11-22'::timestamptz from staging.stg_shop__orders"

@@ -94,38 +94,24 @@ shop_records as (
 
 candidates as (
 
-    {% for attribute in crm_attributes -%}
-        select
-            customer_id,
-            '{{ attribute }}' as attribute_name,
-            cast({{ attribute }} as varchar) as attribute_value,
-            source_system,
-            record_key,
-            updated_at,
-            {% for other in crm_attributes -%}
-                case when {{ other }} is null then 0 else 1 end
-                {%- if not loop.last %} + {% endif %}
-            {%- endfor %} as record_completeness
-        from crm_records
-        where {{ attribute }} is not null
-        union all
-    {% endfor -%}
-
-    {% for attribute in shop_attributes -%}
-        select
-            customer_id,
-            '{{ attribute }}' as attribute_name,
-            cast({{ attribute }} as varchar) as attribute_value,
-            source_system,
-            record_key,
-            updated_at,
-            {% for other in shop_attributes -%}
-                case when {{ other }} is null then 0 else 1 end
-                {%- if not loop.last %} + {% endif %}
-            {%- endfor %} as record_completeness
-        from shop_records
-        where {{ attribute }} is not null
-        union all
+    {% for records, attributes in [('crm_records', crm_attributes),
+                                   ('shop_records', shop_attributes)] -%}
+        {% for attribute in attributes -%}
+            select
+                customer_id,
+                '{{ attribute }}' as attribute_name,
+                cast({{ attribute }} as varchar) as attribute_value,
+                source_system,
+                record_key,
+                updated_at,
+                {% for other in attributes -%}
+                    case when {{ other }} is null then 0 else 1 end
+                    {%- if not loop.last %} + {% endif %}
+                {%- endfor %} as record_completeness
+            from {{ records }}
+            where {{ attribute }} is not null
+            union all
+        {% endfor -%}
     {% endfor -%}
 
     select
