@@ -35,7 +35,7 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
             """
             select source || '.' || entity, reason, count(*) as n
             from audit.quarantine where _logical_date = ?
-            group by all order by n desc limit 8
+            group by all order by n desc, 1, 2 limit 8
             """,
             [logical_date],
         ).fetchall()
