@@ -44,3 +44,25 @@ def test_missing_landed_file(home, sources_through_end):
     missing = dataclasses.replace(results[0], data_files=[str(home / "gone.parquet")])
     with pytest.raises(FileNotFoundError, match="re-run the extract"):
         load_results(settings().warehouse, [missing])
+
+
+def test_a_column_added_to_a_contract_is_added_to_raw(home, sources_through_end, monkeypatch):
+    from audiences.extract import contracts
+
+    use_sources(home, sources_through_end)
+    load_results(settings().warehouse, extract_source(context(END), "shop"))
+    grown = dataclasses.replace(
+        contracts.SHOP_PRODUCTS,
+        columns=(*contracts.SHOP_PRODUCTS.columns, contracts.Column("colour", "VARCHAR")),
+    )
+    monkeypatch.setattr("audiences.extract.shop.entities_of", lambda source: (grown,))
+    import sqlite3
+
+    con = sqlite3.connect(home / "sources" / "shop.sqlite")
+    con.execute("alter table products add column colour text")
+    con.execute("update products set colour = 'red', updated_at = '2026-11-22 12:00:00'")
+    con.commit()
+    con.close()
+    rerun = extract_source(context(END, run="again"), "shop")
+    load_results(settings().warehouse, rerun)
+    assert warehouse_query("select count(*), count(colour) from raw.shop_products") == [(480, 480)]

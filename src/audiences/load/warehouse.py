@@ -99,6 +99,22 @@ def _paths(paths: list[str]) -> str:
     return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
 
 
+def _add_new_columns(con: duckdb.DuckDBPyConnection, table: str, landed: str) -> None:
+    """A column added to a contract appears in raw from its first run on (older rows: null)."""
+    existing = {
+        name
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns"
+            " where table_schema = 'raw' and table_name = ?",
+            [table.split(".", 1)[1]],
+        ).fetchall()
+    }
+    for name, type_, *_ in con.execute(f"describe select * from {landed}").fetchall():
+        if name not in existing:
+            log.warning("%s: new column %s %s added", table, name, type_)
+            con.execute(f'alter table {table} add column "{name}" {type_}')
+
+
 def _load_entity(con: duckdb.DuckDBPyConnection, r: EntityResult) -> dict:
     table = f"raw.{r.source}_{r.entity}"
     day = r.logical_date
@@ -106,6 +122,7 @@ def _load_entity(con: duckdb.DuckDBPyConnection, r: EntityResult) -> dict:
     # already columns, so the path must not add them a second time.
     landed = f"read_parquet({_paths(r.data_files)}, hive_partitioning = false)"
     con.execute(f"create table if not exists {table} as select * from {landed} limit 0")
+    _add_new_columns(con, table, landed)
     con.execute(f"delete from {table} where _logical_date = ?", [day])
     con.execute(f"insert into {table} by name select * from {landed}")
     con.execute(
