@@ -96,14 +96,19 @@ def _typed(col, type_: str) -> str:
     return f"try_cast({_present(col)} as {type_})"
 
 
+def _typed_name(col: str) -> str:
+    return _ident(f"__typed_{col}")
+
+
 def _reason_sql(entity: Entity) -> str:
+    """Why a record is quarantined (null: it loads), over the ``typed`` table."""
     checks = ["when _defect is not null then _defect"]
     for col in entity.columns:
         if col.required:
             checks.append(f"when {_present(col.name)} is null then 'missing {col.name}'")
         if col.type != "VARCHAR":
             checks.append(
-                f"when {_present(col.name)} is not null and {_typed(col.name, col.type)} is null"
+                f"when {_present(col.name)} is not null and {_typed_name(col.name)} is null"
                 f" then 'invalid {col.type.split('(')[0].lower()} in {col.name}'"
             )
         if col.values:
@@ -116,16 +121,19 @@ def _reason_sql(entity: Entity) -> str:
 
 
 def check_retyped(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
-    """Raise when, in some source file, a typed column's values have stopped parsing."""
+    """Raise when, in some source file, a typed column's values have stopped parsing.
+
+    Reads the ``typed`` table: the records with each column also cast to its type.
+    """
     typed = [c for c in entity.columns if c.type != "VARCHAR"]
     if not typed:
         return
     parts = []
     for col in typed:
         parts.append(f"count({_present(col.name)})")
-        parts.append(f"count({_typed(col.name, col.type)})")
+        parts.append(f"count({_typed_name(col.name)})")
     per_file = con.execute(
-        f"select _source_file, {', '.join(parts)} from records where _defect is null"
+        f"select _source_file, {', '.join(parts)} from typed where _defect is null"
         " group by _source_file order by _source_file"
     ).fetchall()
     for source_file, *counts in per_file:
@@ -134,7 +142,7 @@ def check_retyped(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
             if present < RETYPE_MIN_VALUES or parsed:
                 continue
             sample = con.execute(
-                f"select {_present(col.name)} from records where _source_file = ?"
+                f"select {_present(col.name)} from typed where _source_file = ?"
                 f" and {_present(col.name)} is not null limit 1",
                 [source_file],
             ).fetchone()[0]
@@ -169,18 +177,21 @@ class Lander:
             raise ValueError(f"extractor for {entity.table} did not provide columns {missing}")
         con = _connect()
         con.register("records", records)
+        # Every value is cast once; the checks and the landed columns reuse the result.
+        casts = ", ".join(
+            f"{_typed(c.name, c.type)}::{c.type} as {_typed_name(c.name)}" for c in entity.columns
+        )
+        con.execute(f"create temp table typed as select *, {casts} from records")
         check_retyped(con, entity)
         con.execute(
-            f"create temp table checked as select *, {_reason_sql(entity)} as _reason from records"
+            f"create temp table checked as select *, {_reason_sql(entity)} as _reason from typed"
         )
         lineage = (
             f"'{ctx.run_id}' as _run_id, date '{ctx.logical_date.isoformat()}' as _logical_date,"
             f" _source_file, _record_number::bigint as _record_number,"
             f" timestamptz '{ctx.extracted_at.isoformat()}' as _extracted_at"
         )
-        typed_cols = ", ".join(
-            f"{_typed(c.name, c.type)}::{c.type} as {_ident(c.name)}" for c in entity.columns
-        )
+        typed_cols = ", ".join(f"{_typed_name(c.name)} as {_ident(c.name)}" for c in entity.columns)
         partition = f"logical_date={ctx.logical_date.isoformat()}"
         name = f"{ctx.run_slug}-{len(self.data_files):04d}.parquet"
         landing = ctx.settings.landing
@@ -189,7 +200,9 @@ class Lander:
         _copy_atomic(
             con,
             f"select {typed_cols}, {lineage}, _extra_columns::json as _extra_columns"
-            " from checked where _reason is null order by _source_file, _record_number",
+            # No sort: readers hand records over in file and line order, and DuckDB
+            # keeps insertion order when it writes.
+            " from checked where _reason is null",
             data_file,
         )
         fields = ", ".join(f"{_ident(c)} := {_ident(c)}" for c in entity.column_names)

@@ -160,40 +160,49 @@ def _lines_table(path: str, lines: list[str | None], start: int) -> pa.Table:
 
 
 def parse_lines(lines: pa.Table) -> pa.Table:
-    """Split JSON lines into contract columns (text), flagging lines that are not events."""
+    """Split JSON lines into contract columns (text), flagging lines that are not events.
+
+    Each line is parsed once (``from_json`` into a struct of JSON values);
+    objects stay JSON text, scalars become their text.
+    """
     known = ", ".join(f"'{k}'" for k in [*FIELDS, *SPEC_EXTRAS])
+    structure = "{" + ", ".join(f'"{k}": "JSON"' for k in FIELDS) + "}"
     columns = ", ".join(
-        f"case when json_type(j, '$.{src}') in ('OBJECT', 'ARRAY') then json_extract(j, '$.{src}')"
-        f"::varchar else json_extract_string(j, '$.{src}') end as {dst}"
+        f"case when json_type(event.{src}) in ('OBJECT', 'ARRAY') then event.{src}::varchar"
+        f" else event.{src} ->> '$' end as {dst}"
         for src, dst in FIELDS.items()
     )
     con = duckdb.connect()
     con.register("lines", lines)
     return con.sql(f"""
         with parsed as (
-            select *,
-                case when json_valid(text) and json_type(text::json) = 'OBJECT'
-                     then text::json end as j
+            select *, case when json_valid(text) then text::json end as j
             from lines
+            where text is null or trim(text) <> ''
+        ),
+        events as (
+            select
+                *,
+                case when json_type(j) = 'OBJECT' then from_json(j, '{structure}') end as event
+            from parsed
         )
         select
             {columns},
             _source_file,
             _record_number,
-            case when text is null then '(whole file unreadable)' when j is null then text end
+            case when text is null then '(whole file unreadable)' when event is null then text end
                 as _raw_record,
             case
                 when text is null then 'unreadable gzip file'
-                when j is null then 'malformed JSON'
-                when json_extract_string(j, '$.anonymousId') is null
-                     and json_extract_string(j, '$.userId') is null
+                when event is null then 'malformed JSON'
+                when (event.anonymousId ->> '$') is null and (event.userId ->> '$') is null
                     then 'missing userId and anonymousId'
             end as _defect,
-            case when len(list_filter(json_keys(j), lambda k: k not in ({known}))) > 0
+            case when event is not null
+                and len(list_filter(json_keys(j), lambda k: k not in ({known}))) > 0
                 then to_json(map_from_entries(list_filter(
                     map_entries(j::map(varchar, json)), lambda e: e.key not in ({known}))))::varchar
             end as _extra_columns
-        from parsed
-        where text is null or trim(text) <> ''
+        from events
         order by _source_file, _record_number
     """).to_arrow_table()
