@@ -72,6 +72,7 @@ def generate(out_dir: Path, options: GenerateOptions) -> dict:
     first_order = np.full(pop.n, crm.NEVER)
     np.minimum.at(first_order, orders.person, orders.placed_at)
     versions = crm.contact_versions(rng, pop, contacts, first_order, start, end)
+    accounts = _customer_ids(pop, sessions)
     lap("simulate")
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -84,18 +85,18 @@ def generate(out_dir: Path, options: GenerateOptions) -> dict:
     )
     lap("crm")
     counts["web_events"] = _write_web(
-        rng, out_dir / "web", pop, sessions, events, orders, products, cutoff, options
+        rng, out_dir / "web", pop, sessions, events, orders, products, accounts, cutoff, options
     )
     lap("web")
     counts.update(
         _write_shop(
-            rng, out_dir / "shop.sqlite", pop, sessions, orders, products, cutoff, options.dirt
+            rng, out_dir / "shop.sqlite", pop, orders, products, accounts, cutoff, options.dirt
         )
     )
     lap("shop")
     summary = {
         "customers": options.customers,
-        "people": _people_counts(pop, contacts, sessions, orders, cutoff),
+        "people": _people_counts(pop, contacts, orders, accounts, cutoff),
         "start_date": start_date.isoformat(),
         "end_date": end_date.isoformat(),
         "through": through.isoformat(),
@@ -108,9 +109,9 @@ def generate(out_dir: Path, options: GenerateOptions) -> dict:
     return summary
 
 
-def _people_counts(pop, contacts, sessions, orders, cutoff) -> dict[str, int]:
+def _people_counts(pop, contacts, orders, accounts, cutoff) -> dict[str, int]:
     """The ground truth the identity resolution should approach, for comparison."""
-    ids, account_created = _customer_ids(pop, sessions, orders)
+    ids, account_created = accounts
     known = np.zeros(pop.n, dtype=bool)
     known[contacts.person[pop.created_at[contacts.person] < cutoff]] = True
     known |= (ids >= 0) & (account_created < cutoff)
@@ -241,7 +242,7 @@ def _write_email(rng, out, pop, contacts, email, start, cutoff, dirt) -> int:
     return n + len(bad)
 
 
-def _customer_ids(pop, sessions, orders) -> tuple[np.ndarray, np.ndarray]:
+def _customer_ids(pop, sessions) -> tuple[np.ndarray, np.ndarray]:
     """Shop account id and account creation time per person (-1 for no account)."""
     first_login = np.full(pop.n, crm.NEVER)
     li = sessions.logged_in
@@ -255,7 +256,7 @@ def _customer_ids(pop, sessions, orders) -> tuple[np.ndarray, np.ndarray]:
     return ids, created
 
 
-def _write_web(rng, out, pop, sessions, events, orders, products, cutoff, options) -> int:
+def _write_web(rng, out, pop, sessions, events, orders, products, accounts, cutoff, options) -> int:
     total = len(events.session)
     person_all = sessions.person[events.session]
     # Only identify calls carry an email: build those strings, not one per event.
@@ -272,7 +273,7 @@ def _write_web(rng, out, pop, sessions, events, orders, products, cutoff, option
     s = events.session[keep]
     kind = events.kind[keep]
     person = person_all[keep]
-    ids, _ = _customer_ids(pop, sessions, orders)
+    ids, _ = accounts
     user = np.where(sessions.logged_in[s] & (person >= 0), ids[np.maximum(person, 0)], -1)
     trait_email = typed_email[keep]
     n = len(s)
@@ -346,8 +347,8 @@ def _coded(codes: np.ndarray, values, missing: np.ndarray | None = None) -> pa.A
     )
 
 
-def _write_shop(rng, path, pop, sessions, orders, products, cutoff, dirt) -> dict[str, int]:
-    ids, created = _customer_ids(pop, sessions, orders)
+def _write_shop(rng, path, pop, orders, products, accounts, cutoff, dirt) -> dict[str, int]:
+    ids, created = accounts
     cust = np.flatnonzero(ids >= 0)
     # A few people register twice with the same address (differently typed).
     dup_people = cust[rng.random(len(cust)) < dirt / 2]
