@@ -23,6 +23,7 @@ class Settings:
     shop_url: str
     warehouse: Path
     web_lookback_days: int
+    dbt_project_dir: Path
 
     @property
     def landing(self) -> Path:
@@ -31,6 +32,10 @@ class Settings:
     @property
     def reports(self) -> Path:
         return self.home / "reports"
+
+    @property
+    def exports(self) -> Path:
+        return self.home / "exports"
 
     @property
     def dbt_target_dir(self) -> Path:
@@ -48,4 +53,5 @@ def settings() -> Settings:
         shop_url=os.environ.get("AUDIENCES_SHOP_URL", f"sqlite:///{sources / 'shop.sqlite'}"),
         warehouse=Path(os.environ.get("AUDIENCES_WAREHOUSE", home / "warehouse.duckdb")),
         web_lookback_days=int(os.environ.get("AUDIENCES_WEB_LOOKBACK_DAYS", "3")),
+        dbt_project_dir=Path(os.environ.get("AUDIENCES_DBT_PROJECT_DIR", DBT_PROJECT_DIR)),
     )

@@ -160,6 +160,7 @@ profiles as (
         web.last_product_viewed_at,
         web.last_seen_at as last_web_visit_at,
         email.last_email_opened_at,
+        email.last_marketing_email_sent_at,
         consent.opted_in_at,
         consent.opted_out_at
 

@@ -1,7 +1,14 @@
-"""Invoke ``dbt build`` for a logical date against the configured warehouse.
+"""Run dbt commands for a logical date against the configured warehouse.
 
 dbt runs in-process through ``dbtRunner``: one Python process for the whole
 build instead of one per model, which is what makes it cheap inside Airflow.
+
+Every command goes through :func:`run_dbt`, which parses the project once and
+wires the segments in before dbt runs: a model whose YAML sets
+``meta.reads_all_segments`` (``segment_memberships``) gets every segment model
+as a dependency. dbt infers dependencies from ``ref()`` calls at parse time,
+when it cannot yet list the segments, so without this an analyst would have to
+edit that model for every new segment.
 """
 
 from __future__ import annotations
@@ -10,54 +17,92 @@ import json
 import logging
 import os
 from datetime import date
+from typing import Any
 
-from audiences.config import DBT_PROJECT_DIR, Settings
+from audiences.config import Settings
 from audiences.errors import AudiencesError
 
 log = logging.getLogger(__name__)
 
+SEGMENT_TAG = "segment"
+
 
 class DbtBuildError(AudiencesError):
-    """dbt build finished with errors or failing tests."""
+    """dbt finished with errors or failing tests."""
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
     return {
         "AUDIENCES_WAREHOUSE": str(settings.warehouse),
-        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        "DBT_PROFILES_DIR": str(settings.dbt_project_dir),
+        "DBT_PROJECT_DIR": str(settings.dbt_project_dir),
         "DBT_TARGET_PATH": str(settings.dbt_target_dir),
         "DBT_LOG_PATH": str(settings.home / "dbt" / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
 
 
-def dbt_build(
-    settings: Settings, as_of: date, select: str | None = None, full_refresh: bool = False
-) -> dict:
-    """Build (models, seeds, tests) as of ``as_of``; raise with the failures named.
+def wire_segments(manifest: Any) -> list[str]:
+    """Make every model with ``meta.reads_all_segments`` depend on every segment.
 
-    ``full_refresh`` rebuilds incremental models (the customer_id log) from scratch.
+    Returns the segment models' names.
+    """
+    segments = sorted(
+        node.unique_id
+        for node in manifest.nodes.values()
+        if node.resource_type == "model" and SEGMENT_TAG in node.tags
+    )
+    for node in manifest.nodes.values():
+        if node.resource_type == "model" and node.config.meta.get("reads_all_segments"):
+            for unique_id in segments:
+                if unique_id not in node.depends_on.nodes:
+                    node.depends_on.nodes.append(unique_id)
+    manifest.build_parent_and_child_maps()
+    return [manifest.nodes[unique_id].name for unique_id in segments]
+
+
+def run_dbt(settings: Settings, args: list[str], as_of: date | None = None) -> Any:
+    """Run one dbt command (``["build", "--select", ...]``) with the segments wired in.
+
+    Returns dbt's result object; raises :class:`DbtBuildError` when dbt cannot
+    run at all. ``as_of`` is passed as the ``as_of`` var.
     """
     from dbt.cli.main import dbtRunner
 
     os.environ.update(dbt_env(settings))
-    args = [
-        "build",
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--vars",
-        json.dumps({"as_of": as_of.isoformat()}),
-    ]
+    common = ["--project-dir", str(settings.dbt_project_dir)]
+    if as_of is not None:
+        common += ["--vars", json.dumps({"as_of": as_of.isoformat()})]
+    try:
+        parsed = dbtRunner().invoke(["parse", *common])
+        if not parsed.success or parsed.result is None:
+            raise DbtBuildError(f"dbt could not parse the project: {parsed.exception}")
+        manifest = parsed.result
+        wire_segments(manifest)
+        result = dbtRunner(manifest=manifest).invoke([*args, *common])
+    finally:
+        _release_warehouse()
+    if result.exception is not None:
+        raise DbtBuildError(f"dbt {args[0]} could not run: {result.exception}") from (
+            result.exception
+        )
+    return result
+
+
+def dbt_build(
+    settings: Settings, as_of: date, select: str | None = None, full_refresh: bool = False
+) -> dict:
+    """Build (seeds, models, tests) as of ``as_of``; raise with the failures named.
+
+    ``full_refresh`` rebuilds incremental models, except those that keep
+    history (``full_refresh: false``).
+    """
+    args = ["build"]
     if select:
         args += ["--select", select]
     if full_refresh:
         args.append("--full-refresh")
-    try:
-        result = dbtRunner().invoke(args)
-    finally:
-        _release_warehouse()
-    if result.exception is not None:
-        raise DbtBuildError(f"dbt build could not run: {result.exception}") from result.exception
+    result = run_dbt(settings, args, as_of)
     statuses: dict[str, int] = {}
     failures = []
     for node in result.result or []:
@@ -75,7 +120,7 @@ def _release_warehouse() -> None:
     """Close dbt-duckdb's cached database handle.
 
     dbt-duckdb keeps the DuckDB file open for the life of the process; the
-    next step in the same process (a gate, a test, the CLI) could then not
+    next step in the same process (an export, a test, the CLI) could then not
     open the file with another configuration (e.g. read-only).
     """
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager

@@ -1,40 +1,13 @@
-{#- Browsing traits per customer as of the logical date. Events belong to a
-    customer through their userId (shop account) or anonymousId (a device an
-    identify call or a login tied to them). A session ends after 30 minutes
+{#- Browsing traits per customer as of the logical date, from the web events
+    attributed to customers (int_customer_web_events). A session ends after 30 minutes
     without an event. "Checkout starts without an order" are checkout starts
     with no completed order by the same customer in the 48 hours after. -#}
 
 with
 
-events as (
-
-    select * from {{ ref('stg_web__events') }}
-
-),
-
-identities as (
-
-    select * from {{ ref('customer_identities') }}
-    where identifier_type in ('anonymous_id', 'shop_customer')
-
-),
-
 customer_events as (
 
-    select
-        coalesce(by_user.customer_id, by_device.customer_id) as customer_id,
-        events.anonymous_id,
-        events.event_type,
-        events.event_name,
-        events.product_id,
-        events.product_category,
-        events.occurred_at
-    from events
-    left outer join identities as by_user
-        on by_user.identifier_key = 'shop_customer:' || events.user_id
-    left outer join identities as by_device
-        on by_device.identifier_key = 'anonymous_id:' || events.anonymous_id
-    where coalesce(by_user.customer_id, by_device.customer_id) is not null
+    select * from {{ ref('int_customer_web_events') }}
 
 ),
 

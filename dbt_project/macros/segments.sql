@@ -1,0 +1,118 @@
+{#- Segments are the models tagged 'segment' (every model in models/segments).
+    Their YAML meta says who owns them, their priority (1 wins) and their
+    status (active or archived). These macros read that from the graph, so
+    they only return segments while dbt executes. -#}
+
+{% macro segment_nodes(statuses=('active',)) -%}
+    {%- set nodes = [] -%}
+    {%- if execute -%}
+        {%- for node in graph.nodes.values()
+            if node.resource_type == 'model' and 'segment' in node.tags -%}
+            {%- do audiences.validate_segment(node) -%}
+            {%- if node.config.meta.status in statuses -%}
+                {%- do nodes.append(node) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- set priorities = {} -%}
+        {%- for node in nodes if node.config.meta.status == 'active' -%}
+            {%- set priority = node.config.meta.priority -%}
+            {%- if priority in priorities -%}
+                {{ exceptions.raise_compiler_error(
+                    "Segments " ~ priorities[priority] ~ " and " ~ node.name
+                    ~ " both have priority " ~ priority ~ ": give each active segment its own"
+                    ~ " priority in its YAML meta, so that the primary segment is unambiguous."
+                ) }}
+            {%- endif -%}
+            {%- do priorities.update({priority: node.name}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(nodes | sort(attribute='name') | sort(attribute='config.meta.priority')) }}
+{%- endmacro %}
+
+
+{% macro validate_segment(node) -%}
+    {%- set meta = node.config.meta -%}
+    {%- set where = "Segment " ~ node.name ~ " (" ~ node.original_file_path ~ " and its YAML entry)" -%}
+    {%- if meta.status not in ('active', 'archived') -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": meta.status must be 'active' or 'archived', not " ~ (meta.status | tojson) ~ "."
+        ) }}
+    {%- endif -%}
+    {%- if meta.priority is not number or meta.priority != (meta.priority | int) or meta.priority < 1 -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": meta.priority must be a whole number from 1 (the highest), not "
+            ~ (meta.priority | tojson) ~ "."
+        ) }}
+    {%- endif -%}
+    {%- if not meta.owner -%}
+        {{ exceptions.raise_compiler_error(where ~ ": meta.owner must name who owns the segment.") }}
+    {%- endif -%}
+    {%- set share = meta.get('holdout_share', var('segment_holdout_share')) -%}
+    {%- if share is not number or share < 0 or share >= 1 -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": the holdout share must be a number from 0 to below 1, not "
+            ~ (share | tojson) ~ "."
+        ) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro segment_holdout_share(node) -%}
+    {{- return(node.config.meta.get('holdout_share', var('segment_holdout_share'))) -}}
+{%- endmacro %}
+
+
+{% macro segment_ref(node) -%}
+    {#- ref() of a segment from a model that reads every segment. dbt infers
+        dependencies when it parses, before the segments are known, so the
+        project's runner (audiences.transform.dbt) adds every segment to the
+        depends_on of models with meta.reads_all_segments. Only SQL linting
+        (sqlfluff compiles models through plain dbt) sets the var
+        allow_unwired_segments to compile without that. -#}
+    {%- if node.unique_id in model.depends_on.nodes -%}
+        {{ return(ref(node.name)) }}
+    {%- elif var('allow_unwired_segments') -%}
+        {{ return(api.Relation.create(node.database, node.schema, node.alias)) }}
+    {%- endif -%}
+    {{ exceptions.raise_compiler_error(
+        model.name ~ " reads every segment, but segment " ~ node.name
+        ~ " is not among its dependencies. Run dbt through the project's runner,"
+        ~ " which wires the segments in: `audiences dbt build ...` instead of `dbt build ...`."
+    ) }}
+{%- endmacro %}
+
+
+{% macro stable_bucket(expression, buckets=10000) -%}
+    {{ return(adapter.dispatch('stable_bucket', 'audiences')(expression, buckets)) }}
+{%- endmacro %}
+
+{% macro default__stable_bucket(expression, buckets) -%}
+    {#- The first 32 bits of the MD5 of the text: the same on every run and
+        every warehouse, unlike the engines' own hash functions. -#}
+    (('x' || substr(md5({{ expression }}), 1, 8))::bit(32)::bigint % {{ buckets }})
+{%- endmacro %}
+
+{% macro duckdb__stable_bucket(expression, buckets) -%}
+    (cast('0x' || substr(md5({{ expression }}), 1, 8) as ubigint) % {{ buckets }})
+{%- endmacro %}
+
+
+{% macro sha256_email(expression) -%}
+    {{ return(adapter.dispatch('sha256_email', 'audiences')(expression)) }}
+{%- endmacro %}
+
+{% macro default__sha256_email(expression) -%}
+    {#- Ad platforms' hashed-email match key: the hex SHA-256 of the address
+        trimmed and lower-cased (Meta and Google Customer Match). -#}
+    encode(sha256(convert_to(lower(trim({{ expression }})), 'UTF8')), 'hex')
+{%- endmacro %}
+
+{% macro duckdb__sha256_email(expression) -%}
+    sha256(lower(trim({{ expression }})))
+{%- endmacro %}
+
+
+{% macro sql_string(text) -%}
+    {#- A SQL string literal of any text (quotes doubled). -#}
+    '{{ text | replace("'", "''") }}'
+{%- endmacro %}

@@ -1,0 +1,51 @@
+{#- The audiences the email marketers receive: for each active segment, its
+    contactable members (dim_customers.is_contactable: valid email, opted
+    in, not suppressed, not a test account) outside the segment's holdout
+    group, with what an email needs to be personal. -#}
+
+with
+
+memberships as (
+
+    select * from {{ ref('segment_memberships') }}
+    where not is_holdout
+
+),
+
+customers as (
+
+    select * from {{ ref('dim_customers') }}
+    where is_contactable
+
+),
+
+products as (
+
+    select * from {{ ref('stg_shop__products') }}
+
+),
+
+final as (
+
+    select
+        memberships.segment,
+        memberships.customer_id,
+        customers.email,
+        {{ sha256_email('customers.email') }} as email_sha256,
+        customers.first_name,
+        customers.last_product_viewed_id,
+        products.product_name as last_product_viewed_name,
+        customers.top_category_viewed_30d as top_category,
+        customers.preferred_send_hour,
+        memberships.ab_group,
+        memberships.is_primary,
+        memberships.as_of
+    from memberships
+    inner join customers
+        on memberships.customer_id = customers.customer_id
+    left outer join products
+        on customers.last_product_viewed_id = cast(products.product_id as varchar)
+
+)
+
+select * from final
