@@ -6,7 +6,9 @@ events and the shop database (in parallel, each into immutable Parquet under
 `landing/` with a quarantine for bad records), load them into the DuckDB
 warehouse's `raw` schema (the single writer), build the dbt project as of
 the run's logical date (staging, identity resolution, customer profiles,
-orders and consent), and write the run summary under `reports/`.
+orders and consent, segments and audiences), write the audience files of
+every active segment under `exports/<date>/`, and write the run summary
+under `reports/`.
 
 - The run for logical date *D* covers the data of day *D* (UTC) and starts
   after it ends, at the time `AUDIENCES_SCHEDULE` sets (cron, default 02:00).
@@ -68,6 +70,12 @@ def customer_segments_nightly():
 
         return transform_step(logical_date.date())
 
+    @task(pool=WAREHOUSE_POOL)
+    def export_audiences(*, logical_date=None) -> str:
+        from audiences.pipeline import export_step
+
+        return export_step(logical_date.date())
+
     @task
     def report(*, logical_date=None) -> str:
         from audiences.pipeline import report_step
@@ -75,7 +83,7 @@ def customer_segments_nightly():
         return report_step(logical_date.date())
 
     manifests = [extract.override(task_id=f"extract_{source}")(source) for source in SOURCES]
-    load(manifests) >> dbt_build() >> report()
+    load(manifests) >> dbt_build() >> export_audiences() >> report()
 
 
 customer_segments_nightly()

@@ -43,6 +43,57 @@ def _cmd_summary(args: argparse.Namespace) -> None:
     print(run_summary(settings(), args.date))
 
 
+def _cmd_dbt(args: argparse.Namespace) -> int:
+    from audiences.transform import run_dbt
+
+    result = run_dbt(settings(), args.dbt_args, args.date)
+    return 0 if result.success else 1
+
+
+def _cmd_export(args: argparse.Namespace) -> None:
+    from audiences.publish import export_audiences
+
+    print(export_audiences(settings(), args.date))
+
+
+def _cmd_segment_list(args: argparse.Namespace) -> None:
+    from audiences.segments import list_segments, segment_sizes
+
+    segments = list_segments(settings())
+    sizes = segment_sizes(settings())
+    print(f"{'priority':>8}  {'segment':<26} {'status':<9} {'members':>9}  {'owner':<20} tags")
+    for s in segments:
+        members = sizes.get(s.name)
+        print(
+            f"{s.priority!s:>8}  {s.name:<26} {s.status!s:<9}"
+            f" {'-' if members is None else f'{members:,}':>9}  {s.owner!s:<20} {','.join(s.tags)}"
+        )
+
+
+def _cmd_segment_new(args: argparse.Namespace) -> None:
+    from audiences.segments import scaffold_segment
+
+    for path in scaffold_segment(
+        settings(),
+        args.name,
+        owner=args.owner,
+        priority=args.priority,
+        rule=args.rule,
+        where=args.where,
+    ):
+        print(f"wrote {path}")
+    print(
+        "next: write the rule in the SQL file and in words in the YAML, add a unit test,"
+        f" then `audiences segment preview {args.name}` (docs/segments.md)"
+    )
+
+
+def _cmd_segment_preview(args: argparse.Namespace) -> None:
+    from audiences.segments import preview_segment
+
+    print(preview_segment(settings(), args.name, args.sample))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="audiences", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -69,17 +120,49 @@ def build_parser() -> argparse.ArgumentParser:
     summ = sub.add_parser("summary", help="print what a run extracted, loaded and quarantined")
     summ.add_argument("--date", type=_date, help="logical date (default: the latest run)")
     summ.set_defaults(func=_cmd_summary)
+
+    dbt = sub.add_parser(
+        "dbt",
+        help="run a dbt command with the segments wired in (e.g. audiences dbt build -s vip+)",
+        description="Any dbt command and arguments, run on the project's warehouse with every"
+        " segment wired into segment_memberships. Use it instead of plain `dbt`.",
+    )
+    dbt.add_argument("--date", type=_date, help="the as_of var (logical date)")
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="dbt command and its arguments")
+    dbt.set_defaults(func=_cmd_dbt)
+
+    export = sub.add_parser("export", help="write the audience files of a built logical date")
+    export.add_argument("--date", type=_date, required=True, help="logical date")
+    export.set_defaults(func=_cmd_export)
+
+    segment = sub.add_parser("segment", help="list, scaffold and preview segments")
+    seg = segment.add_subparsers(dest="segment_command", required=True)
+    seg_list = seg.add_parser("list", help="every segment with its priority, status and size")
+    seg_list.set_defaults(func=_cmd_segment_list)
+    seg_new = seg.add_parser("new", help="scaffold a segment's SQL file and YAML entry")
+    seg_new.add_argument("name", help="lower_snake_case name (the dbt model's name)")
+    seg_new.add_argument("--owner", required=True, help="who owns the definition")
+    seg_new.add_argument("--priority", type=int, help="1 wins overlaps (default: last)")
+    seg_new.add_argument("--rule", help="the exact rule, in words")
+    seg_new.add_argument("--where", help="the rule as a SQL condition on dim_customers")
+    seg_new.set_defaults(func=_cmd_segment_new)
+    seg_preview = seg.add_parser(
+        "preview", help="size, overlaps, masked sample and change of a segment; publishes nothing"
+    )
+    seg_preview.add_argument("name")
+    seg_preview.add_argument("--sample", type=int, default=5, help="sample rows (default 5)")
+    seg_preview.set_defaults(func=_cmd_segment_preview)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        status = args.func(args)
     except (AudiencesError, ValueError) as exc:
         print(f"audiences {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

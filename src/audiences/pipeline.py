@@ -15,6 +15,7 @@ from audiences.config import settings
 from audiences.extract import RunContext, extract_source
 from audiences.extract.landing import EntityResult, write_manifest
 from audiences.load import load_results
+from audiences.publish import export_audiences
 from audiences.report import write_run_summary
 from audiences.transform import dbt_build
 
@@ -68,6 +69,11 @@ def load_step(manifests: list[str]) -> list[dict]:
 
 def transform_step(logical_date: date, select: str | None = None) -> dict:
     return dbt_build(settings(), logical_date, select)
+
+
+def export_step(logical_date: date) -> str:
+    """Write the audience files of every active segment; return their folder."""
+    return str(export_audiences(settings(), logical_date))
 
 
 def report_step(logical_date: date) -> str:

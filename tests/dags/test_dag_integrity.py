@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-WRITERS = {"load", "dbt_build"}  # tasks that write the DuckDB file
+# Tasks that open the DuckDB file (a reader cannot open it while another process writes).
+WAREHOUSE_TASKS = {"load", "dbt_build", "export_audiences"}
 
 
 @pytest.fixture(scope="module")
@@ -60,11 +61,16 @@ def test_extracts_run_in_parallel_with_backoff(nightly):
         assert task.pool != "duckdb_writer"  # extracts only write files
 
 
-def test_every_warehouse_writer_is_in_the_one_slot_pool(nightly):
+def test_every_warehouse_task_is_in_the_one_slot_pool(nightly):
     for task in nightly.tasks:
-        if task.task_id in WRITERS:
+        if task.task_id in WAREHOUSE_TASKS:
             assert task.pool == "duckdb_writer", task.task_id
     assert nightly.get_task("dbt_build").upstream_task_ids == {"load"}
+
+
+def test_audiences_are_exported_after_the_build_and_before_the_report(nightly):
+    assert nightly.get_task("export_audiences").upstream_task_ids == {"dbt_build"}
+    assert nightly.get_task("report").upstream_task_ids == {"export_audiences"}
 
 
 def test_dag_files_import_nothing_heavy():

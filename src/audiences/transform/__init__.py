@@ -1,5 +1,5 @@
 """Run the dbt project (in-process, through dbt's programmatic runner)."""
 
-from audiences.transform.dbt import dbt_build
+from audiences.transform.dbt import DbtBuildError, dbt_build, parse_project, run_dbt
 
-__all__ = ["dbt_build"]
+__all__ = ["DbtBuildError", "dbt_build", "parse_project", "run_dbt"]

@@ -61,25 +61,47 @@ def wire_segments(manifest: Any) -> list[str]:
     return [manifest.nodes[unique_id].name for unique_id in segments]
 
 
-def run_dbt(settings: Settings, args: list[str], as_of: date | None = None) -> Any:
-    """Run one dbt command (``["build", "--select", ...]``) with the segments wired in.
+def _common_args(settings: Settings, as_of: date | None, quiet: bool = False) -> list[str]:
+    args = ["--project-dir", str(settings.dbt_project_dir)]
+    if quiet:
+        args += ["--log-level", "none"]
+    if as_of is not None:
+        args += ["--vars", json.dumps({"as_of": as_of.isoformat()})]
+    return args
 
-    Returns dbt's result object; raises :class:`DbtBuildError` when dbt cannot
-    run at all. ``as_of`` is passed as the ``as_of`` var.
-    """
+
+def parse_project(settings: Settings, as_of: date | None = None, quiet: bool = False) -> Any:
+    """Parse the dbt project and wire the segments in; return the manifest."""
     from dbt.cli.main import dbtRunner
 
     os.environ.update(dbt_env(settings))
-    common = ["--project-dir", str(settings.dbt_project_dir)]
-    if as_of is not None:
-        common += ["--vars", json.dumps({"as_of": as_of.isoformat()})]
+    parsed = dbtRunner().invoke(["parse", *_common_args(settings, as_of, quiet)])
+    if not parsed.success or parsed.result is None:
+        raise DbtBuildError(f"dbt could not parse the project: {parsed.exception}")
+    wire_segments(parsed.result)
+    return parsed.result
+
+
+def run_dbt(
+    settings: Settings,
+    args: list[str],
+    as_of: date | None = None,
+    manifest: Any = None,
+    quiet: bool = False,
+) -> Any:
+    """Run one dbt command (``["build", "--select", ...]``) with the segments wired in.
+
+    Returns dbt's result object; raises :class:`DbtBuildError` when dbt cannot
+    run at all. ``as_of`` is passed as the ``as_of`` var; ``manifest`` (from
+    :func:`parse_project`) saves parsing again.
+    """
+    from dbt.cli.main import dbtRunner
+
     try:
-        parsed = dbtRunner().invoke(["parse", *common])
-        if not parsed.success or parsed.result is None:
-            raise DbtBuildError(f"dbt could not parse the project: {parsed.exception}")
-        manifest = parsed.result
-        wire_segments(manifest)
-        result = dbtRunner(manifest=manifest).invoke([*args, *common])
+        if manifest is None:
+            manifest = parse_project(settings, as_of, quiet)
+        os.environ.update(dbt_env(settings))
+        result = dbtRunner(manifest=manifest).invoke([*args, *_common_args(settings, as_of, quiet)])
     finally:
         _release_warehouse()
     if result.exception is not None:

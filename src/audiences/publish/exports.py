@@ -1,0 +1,225 @@
+"""Write the audience files of a run under ``exports/<as_of>/``.
+
+For each active segment (``marts.dim_segments``), from ``marts.audience_members``:
+
+- ``<segment>.csv``: the audience, with the personalisation attributes;
+- ``<segment>.entered.csv`` / ``<segment>.exited.csv``: who joined and who
+  left since the last published run before this date;
+- ``<segment>.sha256.csv``: the hex SHA-256 of each normalised email, the
+  match key ad platforms (Meta, Google Customer Match) take;
+
+plus ``_manifest.json`` (counts and a checksum per file). A run is published
+when its folder holds the manifest.
+
+Files are written in a staging folder next to the final one and moved into
+place with a rename, so a reader sees the previous complete set or the new
+complete set, never a half-written file. Exporting reads the warehouse
+read-only: the SQL runs in DuckDB and the files are written by DuckDB's COPY.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from audiences.config import Settings
+from audiences.errors import AudiencesError
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "_manifest.json"
+AUDIENCE_COLUMNS = (
+    "customer_id",
+    "email",
+    "first_name",
+    "last_product_viewed_id",
+    "last_product_viewed_name",
+    "top_category",
+    "preferred_send_hour",
+    "ab_group",
+)
+
+
+class ExportError(AudiencesError):
+    """The warehouse does not hold what the export needs."""
+
+
+def published_runs(exports: Path) -> list[date]:
+    """The logical dates with a complete (manifested) export, oldest first."""
+    if not exports.is_dir():
+        return []
+    runs = []
+    for folder in exports.iterdir():
+        try:
+            day = date.fromisoformat(folder.name)
+        except ValueError:
+            continue
+        if (folder / MANIFEST).is_file():
+            runs.append(day)
+    return sorted(runs)
+
+
+def last_published(exports: Path, before: date) -> date | None:
+    """The latest published run strictly before ``before``."""
+    earlier = [day for day in published_runs(exports) if day < before]
+    return earlier[-1] if earlier else None
+
+
+def export_audiences(settings: Settings, as_of: date) -> Path:
+    """Write (or rewrite) the audience files of ``as_of``; return their folder."""
+    if not settings.warehouse.exists():
+        raise ExportError(f"no warehouse at {settings.warehouse}: run the pipeline first")
+    exports = settings.exports
+    exports.mkdir(parents=True, exist_ok=True)
+    final = exports / as_of.isoformat()
+    previous = last_published(exports, before=as_of)
+    for stale in exports.glob(f".staging-{as_of.isoformat()}-*"):
+        shutil.rmtree(stale)  # left by an export that crashed
+    staging = exports / f".staging-{as_of.isoformat()}-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        con = duckdb.connect(str(settings.warehouse), read_only=True)
+        try:
+            segments = _active_segments(con, as_of)
+            summary = {
+                segment: _write_segment(
+                    con, staging, segment, exports / previous.isoformat() if previous else None
+                )
+                for segment in segments
+            }
+        finally:
+            con.close()
+        manifest = {
+            "as_of": as_of.isoformat(),
+            "previous_published_as_of": previous.isoformat() if previous else None,
+            "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "segments": summary,
+        }
+        _write_text(staging / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+        _fsync_dir(staging)
+        _move_into_place(staging, final)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    log.info(
+        "exported %d audiences as of %s to %s (previous published run: %s)",
+        len(summary),
+        as_of,
+        final,
+        previous,
+    )
+    return final
+
+
+def _active_segments(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
+    built = con.execute(
+        "select (select max(as_of) from marts.dim_segments),"
+        " (select max(as_of) from marts.segment_memberships)"
+    ).fetchone()
+    built_as_of = next((day for day in built if day is not None), None)
+    if built_as_of is not None and built_as_of != as_of:
+        raise ExportError(
+            f"the warehouse's segments are built as of {built_as_of}, not {as_of}:"
+            f" build the dbt project for {as_of} first"
+        )
+    return [
+        row[0]
+        for row in con.execute(
+            "select segment from marts.dim_segments where status = 'active'"
+            " order by priority, segment"
+        ).fetchall()
+    ]
+
+
+def _write_segment(
+    con: duckdb.DuckDBPyConnection, folder: Path, segment: str, previous: Path | None
+) -> dict:
+    name = _literal(segment)
+    columns = ", ".join(AUDIENCE_COLUMNS)
+    current = f"select {columns} from marts.audience_members where segment = {name}"
+    previous_file = previous / f"{segment}.csv" if previous else None
+    if previous_file is not None and previous_file.is_file():
+        before = (
+            f"select customer_id, email from read_csv({_literal(str(previous_file))},"
+            " header = true, all_varchar = true)"
+        )
+    else:
+        before = (
+            "select cast(null as varchar) as customer_id, cast(null as varchar) as email"
+            " where false"
+        )
+    queries = {
+        f"{segment}.csv": f"{current} order by customer_id",
+        f"{segment}.entered.csv": (
+            f"select * from ({current}) as now anti join ({before}) as was using (customer_id)"
+            " order by customer_id"
+        ),
+        f"{segment}.exited.csv": (
+            f"select was.* from ({before}) as was anti join ({current}) as now using (customer_id)"
+            " order by customer_id"
+        ),
+        f"{segment}.sha256.csv": (
+            "select email_sha256 from marts.audience_members"
+            f" where segment = {name} order by email_sha256"
+        ),
+    }
+    files = {}
+    for filename, query in queries.items():
+        path = folder / filename
+        con.execute(f"copy ({query}) to {_literal(str(path))} (format csv, header true)")
+        rows = con.execute(f"select count(*) from ({query}) as exported").fetchone()[0]
+        files[filename] = {"rows": rows, "sha256": _fsync_and_hash(path)}
+    return {
+        "audience": files[f"{segment}.csv"]["rows"],
+        "entered": files[f"{segment}.entered.csv"]["rows"],
+        "exited": files[f"{segment}.exited.csv"]["rows"],
+        "files": files,
+    }
+
+
+def _move_into_place(staging: Path, final: Path) -> None:
+    """Replace ``final`` by ``staging`` with renames; the old set goes only once the new is in."""
+    if final.exists():
+        replaced = final.with_name(f".replaced-{final.name}-{uuid.uuid4().hex[:8]}")
+        os.rename(final, replaced)
+        os.rename(staging, final)
+        shutil.rmtree(replaced)
+    else:
+        os.rename(staging, final)
+    _fsync_dir(final.parent)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _fsync_and_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+        os.fsync(handle.fileno())
+    return digest.hexdigest()
+
+
+def _write_text(path: Path, text: str) -> None:
+    with path.open("w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,333 @@
+"""The analyst's segment workflow: scaffold, list and preview segments.
+
+A segment is a dbt model in ``dbt_project/models/segments/`` (one SQL file)
+with its YAML entry next to it; docs/segments.md is the guide. Previewing
+compiles the segment with dbt and runs it read-only against the warehouse's
+last build: nothing is written to the warehouse or published.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from audiences.config import Settings
+from audiences.errors import AudiencesError
+from audiences.publish import last_published
+from audiences.transform import parse_project, run_dbt
+from audiences.transform.dbt import SEGMENT_TAG
+
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{1,62}")
+
+
+class SegmentError(AudiencesError):
+    """A segment command cannot do what was asked."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    priority: int
+    status: str
+    owner: str
+    tags: tuple[str, ...]
+    description: str
+    path: str
+    unique_id: str
+
+
+def segments_folder(settings: Settings) -> Path:
+    return settings.dbt_project_dir / "models" / "segments"
+
+
+def list_segments(settings: Settings, manifest: Any = None) -> list[Segment]:
+    """Every segment model of the dbt project, by priority."""
+    manifest = manifest or parse_project(settings, quiet=True)
+    found = []
+    for node in manifest.nodes.values():
+        if node.resource_type != "model" or SEGMENT_TAG not in node.tags:
+            continue
+        meta = node.config.meta
+        found.append(
+            Segment(
+                name=node.name,
+                priority=meta.get("priority"),
+                status=meta.get("status"),
+                owner=meta.get("owner"),
+                tags=tuple(tag for tag in node.tags if tag != SEGMENT_TAG),
+                description=" ".join(node.description.split()),
+                path=node.original_file_path,
+                unique_id=node.unique_id,
+            )
+        )
+    return sorted(
+        found, key=lambda s: (s.priority if isinstance(s.priority, int) else 10**9, s.name)
+    )
+
+
+def segment_sizes(settings: Settings) -> dict[str, int]:
+    """Members per segment in the warehouse's last build (empty without one)."""
+    if not settings.warehouse.exists():
+        return {}
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "select segment, count(*) from marts.segment_memberships group by segment"
+        ).fetchall()
+    except duckdb.CatalogException:
+        rows = []
+    finally:
+        con.close()
+    return dict(rows)
+
+
+def scaffold_segment(
+    settings: Settings,
+    name: str,
+    *,
+    owner: str,
+    priority: int | None = None,
+    rule: str | None = None,
+    where: str | None = None,
+) -> list[Path]:
+    """Write ``<name>.sql`` and ``<name>.yml`` in the segments folder; return both paths."""
+    if not NAME_PATTERN.fullmatch(name):
+        raise SegmentError(
+            f"{name!r} is not a valid segment name: use lower_snake_case letters, digits"
+            " and underscores, starting with a letter"
+        )
+    models = settings.dbt_project_dir / "models"
+    taken = [p for p in models.rglob(f"{name}.sql")]
+    if taken:
+        raise SegmentError(f"a model named {name} already exists: {taken[0]}")
+    existing = list_segments(settings)
+    priorities = {s.priority: s.name for s in existing if s.status == "active"}
+    if priority is None:
+        priority = max([p for p in priorities if isinstance(p, int)], default=0) + 10
+    elif priority in priorities:
+        raise SegmentError(
+            f"priority {priority} belongs to segment {priorities[priority]}: choose a free one"
+            f" (taken: {', '.join(str(p) for p in sorted(priorities))})"
+        )
+    folder = segments_folder(settings)
+    sql_path, yml_path = folder / f"{name}.sql", folder / f"{name}.yml"
+    condition = where or "false  -- replace with the rule, e.g. net_revenue_eur > 1000"
+    sql_path.write_text(
+        f"""{{#- {name}: see {name}.yml for the rule in words. -#}}
+
+with
+
+customers as (
+
+    select * from {{{{ ref('dim_customers') }}}}
+
+)
+
+select customer_id
+from customers
+where
+    {condition}
+"""
+    )
+    description = textwrap.indent(
+        textwrap.fill(rule or f"TODO: the exact rule of {name}, in words.", 84), " " * 6
+    )
+    yml_path.write_text(
+        f"""models:
+  - name: {name}
+    description: >
+{description}
+    config:
+      tags: []
+      meta:
+        owner: {owner}
+        priority: {priority}
+        status: active
+    columns:
+      - name: customer_id
+        description: "A customer (dim_customers) in the segment."
+        data_tests: [unique, not_null]
+"""
+    )
+    return [sql_path, yml_path]
+
+
+def preview_segment(settings: Settings, name: str, sample_size: int = 5) -> str:
+    """Size, overlaps, a masked sample and the change against the last published run."""
+    if not settings.warehouse.exists():
+        raise SegmentError(f"no warehouse at {settings.warehouse}: run the pipeline first")
+    as_of = _built_as_of(settings)
+    manifest = parse_project(settings, as_of, quiet=True)
+    segment = next((s for s in list_segments(settings, manifest) if s.name == name), None)
+    if segment is None:
+        raise SegmentError(
+            f"no segment named {name}: `audiences segment list` shows them,"
+            " `audiences segment new` creates one"
+        )
+    # The segment's own SQL, then the same holdout rule segment_memberships applies.
+    segment_sql = _compiled(
+        run_dbt(settings, ["compile", "--select", name], as_of, manifest, quiet=True)
+    )
+    members_sql = _compiled(
+        run_dbt(
+            settings,
+            [
+                "compile",
+                "--inline",
+                "select distinct customer_id, {{ audiences.stable_bucket("
+                f"\"customer_id || ':{name}:holdout'\") }}}} < 10000 * "
+                f"{{{{ audiences.segment_holdout_share(graph.nodes['{segment.unique_id}']) }}}}"
+                f" as is_holdout from ({segment_sql}) as segment_members",
+            ],
+            as_of,
+            manifest,
+            quiet=True,
+        )
+    )
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return _preview_report(con, settings, segment, as_of, members_sql, sample_size)
+    finally:
+        con.close()
+
+
+def _built_as_of(settings: Settings) -> date:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        row = con.execute("select max(as_of) from marts.dim_customers").fetchone()
+    except duckdb.CatalogException:
+        row = None
+    finally:
+        con.close()
+    if not row or row[0] is None:
+        raise SegmentError("the warehouse has no customer profiles yet: run the pipeline first")
+    return row[0]
+
+
+def _compiled(result: Any) -> str:
+    if not result.success or not result.result:
+        raise SegmentError(f"dbt could not compile the segment: {result.exception or 'see above'}")
+    return result.result[0].node.compiled_code
+
+
+def _preview_report(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    segment: Segment,
+    as_of: date,
+    members_sql: str,
+    sample_size: int,
+) -> str:
+    con.execute(f"create temp table preview_members as {members_sql}")
+    size, contactable, audience, primary = con.execute(
+        f"""
+        select
+            count(*),
+            count(*) filter (where customers.is_contactable),
+            count(*) filter (where customers.is_contactable and not members.is_holdout),
+            count(*) filter (where not exists (
+                select 1 from marts.segment_memberships as other
+                where other.customer_id = members.customer_id
+                    and other.segment != ? and other.priority < {int(segment.priority)}
+            ))
+        from preview_members as members
+        left outer join marts.dim_customers as customers using (customer_id)
+        """,
+        [segment.name],
+    ).fetchone()
+    lines = [
+        f"segment {segment.name} (priority {segment.priority}, {segment.status},"
+        f" owner {segment.owner}) as of {as_of} — preview, nothing published",
+        f"  rule: {segment.description}",
+        "",
+        f"  members:      {size:>9,}",
+        f"  contactable:  {contactable:>9,}",
+        f"  audience:     {audience:>9,}  (contactable, outside the holdout group)",
+        f"  primary for:  {primary:>9,}  (no higher-priority segment)",
+    ]
+    overlaps = con.execute(
+        """
+        select other.segment, count(*) as shared
+        from preview_members as members
+        inner join marts.segment_memberships as other using (customer_id)
+        where other.segment != ?
+        group by other.segment
+        order by shared desc, other.segment
+        """,
+        [segment.name],
+    ).fetchall()
+    lines += ["", "  overlap with the other segments (last build):"]
+    if not overlaps:
+        lines.append("    none")
+    for other, shared in overlaps:
+        share = shared / size if size else 0
+        lines.append(f"    {other:<28} {shared:>9,}  {share:>6.1%} of {segment.name}")
+    lines += ["", f"  sample (masked, {sample_size} members):"]
+    sample = con.execute(
+        f"""
+        select
+            members.customer_id,
+            {_masked_email("customers.email")},
+            left(customers.first_name, 1) || '.',
+            customers.country_code,
+            customers.completed_orders,
+            customers.days_since_last_order
+        from preview_members as members
+        left outer join marts.dim_customers as customers using (customer_id)
+        order by md5(members.customer_id)
+        limit {int(sample_size)}
+        """
+    ).fetchall()
+    lines.append(
+        "    customer_id           email            name  country  orders  days_since_order"
+    )
+    for row in sample:
+        lines.append(
+            "    "
+            + "  ".join(
+                str("-" if value is None else value).ljust(width)
+                for value, width in zip(row, (20, 16, 4, 7, 6, 3), strict=True)
+            )
+        )
+    lines += ["", _change_against_published(con, settings, segment.name, as_of)]
+    return "\n".join(lines)
+
+
+def _change_against_published(
+    con: duckdb.DuckDBPyConnection, settings: Settings, name: str, as_of: date
+) -> str:
+    previous = last_published(settings.exports, before=date.fromordinal(as_of.toordinal() + 1))
+    published = settings.exports / previous.isoformat() / f"{name}.csv" if previous else None
+    if published is None or not published.is_file():
+        return "  change: never published before; the whole audience would be new"
+    entering, leaving = con.execute(
+        f"""
+        with audience as (
+            select customer_id from preview_members
+            inner join marts.dim_customers using (customer_id)
+            where is_contactable and not is_holdout
+        ),
+        published as (
+            select customer_id
+            from read_csv('{str(published).replace("'", "''")}', header = true, all_varchar = true)
+        )
+        select
+            (select count(*) from audience anti join published using (customer_id)),
+            (select count(*) from published anti join audience using (customer_id))
+        """
+    ).fetchone()
+    return (
+        f"  change against the published run of {previous}: {entering:,} would enter,"
+        f" {leaving:,} would leave"
+    )
+
+
+def _masked_email(column: str) -> str:
+    """j***@***.com: enough to recognise a pattern, not a person."""
+    return f"left({column}, 1) || '***@***.' || split_part({column}, '.', -1)"
