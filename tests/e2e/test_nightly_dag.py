@@ -2,11 +2,13 @@
 
 Two consecutive nights and a re-run of the second: every record read is loaded
 or quarantined, the second night takes only what is new, the re-run changes
-nothing, and staging is built as of each logical date.
+nothing, staging is built as of each logical date, and every active segment's
+audience files are published each night.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -121,6 +123,20 @@ def test_two_nights_and_a_rerun(home, sources_day_before, sources_through_end):
     ]
     summary = (home / "reports" / END.isoformat() / "summary.txt").read_text()
     assert f"profiles as of {END}" in summary
+
+    # Both nights published every active segment's audience files, the second
+    # night's deltas against the first.
+    active = {s for (s,) in warehouse_query("select segment from marts.dim_segments")}
+    assert len(active) >= 19
+    for day in (DAY_BEFORE, END):
+        manifest = json.loads((home / "exports" / day.isoformat() / "_manifest.json").read_text())
+        assert set(manifest["segments"]) == active
+        for segment in active:
+            for suffix in ("csv", "entered.csv", "exited.csv", "sha256.csv"):
+                assert (home / "exports" / day.isoformat() / f"{segment}.{suffix}").is_file()
+    assert manifest["previous_published_as_of"] == DAY_BEFORE.isoformat()
+    snapshots = "select count(distinct as_of) from intermediate.int_segment_membership_snapshots"
+    assert warehouse_query(snapshots) == [(2,)]
 
     before = _raw_snapshot()
     _run(home, END)  # the same night again

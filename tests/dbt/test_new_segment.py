@@ -1,0 +1,116 @@
+"""An analyst adds a segment the way docs/segments.md says, and nothing else.
+
+The dbt project is copied, so the new files do not touch the repository.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+
+import pytest
+
+from audiences.cli import main
+from audiences.config import DBT_PROJECT_DIR, settings
+from audiences.publish import export_audiences
+from audiences.segments import SegmentError, list_segments, preview_segment, scaffold_segment
+from audiences.transform import dbt_build, run_dbt
+from tests.conftest import END, extract_and_load, use_sources, warehouse_query
+
+pytestmark = pytest.mark.dbt
+
+
+@pytest.fixture
+def project(home, monkeypatch):
+    """A copy of the dbt project (and the seeds it reads) the test may change."""
+    copy = home / "project"
+    shutil.copytree(
+        DBT_PROJECT_DIR, copy / "dbt_project", ignore=shutil.ignore_patterns("target", "logs")
+    )
+    shutil.copytree(DBT_PROJECT_DIR.parent / "seeds", copy / "seeds")
+    monkeypatch.setenv("AUDIENCES_DBT_PROJECT_DIR", str(copy / "dbt_project"))
+    return copy / "dbt_project"
+
+
+def test_a_new_segment_reaches_memberships_and_exports(project, home, sources_through_end):
+    use_sources(home, sources_through_end)
+    extract_and_load(END)
+    assert (
+        main(
+            [
+                "segment",
+                "new",
+                "big_spenders",
+                "--owner",
+                "analytics",
+                "--priority",
+                "5",
+                "--rule",
+                "Net revenue above 300 EUR.",
+                "--where",
+                "net_revenue_eur > 300",
+            ]
+        )
+        == 0
+    )
+    assert (project / "models" / "segments" / "big_spenders.sql").is_file()
+    assert (project / "models" / "segments" / "big_spenders.yml").is_file()
+
+    dbt_build(settings(), END)
+    export_audiences(settings(), END)
+
+    expected = {
+        c
+        for (c,) in warehouse_query(
+            "select customer_id from marts.dim_customers where net_revenue_eur > 300"
+        )
+    }
+    assert expected
+    members = warehouse_query(
+        "select customer_id, is_primary from marts.segment_memberships"
+        " where segment = 'big_spenders'"
+    )
+    assert {c for c, _ in members} == expected
+    assert all(is_primary for _, is_primary in members)  # priority 5 outranks vip (10)
+    assert warehouse_query(
+        "select owner, priority, rule_description from marts.dim_segments"
+        " where segment = 'big_spenders'"
+    ) == [("analytics", 5, "Net revenue above 300 EUR.")]
+
+    with (settings().exports / END.isoformat() / "big_spenders.csv").open() as handle:
+        exported = {row["customer_id"] for row in csv.DictReader(handle)}
+    contactable = {
+        c
+        for (c,) in warehouse_query(
+            "select customer_id from marts.dim_customers where is_contactable"
+        )
+    }
+    assert exported and exported <= expected & contactable
+
+    # The segment is a parent of segment_memberships for any dbt command run
+    # through the project's runner.
+    parents = run_dbt(
+        settings(),
+        ["ls", "--select", "+segment_memberships", "--resource-type", "model", "--output", "name"],
+    ).result
+    assert "big_spenders" in parents and "vip" in parents
+
+    report = preview_segment(settings(), "big_spenders")
+    assert f"members:      {len(expected):>9,}" in report
+    emails = [
+        e
+        for (e,) in warehouse_query("select email from marts.dim_customers where email is not null")
+    ]
+    assert "***@***." in report  # the sample is masked
+    assert not [e for e in emails if e in report]
+    listed = {s.name: s for s in list_segments(settings())}
+    assert listed["big_spenders"].priority == 5
+
+
+def test_scaffolding_refuses_a_taken_name_or_priority(project):
+    with pytest.raises(SegmentError, match="already exists"):
+        scaffold_segment(settings(), "vip", owner="me")
+    with pytest.raises(SegmentError, match="priority 10 belongs to segment vip"):
+        scaffold_segment(settings(), "another", owner="me", priority=10)
+    with pytest.raises(SegmentError, match="not a valid segment name"):
+        scaffold_segment(settings(), "Big Spenders", owner="me")
