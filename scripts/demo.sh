@@ -9,8 +9,8 @@ bin="$here/../.venv/bin"
 sources="$AUDIENCES_HOME/sources"
 
 if [ ! -f "$sources/generator.json" ]; then
-  echo "==> generating source data (${DEMO_CUSTOMERS:-10000} customers, ${DEMO_DAYS:-90} days) in $sources"
-  "$bin/audiences" generate --customers "${DEMO_CUSTOMERS:-10000}" --days "${DEMO_DAYS:-90}" \
+  echo "==> generating source data (${DEMO_CUSTOMERS:-10000} customers, ${DEMO_DAYS:-180} days) in $sources"
+  "$bin/audiences" generate --customers "${DEMO_CUSTOMERS:-10000}" --days "${DEMO_DAYS:-180}" \
     --out "$sources" > /dev/null
 fi
 logical_date="$("$bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["through"])' "$sources/generator.json")"

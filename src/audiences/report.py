@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import duckdb
@@ -46,6 +47,18 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
                 " where table_schema in ('staging', 'marts') order by all"
             ).fetchall()
         ]
+        segments = []
+        if "marts.segment_memberships" in dict(built):
+            segments = con.execute(
+                """
+                select s.segment, s.priority, count(m.customer_id),
+                    count(m.customer_id) filter (where m.is_primary)
+                from marts.dim_segments as s
+                left join marts.segment_memberships as m using (segment)
+                where s.status = 'active'
+                group by all order by s.priority
+                """
+            ).fetchall()
         profiles = None
         if "marts.dim_customers" in dict(built):
             profiles = con.execute(
@@ -86,6 +99,28 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
             f" {buyers:,} with a completed order, {merged:,} joined from several records;"
             f" {rejected:,} identity links refused by the guards",
         ]
+    if segments:
+        manifest_path = settings.exports / logical_date.isoformat() / "_manifest.json"
+        published = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
+        exported = published["segments"] if published else {}
+        lines += [
+            "",
+            (
+                f"segments and audiences (files in exports/{logical_date}; entered and exited"
+                f" since {published['previous_published_as_of'] or 'nothing published before'}):"
+                if published
+                else "segments (audiences not exported yet):"
+            ),
+            f"  {'prio':>4}  {'segment':<26} {'members':>9} {'primary':>9}"
+            f" {'audience':>9} {'entered':>9} {'exited':>9}",
+        ]
+        for segment, priority, members, primary in segments:
+            files = exported.get(segment, {})
+            counts = [files.get(key) for key in ("audience", "entered", "exited")]
+            lines.append(
+                f"  {priority:>4}  {segment:<26} {members:>9,} {primary:>9,}"
+                + "".join(f" {'-' if n is None else f'{n:,}':>9}" for n in counts)
+            )
     if built:
         lines += ["", "models (as of the last dbt build):"]
         lines += [f"  {name:<36} {n:>10,} rows" for name, n in built]
@@ -94,6 +129,7 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
         f"warehouse: {settings.warehouse}",
         f"landing:   {settings.landing}",
         f"reports:   {settings.reports}",
+        f"exports:   {settings.exports}",
     ]
     return "\n".join(lines)
 

@@ -48,7 +48,7 @@ def test_a_new_segment_reaches_memberships_and_exports(project, home, sources_th
                 "--rule",
                 "Net revenue above 300 EUR.",
                 "--where",
-                "net_revenue_eur > 300",
+                "net_revenue_eur > {{ var('big_spenders_min_revenue_eur', 300) }}",
             ]
         )
         == 0
