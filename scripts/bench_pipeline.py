@@ -4,9 +4,9 @@
 
 Generates the sources once (kept in HOME/sources), then runs the same step
 functions the DAG calls — extract each source, load, dbt build — for the last
-generated day on an empty warehouse, and prints a JSON result: seconds and
-rows per step, dbt's time per model (grouped: staging, identity resolution,
-the rest of the profiles), and the process's peak memory.
+generated day on an empty warehouse, then the audience export, and prints a
+JSON result: seconds and rows per step, dbt's time per model (with identity
+resolution and the segment models summed), and the process's peak memory.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from datetime import date
 from pathlib import Path
 
 IDENTITY = ("int_identity_", "customer_identities", "int_customer_id_assignments")
+# Everything after the profiles: the segment models, memberships, history, audiences.
+SEGMENTS_FOLDERS = ("models/segments/", "models/marts/segments/", "models/intermediate/segments/")
 
 
 def main() -> None:
@@ -34,7 +36,7 @@ def main() -> None:
     os.environ["AUDIENCES_HOME"] = str(args.home)
     from audiences.config import settings
     from audiences.generate import GenerateOptions, generate
-    from audiences.pipeline import extract_step, load_step, transform_step
+    from audiences.pipeline import export_step, extract_step, load_step, transform_step
 
     result: dict = {"customers": args.customers, "seconds": {}}
     sources = args.home / "sources"
@@ -62,6 +64,9 @@ def main() -> None:
     start = time.perf_counter()
     transform_step(day)
     result["seconds"]["dbt_build"] = round(time.perf_counter() - start, 1)
+    start = time.perf_counter()
+    export_step(day)
+    result["seconds"]["export_audiences"] = round(time.perf_counter() - start, 1)
 
     run = json.loads((settings().dbt_target_dir / "run_results.json").read_text())
     per_node = {
@@ -70,6 +75,16 @@ def main() -> None:
         if r["unique_id"].startswith("model.")
     }
     result["dbt_model_seconds"] = {k: round(v, 2) for k, v in sorted(per_node.items())}
+    manifest = json.loads((settings().dbt_target_dir / "manifest.json").read_text())
+    segment_models = {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["original_file_path"].startswith(SEGMENTS_FOLDERS)
+    } | {"int_customer_purchase_intent"}
+    result["seconds"]["segments_and_audiences"] = round(
+        sum(v for k, v in per_node.items() if k in segment_models), 1
+    )
     result["seconds"]["identity_resolution"] = round(
         sum(v for k, v in per_node.items() if k.startswith(IDENTITY)), 1
     )
