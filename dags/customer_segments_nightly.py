@@ -1,19 +1,32 @@
 """
 ### customer_segments_nightly
 
-The nightly run of **audiences**: extract the CRM exports, the web analytics
-events and the shop database (in parallel, each into immutable Parquet under
-`landing/` with a quarantine for bad records), load them into the DuckDB
-warehouse's `raw` schema (the single writer), build the dbt project as of
-the run's logical date (staging, identity resolution, customer profiles,
-orders and consent, segments and audiences), write the audience files of
-every active segment under `exports/<date>/`, and write the run summary
-under `reports/`.
+The nightly run of **audiences**, write-audit-publish:
+
+1. **extract** the CRM exports, the web analytics events and the shop
+   database (in parallel, each into immutable Parquet under `landing/` with
+   a quarantine for bad records);
+2. **load** them into the DuckDB warehouse's `raw` schema (the single writer);
+3. **raw_gate**: the Great Expectations suites of the raw sources;
+4. **dbt_build** as of the run's logical date: staging, identity resolution,
+   customer profiles, segments and audiences;
+5. **marts_gate**: the suites of the marts (grain, identity cap, one primary
+   segment per customer, segment sizes, only contactable people in audiences);
+6. **stage_publication**: a copy of the marts and the audience files, next
+   to the live publication, where no consumer reads;
+7. **publish**: if both gates passed and no segment's size drifted beyond
+   the configured share, switch the `published` link to it in one rename;
+8. **report** (always): the run report and its index under `reports/`.
+
+A critical check that fails stops the run before publishing: the previous
+publication stays live, the failure callback logs the failing checks and
+posts them to `AUDIENCES_ALERT_WEBHOOK` when it is set, and the report says
+why the run was held. `audiences rollback` returns to the previous good run.
 
 - The run for logical date *D* covers the data of day *D* (UTC) and starts
   after it ends, at the time `AUDIENCES_SCHEDULE` sets (cron, default 02:00).
 - Re-running *D* gives the same rows; backfilling an earlier date works.
-- Every task that writes the DuckDB file runs in the one-slot pool
+- Every task that opens the DuckDB file runs in the one-slot pool
   `duckdb_writer`: DuckDB allows one writer at a time.
 
 Tasks are thin calls into `audiences.pipeline`.
@@ -27,6 +40,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
+
+from audiences.alerts import notify_failure
 
 WAREHOUSE_POOL = "duckdb_writer"
 SOURCES = ("crm", "web", "shop")
@@ -43,7 +58,12 @@ RETRY_DELAY = timedelta(seconds=int(os.environ.get("AUDIENCES_RETRY_DELAY_SECOND
     catchup=False,
     max_active_runs=1,
     tags=["audiences", "nightly", "customer-360"],
-    default_args={"owner": "data-engineering", "retries": 1, "retry_delay": RETRY_DELAY},
+    default_args={
+        "owner": "data-engineering",
+        "retries": 1,
+        "retry_delay": RETRY_DELAY,
+        "on_failure_callback": notify_failure,
+    },
     doc_md=__doc__,
 )
 def customer_segments_nightly():
@@ -59,31 +79,56 @@ def customer_segments_nightly():
         return extract_step(source, logical_date.date(), run_id)
 
     @task(pool=WAREHOUSE_POOL)
-    def load(manifests: list[str]) -> list[dict]:
+    def load(manifests: list[str], *, logical_date=None, run_id=None) -> list[dict]:
         from audiences.pipeline import load_step
 
-        return load_step(manifests)
+        return load_step(manifests, logical_date.date(), run_id)
 
     @task(pool=WAREHOUSE_POOL)
-    def dbt_build(*, logical_date=None) -> dict:
+    def gate(name: str, *, logical_date=None, run_id=None) -> dict:
+        from audiences.pipeline import gate_step
+
+        return gate_step(name, logical_date.date(), run_id)
+
+    @task(pool=WAREHOUSE_POOL)
+    def dbt_build(*, logical_date=None, run_id=None) -> dict:
         from audiences.pipeline import transform_step
 
-        return transform_step(logical_date.date())
+        return transform_step(logical_date.date(), run_id)
 
     @task(pool=WAREHOUSE_POOL)
-    def export_audiences(*, logical_date=None) -> str:
-        from audiences.pipeline import export_step
+    def stage_publication(*, logical_date=None, run_id=None) -> str:
+        from audiences.pipeline import stage_step
 
-        return export_step(logical_date.date())
+        return stage_step(logical_date.date(), run_id)
 
     @task
-    def report(*, logical_date=None) -> str:
+    def publish(publication: str, *, logical_date=None, run_id=None) -> str:
+        from audiences.pipeline import publish_step
+
+        return publish_step(logical_date.date(), publication, run_id)
+
+    @task
+    def prune_publications() -> list[str]:
+        from audiences.pipeline import prune_step
+
+        return prune_step()
+
+    @task(pool=WAREHOUSE_POOL, trigger_rule="all_done")
+    def report(*, logical_date=None, run_id=None) -> str:
         from audiences.pipeline import report_step
 
-        return report_step(logical_date.date())
+        return report_step(logical_date.date(), run_id)
 
     manifests = [extract.override(task_id=f"extract_{source}")(source) for source in SOURCES]
-    load(manifests) >> dbt_build() >> export_audiences() >> report()
+    raw_gate = gate.override(task_id="raw_gate")("raw")
+    marts_gate = gate.override(task_id="marts_gate")("marts")
+    staged = stage_publication()
+    published = publish(staged)
+    load(manifests) >> raw_gate >> dbt_build() >> marts_gate >> staged
+    # The report runs whatever happened; pruning only after a publish, so a held
+    # run leaves the DAG run failed.
+    published >> [report(), prune_publications()]
 
 
 customer_segments_nightly()

@@ -34,7 +34,18 @@ class Settings:
         return self.home / "reports"
 
     @property
+    def publications(self) -> Path:
+        """Every staged publication: warehouse.duckdb (the marts) + exports/, one folder per run."""
+        return self.home / "publications"
+
+    @property
+    def published(self) -> Path:
+        """The live publication: a symlink to one folder of ``publications``."""
+        return self.home / "published"
+
+    @property
     def exports(self) -> Path:
+        """The published audience files (``exports/<as_of>/<segment>.csv``)."""
         return self.home / "exports"
 
     @property

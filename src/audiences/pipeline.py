@@ -2,6 +2,7 @@
 
 Each step takes the run's logical date and run id, never the wall clock, so
 a re-run or a backfill of date D does exactly what the first run of D did.
+Each records its duration and outcome for the run report.
 """
 
 from __future__ import annotations
@@ -15,8 +16,15 @@ from audiences.config import settings
 from audiences.extract import RunContext, extract_source
 from audiences.extract.landing import EntityResult, write_manifest
 from audiences.load import load_results
-from audiences.publish import export_audiences
-from audiences.report import write_run_summary
+from audiences.publish.publication import (
+    PublishError,
+    current,
+    prune,
+    publish,
+    read_record,
+    stage,
+)
+from audiences.report import stage_timer, write_run_summary
 from audiences.transform import dbt_build
 
 log = logging.getLogger(__name__)
@@ -25,7 +33,8 @@ log = logging.getLogger(__name__)
 def extract_step(source: str, logical_date: date, run_id: str) -> str:
     """Extract one source; return the path of its manifest (small enough for XCom)."""
     ctx = RunContext(settings(), logical_date, run_id)
-    results = extract_source(ctx, source)
+    with stage_timer(settings(), logical_date, run_id, f"extract_{source}"):
+        results = extract_source(ctx, source)
     for r in results:
         log.info(
             "%s.%s: read %s, landed %s, quarantined %s (watermark %s -> %s)%s",
@@ -41,14 +50,15 @@ def extract_step(source: str, logical_date: date, run_id: str) -> str:
     return str(write_manifest(ctx, source, results))
 
 
-def load_step(manifests: list[str]) -> list[dict]:
+def load_step(manifests: list[str], logical_date: date, run_id: str | None = None) -> list[dict]:
     """Load the landed files of every manifest into the warehouse (single writer)."""
     results = [
         EntityResult.from_dict(item)
         for path in manifests
         for item in json.loads(Path(path).read_text())
     ]
-    rows = load_results(settings().warehouse, results)
+    with stage_timer(settings(), logical_date, run_id, "load"):
+        rows = load_results(settings().warehouse, results)
     return [
         {
             k: str(v) if isinstance(v, date) else v
@@ -67,17 +77,67 @@ def load_step(manifests: list[str]) -> list[dict]:
     ]
 
 
-def transform_step(logical_date: date, select: str | None = None) -> dict:
-    return dbt_build(settings(), logical_date, select)
+def transform_step(logical_date: date, run_id: str | None = None) -> dict:
+    with stage_timer(settings(), logical_date, run_id, "dbt_build"):
+        return dbt_build(settings(), logical_date)
 
 
-def export_step(logical_date: date) -> str:
-    """Write the audience files of every active segment; return their folder."""
-    return str(export_audiences(settings(), logical_date))
+def gate_step(gate: str, logical_date: date, run_id: str | None = None) -> dict:
+    """Run a quality gate; raise (holding the publish) on a critical failure."""
+    from audiences.quality.gates import enforce, run_gate
+
+    with stage_timer(settings(), logical_date, run_id, f"{gate}_gate"):
+        result = run_gate(settings(), gate, logical_date)
+        enforce(result)
+    return {
+        "gate": gate,
+        "checks": len(result.checks),
+        "warnings": [check.label for check in result.warnings],
+        "data_docs": result.data_docs,
+    }
 
 
-def report_step(logical_date: date) -> str:
-    """Write the run's summary under ``reports/``; return its path."""
-    path = write_run_summary(settings(), logical_date)
-    log.info("run summary written to %s", path)
-    return path
+def stage_step(logical_date: date, run_id: str) -> str:
+    """Stage the run's publication (marts copy + audience files); return its folder."""
+    with stage_timer(settings(), logical_date, run_id, "stage_publication"):
+        return str(stage(settings(), logical_date, run_id))
+
+
+def publish_step(logical_date: date, publication: str, run_id: str | None = None) -> str:
+    """Publish the staged run if every gate passed and no segment drifted too far."""
+    from audiences.quality.drift import check_drift
+    from audiences.quality.gates import enforce, read_gate_result
+
+    config = settings()
+    with stage_timer(config, logical_date, run_id, "publish"):
+        for gate in ("raw", "marts"):
+            result = read_gate_result(config, logical_date, gate)
+            if result is None:
+                raise PublishError(
+                    f"the {gate} gate has not run for {logical_date}: not publishing"
+                )
+            enforce(result)
+        folder = Path(publication)
+        live = current(config)
+        drift = check_drift(
+            config, logical_date, read_record(folder), read_record(live) if live else None
+        )
+        enforce(drift)
+        publish(config, folder)
+    return str(folder)
+
+
+def prune_step(keep: int = 7) -> list[str]:
+    """Delete old publications (never the live one)."""
+    return prune(settings(), keep)
+
+
+def report_step(logical_date: date, run_id: str | None = None) -> str:
+    """Write the run's summary and HTML report under ``reports/``; return the HTML's path."""
+    from audiences.report.html import write_run_report
+
+    config = settings()
+    write_run_summary(config, logical_date)
+    path = write_run_report(config, logical_date, run_id)
+    log.info("run report written to %s", path)
+    return str(path)

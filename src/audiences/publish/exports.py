@@ -1,4 +1,4 @@
-"""Write the audience files of a run under ``exports/<as_of>/``.
+"""The audience files of a run, written into a publication's ``exports/<as_of>/``.
 
 For each active segment (``marts.dim_segments``), from ``marts.audience_members``:
 
@@ -8,13 +8,9 @@ For each active segment (``marts.dim_segments``), from ``marts.audience_members`
 - ``<segment>.sha256.csv``: the hex SHA-256 of each normalised email, the
   match key ad platforms (Meta, Google Customer Match) take;
 
-plus ``_manifest.json`` (counts and a checksum per file). A run is published
-when its folder holds the manifest.
-
-Files are written in a staging folder next to the final one and moved into
-place with a rename, so a reader sees the previous complete set or the new
-complete set, never a half-written file. Exporting reads the warehouse
-read-only: the SQL runs in DuckDB and the files are written by DuckDB's COPY.
+plus ``_manifest.json`` (counts and a checksum per file). The SQL runs in
+DuckDB and DuckDB's COPY writes the files; the warehouse is only read.
+Publishing (``audiences.publish.publication``) makes the folder visible.
 """
 
 from __future__ import annotations
@@ -23,14 +19,11 @@ import hashlib
 import json
 import logging
 import os
-import shutil
-import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import duckdb
 
-from audiences.config import Settings
 from audiences.errors import AudiencesError
 
 log = logging.getLogger(__name__)
@@ -53,7 +46,7 @@ class ExportError(AudiencesError):
 
 
 def published_runs(exports: Path) -> list[date]:
-    """The logical dates with a complete (manifested) export, oldest first."""
+    """The logical dates with a complete (manifested) audience folder, oldest first."""
     if not exports.is_dir():
         return []
     runs = []
@@ -73,50 +66,29 @@ def last_published(exports: Path, before: date) -> date | None:
     return earlier[-1] if earlier else None
 
 
-def export_audiences(settings: Settings, as_of: date) -> Path:
-    """Write (or rewrite) the audience files of ``as_of``; return their folder."""
-    if not settings.warehouse.exists():
-        raise ExportError(f"no warehouse at {settings.warehouse}: run the pipeline first")
-    exports = settings.exports
-    exports.mkdir(parents=True, exist_ok=True)
-    final = exports / as_of.isoformat()
-    previous = last_published(exports, before=as_of)
-    for stale in exports.glob(f".staging-{as_of.isoformat()}-*"):
-        shutil.rmtree(stale)  # left by an export that crashed
-    staging = exports / f".staging-{as_of.isoformat()}-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
-    try:
-        con = duckdb.connect(str(settings.warehouse), read_only=True)
-        try:
-            segments = _active_segments(con, as_of)
-            summary = {
-                segment: _write_segment(
-                    con, staging, segment, exports / previous.isoformat() if previous else None
-                )
-                for segment in segments
-            }
-        finally:
-            con.close()
-        manifest = {
-            "as_of": as_of.isoformat(),
-            "previous_published_as_of": previous.isoformat() if previous else None,
-            "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "segments": summary,
-        }
-        _write_text(staging / MANIFEST, json.dumps(manifest, indent=2) + "\n")
-        _fsync_dir(staging)
-        _move_into_place(staging, final)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
-    log.info(
-        "exported %d audiences as of %s to %s (previous published run: %s)",
-        len(summary),
-        as_of,
-        final,
-        previous,
-    )
-    return final
+def write_audiences(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    as_of: date,
+    previous: Path | None,
+) -> dict:
+    """Write every active segment's files into ``folder``; return the manifest.
+
+    ``con`` reads the warehouse; ``previous`` is the last published run's
+    folder the deltas compare with (None: everyone entered).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    segments = _active_segments(con, as_of)
+    summary = {segment: _write_segment(con, folder, segment, previous) for segment in segments}
+    manifest = {
+        "as_of": as_of.isoformat(),
+        "previous_published_as_of": previous.name if previous else None,
+        "segments": summary,
+    }
+    _write_text(folder / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    fsync_dir(folder)
+    log.info("wrote %d audiences as of %s to %s", len(summary), as_of, folder)
+    return manifest
 
 
 def _active_segments(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
@@ -185,18 +157,6 @@ def _write_segment(
     }
 
 
-def _move_into_place(staging: Path, final: Path) -> None:
-    """Replace ``final`` by ``staging`` with renames; the old set goes only once the new is in."""
-    if final.exists():
-        replaced = final.with_name(f".replaced-{final.name}-{uuid.uuid4().hex[:8]}")
-        os.rename(final, replaced)
-        os.rename(staging, final)
-        shutil.rmtree(replaced)
-    else:
-        os.rename(staging, final)
-    _fsync_dir(final.parent)
-
-
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -217,7 +177,7 @@ def _write_text(path: Path, text: str) -> None:
         os.fsync(handle.fileno())
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

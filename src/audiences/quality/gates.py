@@ -233,10 +233,15 @@ def run_gate(settings: Settings, gate: str, as_of: date, run_name: str | None = 
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
         )
     )
-    outcome = checkpoint.run(
-        expectation_parameters=parameters,
-        run_id=RunIdentifier(run_name=run_name or f"{gate}__{as_of.isoformat()}"),
-    )
+    try:
+        outcome = checkpoint.run(
+            expectation_parameters=parameters,
+            run_id=RunIdentifier(run_name=run_name or f"{gate}__{as_of.isoformat()}"),
+        )
+    finally:
+        for datasource in context.data_sources.all().values():
+            gx_duckdb.close(datasource.get_execution_engine())
+            datasource.get_engine().dispose()
     checks = []
     for validation in outcome.run_results.values():
         suite_name = validation.suite_name

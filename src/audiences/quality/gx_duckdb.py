@@ -80,6 +80,21 @@ def apply() -> None:
         importlib.import_module(name).get_dialect_regex_expression = get_dialect_regex_expression
 
 
+def close(execution_engine) -> None:
+    """Close a GX engine's persisted DuckDB connection and its pool.
+
+    GX's own ``close`` leaves the persisted connection open, and DuckDB lets a
+    process open a file with one configuration at a time: without this, the
+    next reader of the warehouse in the same process (another gate, the
+    publish step) could not open it.
+    """
+    connection = getattr(execution_engine, "_connection", None)
+    if connection is not None:
+        connection.close()
+        execution_engine._connection = None
+    execution_engine.close()
+
+
 def _is_duckdb(dialect) -> bool:
     """GX passes a dialect module, class or instance, depending on the metric."""
     for candidate in (dialect, getattr(dialect, "dialect", None)):

@@ -1,0 +1,262 @@
+"""Write-audit-publish: what consumers read changes in one atomic step.
+
+The nightly build writes the warehouse, which consumers never read. A run
+then **stages** a publication — a folder under ``publications/`` holding a
+copy of the ``marts`` schema (``warehouse.duckdb``) and the audience files of
+every published date (``exports/<date>/``) — and **publishes** it by
+pointing the ``published`` symlink at it: a single ``rename``. Consumers
+read ``published/warehouse.duckdb`` and ``exports/`` (a symlink to
+``published/exports``), so they see the previous publication or the new one,
+never a mix. A failed gate, a crash or a kill before that rename leaves the
+live publication untouched; ``rollback`` points the link back at the previous
+good publication.
+
+Every publish and rollback is appended to ``publications/history.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from audiences.config import Settings
+from audiences.errors import AudiencesError
+from audiences.publish.exports import fsync_dir, last_published, write_audiences
+
+log = logging.getLogger(__name__)
+
+MARTS_FILE = "warehouse.duckdb"  # its marts schema; a catalog named marts would be ambiguous
+RECORD = "publication.json"
+HISTORY = "history.jsonl"
+STAGING_PREFIX = ".staging-"
+
+
+class PublishError(AudiencesError):
+    """The run cannot be published (gates not passed, drift held, nothing staged)."""
+
+
+def publication_name(as_of: date) -> str:
+    """``<as_of>__<UTC time>-<random>``: every attempt, re-runs included, stages its own."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return f"{as_of.isoformat()}__{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+def current(settings: Settings) -> Path | None:
+    """The live publication's folder, or None before the first publish."""
+    link = settings.published
+    return link.resolve() if link.is_symlink() else None
+
+
+def stage(settings: Settings, as_of: date, run_id: str) -> Path:
+    """Build the publication of a run next to the live one; return its folder.
+
+    Copies the warehouse's marts, carries over the audience files of the
+    other published dates (hard links), and writes this date's audience files
+    with their deltas against the last published date before it.
+    """
+    if not settings.warehouse.exists():
+        raise PublishError(f"no warehouse at {settings.warehouse}: run the pipeline first")
+    settings.publications.mkdir(parents=True, exist_ok=True)
+    name = publication_name(as_of)
+    final = settings.publications / name
+    staging = settings.publications / f"{STAGING_PREFIX}{name}"
+    staging.mkdir()
+    live = current(settings)
+    live_exports = live / "exports" if live else None
+
+    tables = _copy_marts(settings.warehouse, staging / MARTS_FILE)
+    exports = staging / "exports"
+    exports.mkdir()
+    if live_exports and live_exports.is_dir():
+        for folder in live_exports.iterdir():
+            if folder.name != as_of.isoformat() and folder.is_dir():
+                _link_tree(folder, exports / folder.name)
+    previous = last_published(live_exports, before=as_of) if live_exports else None
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        manifest = write_audiences(
+            con,
+            exports / as_of.isoformat(),
+            as_of,
+            live_exports / previous.isoformat() if previous else None,
+        )
+        members = dict(
+            con.execute(
+                "select segment, count(*) from marts.segment_memberships group by segment"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    record = {
+        "name": name,
+        "as_of": as_of.isoformat(),
+        "run_id": run_id,
+        "staged_at": _now(),
+        "tables": tables,
+        "segments": {
+            segment: {
+                "members": members.get(segment, 0),
+                **{k: v for k, v in counts.items() if k != "files"},
+            }
+            for segment, counts in manifest["segments"].items()
+        },
+        "previous_published_as_of": manifest["previous_published_as_of"],
+    }
+    (staging / RECORD).write_text(json.dumps(record, indent=2) + "\n")
+    fsync_dir(staging)
+    os.rename(staging, final)
+    fsync_dir(settings.publications)
+    log.info(
+        "staged publication %s (%d tables, %d audiences)",
+        name,
+        len(tables),
+        len(manifest["segments"]),
+    )
+    return final
+
+
+def publish(settings: Settings, publication: Path) -> None:
+    """Make ``publication`` the live one: one atomic rename of the ``published`` link."""
+    if not (publication / RECORD).is_file():
+        raise PublishError(f"{publication} is not a staged publication")
+    previous = current(settings)
+    _point(settings.published, publication)
+    _ensure_exports_link(settings)
+    _append_history(
+        settings,
+        {
+            "action": "publish",
+            "publication": publication.name,
+            "previous": previous.name if previous else None,
+        },
+    )
+    log.info("published %s (previously %s)", publication.name, previous.name if previous else None)
+
+
+def rollback(settings: Settings) -> Path:
+    """Point ``published`` back at the publication that was live before the current one."""
+    live = current(settings)
+    if live is None:
+        raise PublishError("nothing is published yet: there is nothing to roll back")
+    history = read_history(settings)
+    # Walk back through the chain of publishes to the one that preceded the live one.
+    target = None
+    for entry in reversed(history):
+        if entry.get("publication") == live.name and entry.get("previous"):
+            target = settings.publications / entry["previous"]
+            break
+    if target is None or not (target / RECORD).is_file():
+        raise PublishError(f"no earlier good publication to return to from {live.name}")
+    _point(settings.published, target)
+    _append_history(
+        settings, {"action": "rollback", "publication": target.name, "previous": live.name}
+    )
+    log.info("rolled back from %s to %s", live.name, target.name)
+    return target
+
+
+def read_history(settings: Settings) -> list[dict]:
+    path = settings.publications / HISTORY
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def read_record(publication: Path) -> dict:
+    return json.loads((publication / RECORD).read_text())
+
+
+def prune(settings: Settings, keep: int = 7) -> list[str]:
+    """Delete staged publications beyond the ``keep`` most recent (never the live one)."""
+    live = current(settings)
+    folders = sorted(
+        (p for p in settings.publications.iterdir() if (p / RECORD).is_file()),
+        key=lambda p: read_record(p)["staged_at"],
+    )
+    removed = []
+    for folder in folders[:-keep] if keep else folders:
+        if folder != live:
+            shutil.rmtree(folder)
+            removed.append(folder.name)
+    for leftover in settings.publications.glob(f"{STAGING_PREFIX}*"):
+        shutil.rmtree(leftover)
+        removed.append(leftover.name)
+    return removed
+
+
+def _copy_marts(warehouse: Path, target: Path) -> dict[str, int]:
+    con = duckdb.connect(str(target))
+    try:
+        con.execute(f"attach '{_quote(str(warehouse))}' as build (read_only)")
+        con.execute("create schema marts")
+        tables = [
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables"
+                " where table_catalog = 'build' and table_schema = 'marts'"
+                " and table_type = 'BASE TABLE' order by 1"
+            ).fetchall()
+        ]
+        counts = {}
+        for table in tables:
+            con.execute(f'create table marts."{table}" as from build.marts."{table}"')
+            counts[table] = con.execute(f'select count(*) from marts."{table}"').fetchone()[0]
+        con.execute("detach build")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    return counts
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    target.mkdir(parents=True)
+    for item in source.iterdir():
+        try:
+            os.link(item, target / item.name)
+        except OSError:
+            shutil.copy2(item, target / item.name)
+
+
+def _point(link: Path, target: Path) -> None:
+    """Atomically (re)point a relative symlink: create it aside, rename it over."""
+    aside = link.with_name(f".{link.name}.next")
+    if aside.is_symlink() or aside.exists():
+        aside.unlink()
+    os.symlink(os.path.relpath(target, link.parent), aside)
+    os.replace(aside, link)
+    fsync_dir(link.parent)
+
+
+def _ensure_exports_link(settings: Settings) -> None:
+    link = settings.exports
+    if link.is_symlink():
+        return
+    if link.exists():
+        raise PublishError(
+            f"{link} is a folder; audience files are now published through the"
+            f" {settings.published.name} link: move it aside"
+        )
+    os.symlink(os.path.join(settings.published.name, "exports"), link)
+
+
+def _append_history(settings: Settings, entry: dict) -> None:
+    path = settings.publications / HISTORY
+    with path.open("a") as handle:
+        handle.write(json.dumps({"at": _now(), **entry}) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

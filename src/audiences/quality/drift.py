@@ -1,0 +1,66 @@
+"""The drift guard: hold a publish when a segment's size jumps against the live one.
+
+A segment that doubles or empties overnight is more often a broken rule or
+source than a change in customers. The guard compares each segment's members
+in the staged publication with the live publication's, by the settings in
+``expectations/checkpoints.yml`` (``drift``): a change larger than
+``max_change`` (a share of the live size) fails the check, which is critical
+(holds the publish) when ``on_breach`` is ``hold`` and a warning when it is
+``warn``. Segments below ``min_size`` in both runs are not judged.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import date
+from pathlib import Path
+
+from audiences.config import Settings
+from audiences.quality.gates import CheckResult, GateResult, gate_result_path, load_config
+
+
+def check_drift(settings: Settings, as_of: date, staged: dict, live: dict | None) -> GateResult:
+    """Compare the staged publication's segment sizes with the live publication's."""
+    start = time.perf_counter()
+    config = load_config()["drift"]
+    severity = "critical" if config["on_breach"] == "hold" else "warning"
+    checks = []
+    before = (live or {}).get("segments", {})
+    for segment, counts in sorted(staged["segments"].items()):
+        now = counts["members"]
+        was = before.get(segment, {}).get("members")
+        if was is None:
+            change, success, note = None, True, "new segment: nothing published to compare with"
+        elif max(now, was) < config["min_size"]:
+            change, success, note = None, True, f"below min_size {config['min_size']}"
+        else:
+            change = (now - was) / was if was else float("inf")
+            success = abs(change) <= config["max_change"]
+            note = (
+                f"{was:,} -> {now:,} members ({change:+.0%}; allowed ±{config['max_change']:.0%}"
+                f" against the publication of {live['as_of']})"
+            )
+        checks.append(
+            CheckResult(
+                gate="drift",
+                suite="segment_size_drift",
+                expectation="segment_size_change_within",
+                column=segment,
+                severity=severity,
+                success=success,
+                observed=None if change is None else round(change, 4),
+                notes=note,
+            )
+        )
+    result = GateResult(
+        gate="drift",
+        as_of=as_of.isoformat(),
+        checks=checks,
+        data_docs=None,
+        seconds=round(time.perf_counter() - start, 3),
+    )
+    path: Path = gate_result_path(settings, as_of, "drift")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+    return result

@@ -1,0 +1,112 @@
+"""Small, dependency-free SVG charts for the run report (inline, no scripts)."""
+
+from __future__ import annotations
+
+from html import escape
+
+PALETTE = ("#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777")
+
+
+def bar_chart(items: list[tuple[str, float]], unit: str = "", width: int = 640) -> str:
+    """Horizontal bars, one per (label, value), with the value printed."""
+    if not items:
+        return '<p class="muted">nothing to chart</p>'
+    row, label_width = 22, 190
+    top = max(value for _, value in items) or 1
+    height = row * len(items) + 10
+    bars = []
+    for i, (label, value) in enumerate(items):
+        y = 5 + i * row
+        length = (width - label_width - 90) * value / top
+        bars.append(
+            f'<text x="{label_width - 6}" y="{y + 15}" text-anchor="end">{escape(label)}</text>'
+            f'<rect x="{label_width}" y="{y + 3}" width="{length:.1f}" height="{row - 8}"'
+            f' fill="{PALETTE[0]}"><title>{escape(label)}: {value:,.1f}{unit}</title></rect>'
+            f'<text x="{label_width + length + 6:.1f}" y="{y + 15}">{value:,.1f}{unit}</text>'
+        )
+    return (
+        f'<svg class="chart" role="img" width="{width}" height="{height}"'
+        f' viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
+        + "".join(bars)
+        + "</svg>"
+    )
+
+
+def line_chart(
+    series: dict[str, list[tuple[str, float]]], width: int = 720, height: int = 260
+) -> str:
+    """Lines over shared x labels (e.g. run dates), with axes, ticks and a legend."""
+    points = [value for values in series.values() for _, value in values]
+    if not points:
+        return '<p class="muted">no runs to chart yet</p>'
+    xs = sorted({x for values in series.values() for x, _ in values})
+    left, right, top, bottom = 60, 170, 15, 35
+    plot_w, plot_h = width - left - right, height - top - bottom
+    high = max(points) or 1
+
+    def px(x: str) -> float:
+        return left + (plot_w * xs.index(x) / (len(xs) - 1) if len(xs) > 1 else plot_w / 2)
+
+    def py(value: float) -> float:
+        return top + plot_h * (1 - value / high)
+
+    parts = [
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}"'
+        ' stroke="#94a3b8"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#94a3b8"/>',
+    ]
+    for fraction in (0, 0.5, 1):
+        value = high * fraction
+        parts.append(
+            f'<text x="{left - 6}" y="{py(value) + 4:.1f}" text-anchor="end">{value:,.0f}</text>'
+        )
+    for x in (xs[0], xs[-1]) if len(xs) > 1 else xs:
+        parts.append(
+            f'<text x="{px(x):.1f}" y="{height - 12}" text-anchor="middle">{escape(x)}</text>'
+        )
+    for i, (name, values) in enumerate(series.items()):
+        color = PALETTE[i % len(PALETTE)]
+        coords = " ".join(f"{px(x):.1f},{py(v):.1f}" for x, v in values)
+        parts.append(
+            f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{coords}">'
+            f"<title>{escape(name)}</title></polyline>"
+        )
+        for x, v in values:
+            parts.append(
+                f'<circle cx="{px(x):.1f}" cy="{py(v):.1f}" r="3" fill="{color}">'
+                f"<title>{escape(name)} {escape(x)}: {v:,.0f}</title></circle>"
+            )
+        ly = top + 14 * i
+        parts.append(
+            f'<rect x="{left + plot_w + 12}" y="{ly}" width="10" height="10" fill="{color}"/>'
+            f'<text x="{left + plot_w + 27}" y="{ly + 9}">{escape(name)}</text>'
+        )
+    full = max(height, top + 14 * len(series) + 10)  # room for the legend
+    return (
+        f'<svg class="chart" role="img" width="{width}" height="{full}"'
+        f' viewBox="0 0 {width} {full}" xmlns="http://www.w3.org/2000/svg">'
+        + "".join(parts)
+        + "</svg>"
+    )
+
+
+def sparkline(values: list[float], width: int = 120, height: int = 24) -> str:
+    """A tiny trend line of recent values (the last point marked)."""
+    if not values:
+        return ""
+    high, low = max(values), min(values)
+    span = (high - low) or 1
+    step = width / max(len(values) - 1, 1)
+    coords = [
+        (i * step if len(values) > 1 else width / 2, height - 3 - (height - 6) * (v - low) / span)
+        for i, v in enumerate(values)
+    ]
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+    last_x, last_y = coords[-1]
+    return (
+        f'<svg class="spark" role="img" width="{width}" height="{height}"'
+        f' viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
+        f"<title>{len(values)} runs: {low:,.0f} to {high:,.0f}</title>"
+        f'<polyline fill="none" stroke="{PALETTE[0]}" stroke-width="1.5" points="{line}"/>'
+        f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2.5" fill="{PALETTE[2]}"/></svg>'
+    )
