@@ -50,10 +50,29 @@ def _cmd_dbt(args: argparse.Namespace) -> int:
     return 0 if result.success else 1
 
 
-def _cmd_export(args: argparse.Namespace) -> None:
-    from audiences.publish import export_audiences
+def _cmd_gate(args: argparse.Namespace) -> int:
+    from audiences.quality.gates import run_gate
 
-    print(export_audiences(settings(), args.date))
+    result = run_gate(settings(), args.gate, args.date)
+    for check in result.checks:
+        mark = "pass" if check.success else "FAIL"
+        print(f"{mark:4}  {check.severity:8}  {check.label}  observed={check.observed!r}")
+    verdict = "passed" if result.passed else "FAILED"
+    print(f"{result.gate} gate: {verdict}; Data Docs: {result.data_docs}")
+    return 0 if result.passed else 1
+
+
+def _cmd_publish(args: argparse.Namespace) -> None:
+    from audiences.pipeline import publish_step, stage_step
+
+    run_id = args.run_id or f"manual__{args.date.isoformat()}"
+    print(f"published {publish_step(args.date, stage_step(args.date, run_id), run_id)}")
+
+
+def _cmd_rollback(args: argparse.Namespace) -> None:
+    from audiences.publish import rollback
+
+    print(f"rolled back: {rollback(settings())} is live again")
 
 
 def _cmd_segment_list(args: argparse.Namespace) -> None:
@@ -131,9 +150,20 @@ def build_parser() -> argparse.ArgumentParser:
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="dbt command and its arguments")
     dbt.set_defaults(func=_cmd_dbt)
 
-    export = sub.add_parser("export", help="write the audience files of a built logical date")
-    export.add_argument("--date", type=_date, required=True, help="logical date")
-    export.set_defaults(func=_cmd_export)
+    gate = sub.add_parser("gate", help="run a quality gate (GX checkpoint) on the warehouse")
+    gate.add_argument("gate", choices=["raw", "marts"])
+    gate.add_argument("--date", type=_date, required=True, help="logical date")
+    gate.set_defaults(func=_cmd_gate)
+
+    pub = sub.add_parser(
+        "publish", help="stage and publish a built date (its gates must have passed)"
+    )
+    pub.add_argument("--date", type=_date, required=True, help="logical date")
+    pub.add_argument("--run-id", help="recorded with the publication (default manual__DATE)")
+    pub.set_defaults(func=_cmd_publish)
+
+    back = sub.add_parser("rollback", help="make the previous good publication live again")
+    back.set_defaults(func=_cmd_rollback)
 
     segment = sub.add_parser("segment", help="list, scaffold and preview segments")
     seg = segment.add_subparsers(dest="segment_command", required=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 # Tasks that open the DuckDB file (a reader cannot open it while another process writes).
-WAREHOUSE_TASKS = {"load", "dbt_build", "export_audiences"}
+WAREHOUSE_TASKS = {"load", "raw_gate", "dbt_build", "marts_gate", "stage_publication", "report"}
 
 
 @pytest.fixture(scope="module")
@@ -65,12 +66,26 @@ def test_every_warehouse_task_is_in_the_one_slot_pool(nightly):
     for task in nightly.tasks:
         if task.task_id in WAREHOUSE_TASKS:
             assert task.pool == "duckdb_writer", task.task_id
-    assert nightly.get_task("dbt_build").upstream_task_ids == {"load"}
 
 
-def test_audiences_are_exported_after_the_build_and_before_the_report(nightly):
-    assert nightly.get_task("export_audiences").upstream_task_ids == {"dbt_build"}
-    assert nightly.get_task("report").upstream_task_ids == {"export_audiences"}
+def test_write_audit_publish_order(nightly):
+    # load -> raw gate -> build -> marts gate -> stage -> publish: nothing skips a gate.
+    chain = ["load", "raw_gate", "dbt_build", "marts_gate", "stage_publication", "publish"]
+    for upstream, task_id in itertools.pairwise(chain):
+        assert nightly.get_task(task_id).upstream_task_ids == {upstream}, task_id
+    # The report runs whatever happened; pruning (a leaf) only after a publish, so a
+    # held run ends failed.
+    report = nightly.get_task("report")
+    assert report.upstream_task_ids == {"publish"} and report.trigger_rule == "all_done"
+    prune = nightly.get_task("prune_publications")
+    assert prune.upstream_task_ids == {"publish"} and prune.trigger_rule == "all_success"
+
+
+def test_failures_alert(nightly):
+    from audiences.alerts import notify_failure
+
+    for task in nightly.tasks:
+        assert notify_failure in task.on_failure_callback, task.task_id
 
 
 def test_dag_files_import_nothing_heavy():

@@ -12,7 +12,7 @@ import pytest
 
 from audiences.cli import main
 from audiences.config import DBT_PROJECT_DIR, settings
-from audiences.publish import export_audiences
+from audiences.publish import publish, stage
 from audiences.segments import SegmentError, list_segments, preview_segment, scaffold_segment
 from audiences.transform import dbt_build, run_dbt
 from tests.conftest import END, extract_and_load, use_sources, warehouse_query
@@ -57,7 +57,7 @@ def test_a_new_segment_reaches_memberships_and_exports(project, home, sources_th
     assert (project / "models" / "segments" / "big_spenders.yml").is_file()
 
     dbt_build(settings(), END)
-    export_audiences(settings(), END)
+    publish(settings(), stage(settings(), END, "test"))
 
     expected = {
         c

@@ -1,7 +1,8 @@
-"""Segments, memberships, history and audience files on generated data.
+"""Segments, memberships, history, audience files and publications on generated data.
 
-One warehouse for the module: DAY_BEFORE built and exported, then END built
-and exported, the way two nightly runs leave it.
+One warehouse for the module: DAY_BEFORE built and published, then END built
+and published, the way two nightly runs leave it (the gates have their own
+tests; here the publication is staged and switched directly).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from audiences.config import DBT_PROJECT_DIR, settings
-from audiences.publish import export_audiences
 from audiences.publish import exports as export_module
+from audiences.publish import publication
 from audiences.publish.exports import ExportError
 from audiences.transform import dbt_build
 from tests.conftest import DAY_BEFORE, END, extract_and_load, use_sources, warehouse_query
@@ -62,8 +63,14 @@ def nights(tmp_path_factory, sources_day_before, sources_through_end):
             use_sources(home, sources)
             extract_and_load(day)
             dbt_build(settings(), day)
-            export_audiences(settings(), day)
+            _publish(day)
         yield home
+
+
+def _publish(day) -> Path:
+    folder = publication.stage(settings(), day, f"test__{day}")
+    publication.publish(settings(), folder)
+    return folder
 
 
 def _csv(path: Path) -> list[dict]:
@@ -186,7 +193,7 @@ def test_a_rerun_changes_nothing(nights):
     first = {name: warehouse_query(sql) for name, sql in query.items()}
     files = {p.name: p.read_bytes() for p in _export(END).glob("*.csv")}
     dbt_build(settings(), END)
-    export_audiences(settings(), END)
+    _publish(END)
     assert {name: warehouse_query(sql) for name, sql in query.items()} == first
     assert {p.name: p.read_bytes() for p in _export(END).glob("*.csv")} == files
 
@@ -239,9 +246,9 @@ def test_delta_files_compare_with_the_last_published_run(nights):
     assert all(s["entered"] == s["audience"] for s in first["segments"].values())
 
 
-def test_a_crash_while_exporting_leaves_the_published_files_untouched(nights, monkeypatch):
-    folder = _export(END)
-    published = {p.name: p.read_bytes() for p in folder.iterdir()}
+def test_a_crash_while_staging_leaves_the_live_publication_untouched(nights, monkeypatch):
+    live = publication.current(settings())
+    published = {p.name: p.read_bytes() for p in _export(END).iterdir()}
     written = []
     real = export_module._write_segment
 
@@ -253,11 +260,45 @@ def test_a_crash_while_exporting_leaves_the_published_files_untouched(nights, mo
 
     monkeypatch.setattr(export_module, "_write_segment", crash_on_third)
     with pytest.raises(OSError, match="disk full"):
-        export_audiences(settings(), END)
-    assert {p.name: p.read_bytes() for p in folder.iterdir()} == published
-    assert not list(folder.parent.glob(".staging-*"))
+        publication.stage(settings(), END, "test__crash")
+    assert publication.current(settings()) == live
+    assert {p.name: p.read_bytes() for p in _export(END).iterdir()} == published
+    assert not list(settings().publications.glob(".staging-*"))
+
+
+def test_the_published_marts_are_a_copy_consumers_can_read(nights):
+    import duckdb
+
+    live = publication.current(settings())
+    con = duckdb.connect(str(settings().published / "warehouse.duckdb"), read_only=True)
+    try:
+        copied = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
+        memberships = con.execute("select count(*) from marts.segment_memberships").fetchone()[0]
+    finally:
+        con.close()
+    assert copied == warehouse_query("select count(*) from marts.dim_customers")[0][0]
+    assert memberships == warehouse_query("select count(*) from marts.segment_memberships")[0][0]
+    assert publication.read_record(live)["as_of"] == END.isoformat()
+
+
+def test_rollback_returns_to_the_previous_publication(nights):
+    live = publication.current(settings())
+    history = publication.read_history(settings())
+    before = next(e["previous"] for e in reversed(history) if e["publication"] == live.name)
+    back = publication.rollback(settings())
+    try:
+        assert back.name == before
+        assert publication.current(settings()) == back
+        record = publication.read_record(back)
+        manifest = json.loads((settings().exports / record["as_of"] / "_manifest.json").read_text())
+        assert manifest["as_of"] == record["as_of"]  # the files switched with the marts
+        last = publication.read_history(settings())[-1]
+        assert last["action"] == "rollback" and last["previous"] == live.name
+    finally:
+        publication.publish(settings(), live)
+    assert publication.current(settings()) == live
 
 
 def test_exporting_a_date_the_warehouse_is_not_built_for_is_refused(nights):
     with pytest.raises(ExportError, match=f"built as of {END}"):
-        export_audiences(settings(), DAY_BEFORE)
+        publication.stage(settings(), DAY_BEFORE, "test__stale")

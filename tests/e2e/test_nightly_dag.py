@@ -3,15 +3,20 @@
 Two consecutive nights and a re-run of the second: every record read is loaded
 or quarantined, the second night takes only what is new, the re-run changes
 nothing, staging is built as of each logical date, and every active segment's
-audience files are published each night.
+audience files are published each night. A critical defect in a source holds
+the publish: the previous publication stays live, the report (checked in a
+real headless Chromium) says why, and the alert webhook names the check.
 """
 
 from __future__ import annotations
 
+import csv
+import http.server
 import json
 import os
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -23,6 +28,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(os.sys.executable).with_name("airflow"))
 DAG_ID = "customer_segments_nightly"
+CHROMIUM = os.environ.get("AUDIENCES_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -137,6 +143,16 @@ def test_two_nights_and_a_rerun(home, sources_day_before, sources_through_end):
     assert manifest["previous_published_as_of"] == DAY_BEFORE.isoformat()
     snapshots = "select count(distinct as_of) from intermediate.int_segment_membership_snapshots"
     assert warehouse_query(snapshots) == [(2,)]
+    # Both gates ran and passed, and the run report and the index exist.
+    for gate in ("raw", "marts"):
+        result = json.loads(
+            (home / "reports" / END.isoformat() / "gates" / f"{gate}.json").read_text()
+        )
+        assert result["passed"] and len(result["checks"]) > 10
+        assert (home / "reports" / END.isoformat() / "data_docs" / gate / "index.html").is_file()
+    run = json.loads((home / "reports" / END.isoformat() / "run.json").read_text())
+    assert run["status"] == "published"
+    assert (home / "reports" / "index.html").is_file()
 
     before = _raw_snapshot()
     _run(home, END)  # the same night again
@@ -160,3 +176,126 @@ def test_a_failing_source_fails_the_run_with_a_clear_message(home, sources_throu
     assert "state=failed" in log
     assert "CRM export folder" in log and "AUDIENCES_CRM_DIR" in log
     assert not (home / "warehouse.duckdb").exists()  # nothing was loaded
+
+
+class _Webhook(http.server.BaseHTTPRequestHandler):
+    """Records the JSON bodies posted to it (in ``server.received``)."""
+
+    def do_POST(self):
+        length = int(self.headers["Content-Length"])
+        self.server.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook():
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Webhook)
+    server.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/alerts", server.received
+    server.shutdown()
+
+
+def _duplicate_contact_keys(sources: Path, day) -> int:
+    """Repeat a third of the day's CRM contacts under the same contact_id: a broken export."""
+    path = sources / "crm" / f"contacts_{day.strftime('%Y%m%d')}.csv"
+    with path.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    header, body = rows[0], rows[1:]
+    email = header.index("email")
+    copies = [row[:] for row in body[: len(body) // 3]]
+    for row in copies:
+        row[email] = "someone.else@example.org"
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows([header, *body, *copies])
+    return len(copies)
+
+
+def _published_state(home: Path) -> dict[str, bytes]:
+    live = (home / "published").resolve()
+    return {
+        str(p.relative_to(live)): p.read_bytes() for p in sorted(live.rglob("*")) if p.is_file()
+    } | {"->": str(live).encode()}
+
+
+def test_a_critical_defect_holds_the_publish(
+    home, sources_day_before, sources_through_end, webhook
+):
+    url, alerts = webhook
+    _airflow(home, "db", "migrate")
+    _airflow(home, "pools", "set", "duckdb_writer", "1", "DuckDB allows one writer")
+    use_sources(home, sources_day_before)
+    _run(home, DAY_BEFORE)
+    published = _published_state(home)
+    assert (home / "exports" / DAY_BEFORE.isoformat() / "vip.csv").is_file()
+
+    use_sources(home, sources_through_end)
+    assert _duplicate_contact_keys(home / "sources", END) > 10
+    out = subprocess.run(
+        [AIRFLOW, "dags", "test", DAG_ID, END.isoformat()],
+        env={**_env(home), "AUDIENCES_ALERT_WEBHOOK": url},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    log = out.stdout + out.stderr
+    assert "state=failed" in log
+
+    # Nothing new is live: the same publication, byte for byte.
+    assert _published_state(home) == published
+    assert not (home / "exports" / END.isoformat()).exists()
+    # The report says the run was held, by which check.
+    run = json.loads((home / "reports" / END.isoformat() / "run.json").read_text())
+    assert run["status"] == "held" and run["critical_failures"] >= 1
+    assert "raw_gate" in run["why"]
+    report = (home / "reports" / END.isoformat() / "report.html").read_text()
+    assert "export_contact_key" in report and "held" in report
+    # The alert named the failing check.
+    assert alerts, log[-3000:]
+    assert any(
+        "raw: raw_crm_contacts: expect_column_proportion_of_unique_values_to_be_between"
+        "(export_contact_key)" in check
+        for alert in alerts
+        for check in alert["failing_checks"]
+    )
+    assert alerts[-1]["task_id"] == "raw_gate"
+
+    # No personal data in the reports or the Data Docs of either night.
+    emails = {
+        row[0]
+        for row in warehouse_query("select email from raw.crm_contacts where email like '%@%'")
+    }
+    for page in (home / "reports").rglob("*.html"):
+        text = page.read_text(errors="replace")
+        assert not [e for e in emails if e.strip() and e.strip() in text], page
+
+    _check_in_browser(home / "reports" / "index.html", "nightly runs")
+    _check_in_browser(home / "reports" / DAY_BEFORE.isoformat() / "report.html", "published")
+    _check_in_browser(home / "reports" / END.isoformat() / "report.html", "held")
+
+
+def _check_in_browser(page: Path, expected: str) -> None:
+    """Open a report in headless Chromium: no console or page errors, charts drawn."""
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            tab = browser.new_page()
+            tab.on("pageerror", lambda exc: errors.append(str(exc)))
+            tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+            tab.goto(page.as_uri())
+            assert expected in tab.inner_text("body")
+            if page.name == "report.html":
+                assert tab.locator("svg.chart").count() >= 1
+                box = tab.locator("svg.chart").first.bounding_box()
+                assert box and box["width"] > 100 and box["height"] > 20
+        finally:
+            browser.close()
+    assert errors == [], errors

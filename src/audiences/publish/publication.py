@@ -68,49 +68,53 @@ def stage(settings: Settings, as_of: date, run_id: str) -> Path:
     final = settings.publications / name
     staging = settings.publications / f"{STAGING_PREFIX}{name}"
     staging.mkdir()
-    live = current(settings)
-    live_exports = live / "exports" if live else None
-
-    tables = _copy_marts(settings.warehouse, staging / MARTS_FILE)
-    exports = staging / "exports"
-    exports.mkdir()
-    if live_exports and live_exports.is_dir():
-        for folder in live_exports.iterdir():
-            if folder.name != as_of.isoformat() and folder.is_dir():
-                _link_tree(folder, exports / folder.name)
-    previous = last_published(live_exports, before=as_of) if live_exports else None
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
-        manifest = write_audiences(
-            con,
-            exports / as_of.isoformat(),
-            as_of,
-            live_exports / previous.isoformat() if previous else None,
-        )
-        members = dict(
-            con.execute(
-                "select segment, count(*) from marts.segment_memberships group by segment"
-            ).fetchall()
-        )
-    finally:
-        con.close()
-    record = {
-        "name": name,
-        "as_of": as_of.isoformat(),
-        "run_id": run_id,
-        "staged_at": _now(),
-        "tables": tables,
-        "segments": {
-            segment: {
-                "members": members.get(segment, 0),
-                **{k: v for k, v in counts.items() if k != "files"},
-            }
-            for segment, counts in manifest["segments"].items()
-        },
-        "previous_published_as_of": manifest["previous_published_as_of"],
-    }
-    (staging / RECORD).write_text(json.dumps(record, indent=2) + "\n")
-    fsync_dir(staging)
+        live = current(settings)
+        live_exports = live / "exports" if live else None
+
+        tables = _copy_marts(settings.warehouse, staging / MARTS_FILE)
+        exports = staging / "exports"
+        exports.mkdir()
+        if live_exports and live_exports.is_dir():
+            for folder in live_exports.iterdir():
+                if folder.name != as_of.isoformat() and folder.is_dir():
+                    _link_tree(folder, exports / folder.name)
+        previous = last_published(live_exports, before=as_of) if live_exports else None
+        con = duckdb.connect(str(settings.warehouse), read_only=True)
+        try:
+            manifest = write_audiences(
+                con,
+                exports / as_of.isoformat(),
+                as_of,
+                live_exports / previous.isoformat() if previous else None,
+            )
+            members = dict(
+                con.execute(
+                    "select segment, count(*) from marts.segment_memberships group by segment"
+                ).fetchall()
+            )
+        finally:
+            con.close()
+        record = {
+            "name": name,
+            "as_of": as_of.isoformat(),
+            "run_id": run_id,
+            "staged_at": _now(),
+            "tables": tables,
+            "segments": {
+                segment: {
+                    "members": members.get(segment, 0),
+                    **{k: v for k, v in counts.items() if k != "files"},
+                }
+                for segment, counts in manifest["segments"].items()
+            },
+            "previous_published_as_of": manifest["previous_published_as_of"],
+        }
+        (staging / RECORD).write_text(json.dumps(record, indent=2) + "\n")
+        fsync_dir(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # a kill leaves it to prune()
+        raise
     os.rename(staging, final)
     fsync_dir(settings.publications)
     log.info(

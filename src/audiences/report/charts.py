@@ -7,6 +7,10 @@ from html import escape
 PALETTE = ("#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777")
 
 
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
 def bar_chart(items: list[tuple[str, float]], unit: str = "", width: int = 640) -> str:
     """Horizontal bars, one per (label, value), with the value printed."""
     if not items:
@@ -21,8 +25,8 @@ def bar_chart(items: list[tuple[str, float]], unit: str = "", width: int = 640) 
         bars.append(
             f'<text x="{label_width - 6}" y="{y + 15}" text-anchor="end">{escape(label)}</text>'
             f'<rect x="{label_width}" y="{y + 3}" width="{length:.1f}" height="{row - 8}"'
-            f' fill="{PALETTE[0]}"><title>{escape(label)}: {value:,.1f}{unit}</title></rect>'
-            f'<text x="{label_width + length + 6:.1f}" y="{y + 15}">{value:,.1f}{unit}</text>'
+            f' fill="{PALETTE[0]}"><title>{escape(label)}: {_number(value)}{unit}</title></rect>'
+            f'<text x="{label_width + length + 6:.1f}" y="{y + 15}">{_number(value)}{unit}</text>'
         )
     return (
         f'<svg class="chart" role="img" width="{width}" height="{height}"'

@@ -172,16 +172,16 @@ def _page(settings, as_of, run_id, status, why, stages, gates, data) -> str:
         f"<h1>audiences — run of {as_of.isoformat()}</h1>",
         f'<p><span class="status {status}">{status}</span> {escape(why)}</p>',
         f'<p class="muted">run id {escape(str(run_id))} · <a href="../index.html">all runs</a></p>',
-        "<h2>Stages</h2>",
+        '<h2 id="stages">Stages</h2>',
         _stages_table(stages),
         bar_chart([(s["stage"], s["seconds"]) for s in stages], unit=" s"),
-        "<h2>Sources</h2>",
+        '<h2 id="sources">Sources</h2>',
         _sources(data),
-        "<h2>Quality checks</h2>",
+        '<h2 id="quality-checks">Quality checks</h2>',
         _checks(settings, as_of, gates),
-        "<h2>Segments</h2>",
+        '<h2 id="segments">Segments</h2>',
         _segments(data),
-        "<h2>Overlaps</h2>",
+        '<h2 id="overlaps">Overlaps</h2>',
         _overlaps(data),
     ]
     return _html(f"audiences — {as_of.isoformat()} — {status}", "\n".join(body))
@@ -341,6 +341,8 @@ def _html(title: str, body: str) -> str:
 
 
 def _short(value) -> str:
+    if isinstance(value, float):
+        value = round(value, 4)
     text = "" if value is None else str(value)
     return text if len(text) <= 60 else text[:57] + "…"
 

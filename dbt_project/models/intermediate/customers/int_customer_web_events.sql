@@ -2,7 +2,11 @@
     An event belongs to a customer through its userId (a shop account) or,
     failing that, its anonymousId (a device an identify call or a login tied
     to them); events of devices nobody identified are left out. Product
-    prices are converted to EUR with the currency_rates seed. -#}
+    prices are converted to EUR with the currency_rates seed. A view: its
+    readers filter it by time, and DuckDB pushes those filters into the scan
+    (as a table it cost two minutes at a million customers). -#}
+
+{{ config(materialized='view') }}
 
 with
 
