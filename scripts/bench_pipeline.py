@@ -3,10 +3,11 @@
     .venv/bin/python scripts/bench_pipeline.py --customers 1000000 --home /tmp/bench-m
 
 Generates the sources once (kept in HOME/sources), then runs the same step
-functions the DAG calls — extract each source, load, dbt build — for the last
-generated day on an empty warehouse, then the audience export, and prints a
-JSON result: seconds and rows per step, dbt's time per model (with identity
-resolution and the segment models summed), and the process's peak memory.
+functions the DAG calls for the last generated day on an empty warehouse —
+extract each source, load, raw gate, dbt build, marts gate, stage and
+publish — and prints a JSON result: seconds
+and rows per step, dbt's time per model (with identity resolution and the
+segment models summed), and the process's peak memory.
 """
 
 from __future__ import annotations
@@ -36,7 +37,14 @@ def main() -> None:
     os.environ["AUDIENCES_HOME"] = str(args.home)
     from audiences.config import settings
     from audiences.generate import GenerateOptions, generate
-    from audiences.pipeline import export_step, extract_step, load_step, transform_step
+    from audiences.pipeline import (
+        extract_step,
+        gate_step,
+        load_step,
+        publish_step,
+        stage_step,
+        transform_step,
+    )
 
     result: dict = {"customers": args.customers, "seconds": {}}
     sources = args.home / "sources"
@@ -47,26 +55,38 @@ def main() -> None:
             GenerateOptions(customers=args.customers, days=args.days, end_date=args.end_date),
         )
         result["seconds"]["generate"] = round(time.perf_counter() - start, 1)
-    for stale in ("landing", "dbt", "warehouse.duckdb"):
+    for stale in ("landing", "dbt", "warehouse.duckdb", "reports", "publications"):
         path = args.home / stale
         shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    for link in ("published", "exports"):
+        (args.home / link).unlink(missing_ok=True)
 
     day = args.end_date
+    run_id = f"bench__{day}"
     manifests = []
     for source in ("crm", "web", "shop"):
         start = time.perf_counter()
-        manifests.append(extract_step(source, day, f"bench__{day}"))
+        manifests.append(extract_step(source, day, run_id))
         result["seconds"][f"extract_{source}"] = round(time.perf_counter() - start, 1)
     start = time.perf_counter()
-    loaded = load_step(manifests)
+    loaded = load_step(manifests, day, run_id)
     result["seconds"]["load"] = round(time.perf_counter() - start, 1)
+    start = time.perf_counter()
+    gate_step("raw", day, run_id)
+    result["seconds"]["raw_gate"] = round(time.perf_counter() - start, 1)
     result["rows_loaded"] = {f"{r['source']}.{r['entity']}": r["records_loaded"] for r in loaded}
     start = time.perf_counter()
-    transform_step(day)
+    transform_step(day, run_id)
     result["seconds"]["dbt_build"] = round(time.perf_counter() - start, 1)
     start = time.perf_counter()
-    export_step(day)
-    result["seconds"]["export_audiences"] = round(time.perf_counter() - start, 1)
+    gate_step("marts", day, run_id)
+    result["seconds"]["marts_gate"] = round(time.perf_counter() - start, 1)
+    start = time.perf_counter()
+    publication = stage_step(day, run_id)
+    result["seconds"]["stage_publication"] = round(time.perf_counter() - start, 1)
+    start = time.perf_counter()
+    publish_step(day, publication, run_id)
+    result["seconds"]["publish"] = round(time.perf_counter() - start, 1)
 
     run = json.loads((settings().dbt_target_dir / "run_results.json").read_text())
     per_node = {

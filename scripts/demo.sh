@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: generate the default sources once, run the nightly DAG through
-# Airflow for the last generated day, and print the run summary. Running it
-# again re-runs the same logical date, which changes nothing.
+# Airflow for the last generated day (extract, load, gates, dbt, publish,
+# report), and print the run summary. Running it again re-runs the same
+# logical date, which publishes the same data again.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/airflow_env.sh"
@@ -35,3 +36,7 @@ fi
 echo "==> DAG run succeeded in $(( $(date +%s) - start ))s"
 echo
 "$bin/audiences" summary --date "$logical_date"
+echo
+echo "run report:   $AUDIENCES_HOME/reports/$logical_date/report.html (all runs: $AUDIENCES_HOME/reports/index.html)"
+echo "published:    $(readlink "$AUDIENCES_HOME/published") (marts: $AUDIENCES_HOME/published/warehouse.duckdb)"
+echo "audiences:    $AUDIENCES_HOME/exports/$logical_date/"

@@ -302,3 +302,34 @@ def test_rollback_returns_to_the_previous_publication(nights):
 def test_exporting_a_date_the_warehouse_is_not_built_for_is_refused(nights):
     with pytest.raises(ExportError, match=f"built as of {END}"):
         publication.stage(settings(), DAY_BEFORE, "test__stale")
+
+
+def test_the_marts_gate_catches_an_opted_out_person_in_an_audience(nights, tmp_path, monkeypatch):
+    """Force a person who opted out into an audience: the gate must refuse to publish."""
+    import shutil
+
+    import duckdb
+
+    from audiences.quality.gates import QualityGateError, enforce, run_gate
+
+    tampered = tmp_path / "warehouse.duckdb"
+    shutil.copy(settings().warehouse, tampered)
+    monkeypatch.setenv("AUDIENCES_WAREHOUSE", str(tampered))
+    con = duckdb.connect(str(tampered))
+    try:
+        victim = con.execute(
+            "select customer_id from marts.audience_members order by customer_id limit 1"
+        ).fetchone()[0]
+        con.execute(
+            "update marts.dim_customers set is_opted_in = false, is_contactable = false"
+            " where customer_id = ?",
+            [victim],
+        )
+    finally:
+        con.close()
+    result = run_gate(settings(), "marts", END)
+    failed = {(c.suite, c.column) for c in result.critical_failures}
+    assert failed == {("marts_audience_members", "is_contactable")}
+    assert all(c.success for c in result.checks if c.suite != "marts_audience_members")
+    with pytest.raises(QualityGateError, match="is_contactable"):
+        enforce(result)
