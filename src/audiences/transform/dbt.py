@@ -39,6 +39,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "DBT_TARGET_PATH": str(settings.dbt_target_dir),
         "DBT_LOG_PATH": str(settings.home / "dbt" / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "AUDIENCES_DUCKDB_TEMP_DIR": str(settings.home / "tmp" / "duckdb"),
     }
 
 
