@@ -147,7 +147,9 @@ def _reset(home: Path) -> None:
         shutil.rmtree(home / name, ignore_errors=True)
     for name in ("warehouse.duckdb", "published", "exports"):
         path = home / name
-        if path.is_symlink() or path.exists():
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)  # left by an older layout
+        elif path.is_symlink() or path.exists():
             path.unlink()
 
 

@@ -18,7 +18,7 @@ from audiences.config import DBT_PROJECT_DIR, settings
 from audiences.publish import exports as export_module
 from audiences.publish import publication
 from audiences.publish.exports import ExportError
-from audiences.transform import dbt_build
+from audiences.transform import dbt_build, run_dbt
 from tests.conftest import DAY_BEFORE, END, extract_and_load, use_sources, warehouse_query
 
 pytestmark = pytest.mark.dbt
@@ -80,6 +80,20 @@ def _csv(path: Path) -> list[dict]:
 
 def _export(day) -> Path:
     return settings().exports / day.isoformat()
+
+
+def test_every_dbt_unit_test_passes(nights):
+    """The nightly build leaves unit tests out; here they all run, once."""
+    result = run_dbt(settings(), ["test", "--select", "test_type:unit"], END)
+    outcomes = {r.node.name: str(r.status) for r in result.result}
+    assert result.success, {name: s for name, s in outcomes.items() if s != "pass"}
+    segments = {p.stem for p in (DBT_PROJECT_DIR / "models" / "segments").glob("*.sql")}
+    tested = {
+        getattr(r.node, "model", None) or r.node.tested_node_unique_id.split(".")[-1]
+        for r in result.result
+    }
+    assert segments <= tested  # every default segment has its unit test
+    assert len(outcomes) >= 28  # 6 for the profiles, 22 for the segments and audiences
 
 
 def test_the_default_library_is_active(nights):
