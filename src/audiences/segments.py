@@ -20,6 +20,7 @@ import duckdb
 from audiences.config import Settings
 from audiences.errors import AudiencesError
 from audiences.publish import last_published
+from audiences.sql import literal
 from audiences.transform import parse_project, run_dbt
 from audiences.transform.dbt import SEGMENT_TAG
 
@@ -315,7 +316,7 @@ def _change_against_published(
         ),
         published as (
             select customer_id
-            from read_csv('{str(published).replace("'", "''")}', header = true, all_varchar = true)
+            from read_csv({literal(str(published))}, header = true, all_varchar = true)
         )
         select
             (select count(*) from audience anti join published using (customer_id)),

@@ -17,6 +17,7 @@ import duckdb
 
 from audiences.errors import CountMismatchError
 from audiences.extract.landing import EntityResult
+from audiences.sql import literal
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def load_results(warehouse: Path, results: list[EntityResult]) -> list[dict]:
 
 
 def _paths(paths: list[str]) -> str:
-    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+    return "[" + ", ".join(literal(p) for p in paths) + "]"
 
 
 def _add_new_columns(con: duckdb.DuckDBPyConnection, table: str, landed: str) -> None:

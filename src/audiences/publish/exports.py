@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from audiences.errors import AudiencesError
+from audiences.sql import literal
 
 log = logging.getLogger(__name__)
 
@@ -114,13 +115,13 @@ def _active_segments(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
 def _write_segment(
     con: duckdb.DuckDBPyConnection, folder: Path, segment: str, previous: Path | None
 ) -> dict:
-    name = _literal(segment)
+    name = literal(segment)
     columns = ", ".join(AUDIENCE_COLUMNS)
     current = f"select {columns} from marts.audience_members where segment = {name}"
     previous_file = previous / f"{segment}.csv" if previous else None
     if previous_file is not None and previous_file.is_file():
         before = (
-            f"select customer_id, email from read_csv({_literal(str(previous_file))},"
+            f"select customer_id, email from read_csv({literal(str(previous_file))},"
             " header = true, all_varchar = true)"
         )
     else:
@@ -146,7 +147,7 @@ def _write_segment(
     files = {}
     for filename, query in queries.items():
         path = folder / filename
-        con.execute(f"copy ({query}) to {_literal(str(path))} (format csv, header true)")
+        con.execute(f"copy ({query}) to {literal(str(path))} (format csv, header true)")
         rows = con.execute(f"select count(*) from ({query}) as exported").fetchone()[0]
         files[filename] = {"rows": rows, "sha256": _fsync_and_hash(path)}
     return {
@@ -155,10 +156,6 @@ def _write_segment(
         "exited": files[f"{segment}.exited.csv"]["rows"],
         "files": files,
     }
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _fsync_and_hash(path: Path) -> str:

@@ -29,6 +29,7 @@ import duckdb
 from audiences.config import Settings
 from audiences.errors import AudiencesError
 from audiences.publish.exports import fsync_dir, last_published, write_audiences
+from audiences.sql import literal
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +199,7 @@ def prune(settings: Settings, keep: int = 7) -> list[str]:
 def _copy_marts(warehouse: Path, target: Path) -> dict[str, int]:
     con = duckdb.connect(str(target))
     try:
-        con.execute(f"attach '{_quote(str(warehouse))}' as build (read_only)")
+        con.execute(f"attach {literal(str(warehouse))} as build (read_only)")
         con.execute("create schema marts")
         tables = [
             name
@@ -256,10 +257,6 @@ def _append_history(settings: Settings, entry: dict) -> None:
         handle.write(json.dumps({"at": _now(), **entry}) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
-
-
-def _quote(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def _now() -> str:
