@@ -147,8 +147,10 @@ def _write_segment(
     files = {}
     for filename, query in queries.items():
         path = folder / filename
-        con.execute(f"copy ({query}) to {literal(str(path))} (format csv, header true)")
-        rows = con.execute(f"select count(*) from ({query}) as exported").fetchone()[0]
+        # COPY returns the rows it wrote.
+        (rows,) = con.execute(
+            f"copy ({query}) to {literal(str(path))} (format csv, header true)"
+        ).fetchone()
         files[filename] = {"rows": rows, "sha256": _fsync_and_hash(path)}
     return {
         "audience": files[f"{segment}.csv"]["rows"],
