@@ -123,17 +123,9 @@ def main() -> None:
 
 
 def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AUDIENCES"))}
-    env.update(
-        {
-            "AUDIENCES_HOME": str(home),
-            "AIRFLOW_HOME": str(home / "airflow"),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "PATH": f"{BIN}:{env.get('PATH', '')}",
-        }
-    )
-    return env
+    from audiences.config import airflow_env
+
+    return airflow_env(home, PATH=f"{BIN}:{os.environ.get('PATH', '')}")
 
 
 def _run(command: list[str], home: Path) -> None:

@@ -66,3 +66,21 @@ def settings() -> Settings:
         web_lookback_days=int(os.environ.get("AUDIENCES_WEB_LOOKBACK_DAYS", "3")),
         dbt_project_dir=Path(os.environ.get("AUDIENCES_DBT_PROJECT_DIR", DBT_PROJECT_DIR)),
     )
+
+
+def airflow_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment to run ``airflow`` on the project's DAG with every runtime file
+    under ``home``: what ``scripts/airflow_env.sh`` sets, for the end-to-end tests and
+    the benchmark. ``extra`` adds or overrides variables.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AUDIENCES"))}
+    env.update(
+        {
+            "AUDIENCES_HOME": str(home),
+            "AIRFLOW_HOME": str(home / "airflow"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        }
+    )
+    env.update(extra)
+    return env

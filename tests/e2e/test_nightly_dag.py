@@ -22,28 +22,18 @@ from pathlib import Path
 
 import pytest
 
+from audiences.config import airflow_env
 from tests.conftest import DAY_BEFORE, END, use_sources, warehouse_query
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(os.sys.executable).with_name("airflow"))
 DAG_ID = "customer_segments_nightly"
 CHROMIUM = os.environ.get("AUDIENCES_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AUDIENCES"))}
-    env.update(
-        {
-            "AUDIENCES_HOME": str(home),
-            "AIRFLOW_HOME": str(home / "airflow"),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AUDIENCES_RETRY_DELAY_SECONDS": "1",
-        }
-    )
-    return env
+    return airflow_env(home, AUDIENCES_RETRY_DELAY_SECONDS="1")
 
 
 def _airflow(home: Path, *args: str) -> str:
