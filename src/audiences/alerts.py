@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import urllib.request
-from pathlib import Path
+from datetime import date
 
 log = logging.getLogger(__name__)
 
@@ -21,18 +21,17 @@ WEBHOOK = "AUDIENCES_ALERT_WEBHOOK"
 GATES = ("raw", "marts", "drift")
 
 
-def failing_checks(reports: Path, as_of: str) -> list[str]:
+def failing_checks(settings, as_of: date) -> list[str]:
     """``gate: suite: expectation(column)`` of every failed critical check of the date."""
-    found = []
-    for gate in GATES:
-        path = reports / as_of / "gates" / f"{gate}.json"
-        if not path.is_file():
-            continue
-        for check in json.loads(path.read_text())["checks"]:
-            if check["severity"] == "critical" and not check["success"]:
-                column = f"({check['column']})" if check.get("column") else ""
-                found.append(f"{gate}: {check['suite']}: {check['expectation']}{column}")
-    return found
+    from audiences.quality.gates import read_gate_result
+
+    results = (read_gate_result(settings, as_of, gate) for gate in GATES)
+    return [
+        f"{result.gate}: {check.label}"
+        for result in results
+        if result is not None
+        for check in result.critical_failures
+    ]
 
 
 def notify_failure(context) -> None:
@@ -40,9 +39,9 @@ def notify_failure(context) -> None:
     from audiences.config import settings
 
     task_id = context["task_instance"].task_id
-    logical_date = context["logical_date"].date().isoformat()
+    logical_date = context["logical_date"].date()
     checks = (
-        failing_checks(settings().reports, logical_date)
+        failing_checks(settings(), logical_date)
         if "gate" in task_id or (task_id == "publish")
         else []
     )
@@ -64,9 +63,9 @@ def notify_failure(context) -> None:
         "dag_id": context["dag"].dag_id,
         "run_id": context.get("run_id"),
         "task_id": task_id,
-        "logical_date": logical_date,
+        "logical_date": logical_date.isoformat(),
         "failing_checks": checks,
-        "report": str(settings().reports / logical_date / "report.html"),
+        "report": str(settings().reports / logical_date.isoformat() / "report.html"),
     }
     request = urllib.request.Request(
         url,
