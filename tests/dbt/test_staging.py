@@ -18,8 +18,7 @@ def test_staging_holds_the_current_version_of_each_record(two_nights):
     expected = {
         "stg_crm__contacts": "select count(distinct contact_id) from raw.crm_contacts",
         "stg_crm__email_activities": "select count(distinct event_id) from raw.crm_email_activity",
-        "stg_web__events": "select count(distinct message_id) from raw.web_events"
-        " where timestamp < '2026-11-23'",
+        "stg_web__events": "select count(distinct message_id) from raw.web_events",
         "stg_shop__customers": "select count(distinct customer_id) from raw.shop_customers",
         "stg_shop__orders": "select count(distinct order_id) from raw.shop_orders",
         "stg_shop__order_items": "select count(distinct order_item_id) from raw.shop_order_items",
@@ -45,9 +44,10 @@ def test_build_as_of_an_earlier_date_ignores_later_data(two_nights):
     assert warehouse_query(
         "select max(ordered_at) < '2026-11-22'::timestamptz from staging.stg_shop__orders"
     ) == [(True,)]
-    assert warehouse_query(
-        "select max(occurred_at) < '2026-11-22'::timestamptz from staging.stg_web__events"
-    ) == [(True,)]
+    assert warehouse_query("select max(load_date) < '2026-11-22' from staging.stg_web__events") == [
+        (True,)
+    ]
+
     end_contacts = warehouse_query(
         "select count(*) from raw.crm_contacts where _logical_date = ?", [END]
     )[0][0]

@@ -15,6 +15,7 @@ contacts as (
 activities as (
 
     select * from {{ ref('stg_crm__email_activities') }}
+    where occurred_at < {{ as_of_end() }}
 
 ),
 

@@ -42,7 +42,10 @@ web_identifies as (
         traits_email,
         max(occurred_at) as occurred_at
     from {{ ref('stg_web__events') }}
-    where event_type = 'identify' and is_traits_email_valid
+    where
+        event_type = 'identify'
+        and is_traits_email_valid
+        and occurred_at < {{ as_of_end() }}
     group by anonymous_id, traits_email
 
 ),

@@ -6,6 +6,7 @@ with
 activities as (
 
     select * from {{ ref('stg_crm__email_activities') }}
+    where occurred_at < {{ as_of_end() }}
 
 ),
 

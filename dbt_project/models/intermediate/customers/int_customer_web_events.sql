@@ -13,6 +13,7 @@ with
 events as (
 
     select * from {{ ref('stg_web__events') }}
+    where occurred_at < {{ as_of_end() }}
 
 ),
 

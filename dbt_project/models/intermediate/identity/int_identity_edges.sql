@@ -27,7 +27,7 @@ guest_orders as (
 web_events as (
 
     select * from {{ ref('stg_web__events') }}
-    where anonymous_id is not null
+    where anonymous_id is not null and occurred_at < {{ as_of_end() }}
 
 ),
 

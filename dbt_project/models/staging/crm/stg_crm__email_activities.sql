@@ -1,3 +1,17 @@
+{#- Incremental (see macros/incremental.sql): a night reads the raw partitions
+    loaded since the last build. Events stamped after the logical date are
+    kept; the models that read them filter on occurred_at. -#}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='email_event_id',
+    on_schema_change='fail',
+    pre_hook="{{ audiences.delete_reloaded_nights() }}",
+) }}
+
+{%- set since = audiences.incremental_since() %}
+
 with
 
 source as (
@@ -5,7 +19,9 @@ source as (
     select * from {{ source('crm', 'crm_email_activity') }}
     where
         _logical_date <= {{ as_of_date() }}
-        and occurred_at < {{ as_of_end() }}
+        and {{ audiences.keys_loaded_since(
+            source('crm', 'crm_email_activity'), 'event_id', since
+        ) }}
 
 ),
 
@@ -35,7 +51,8 @@ renamed as (
 
         -- timestamps
         occurred_at,
-        _extracted_at as extracted_at
+        _extracted_at as extracted_at,
+        _logical_date as load_date
 
     from deduplicated
 

@@ -1,3 +1,17 @@
+{#- Incremental (see macros/incremental.sql): a night reads the raw partitions
+    loaded since the last build. Events stamped after the logical date are
+    kept; the models that read them filter on occurred_at. -#}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='event_id',
+    on_schema_change='fail',
+    pre_hook="{{ audiences.delete_reloaded_nights() }}",
+) }}
+
+{%- set since = audiences.incremental_since() %}
+
 with
 
 source as (
@@ -5,7 +19,7 @@ source as (
     select * from {{ source('web', 'web_events') }}
     where
         _logical_date <= {{ as_of_date() }}
-        and timestamp < {{ as_of_end() }}
+        and {{ audiences.keys_loaded_since(source('web', 'web_events'), 'message_id', since) }}
 
 ),
 
@@ -53,7 +67,8 @@ renamed as (
         -- timestamps
         timestamp as occurred_at,
         received_at,
-        _extracted_at as extracted_at
+        _extracted_at as extracted_at,
+        _logical_date as load_date
 
     from deduplicated
 
