@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 export AUDIENCES_HOME ?= $(CURDIR)/data
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock browser demo test lint format unit e2e bench-generate bench-pipeline clean
+.PHONY: help install lock browser demo test lint format unit e2e bench-generate bench clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -52,9 +52,9 @@ e2e: $(STAMP) browser ## Only the end-to-end Airflow runs
 bench-generate: $(STAMP) ## Time the generator at 1,000,000 customers (writes under /tmp)
 	$(BIN)/python scripts/bench_generate.py --customers 1000000
 
-bench-pipeline: $(STAMP) ## Time extract, load and dbt build at CUSTOMERS (default 1,000,000)
-	$(BIN)/python scripts/bench_pipeline.py --customers $(or $(CUSTOMERS),1000000) \
-		--home /tmp/audiences-bench-$(or $(CUSTOMERS),1000000)
+bench: $(STAMP) ## The benchmark through Airflow at SCALE=XS|S|M (default M): full + incremental night
+	$(BIN)/python scripts/bench.py --scale $(or $(SCALE),M) \
+		$(if $(MEMORY_LIMIT),--memory-limit $(MEMORY_LIMIT))
 
 clean: ## Remove runtime data (data/) and build output
 	rm -rf data dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

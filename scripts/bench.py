@@ -5,17 +5,26 @@
     .venv/bin/python scripts/bench.py --scale M       # 1,000,000
 
 For the scale it generates the sources once (90 days, kept under
-HOME/sources), then runs a first night on an empty warehouse the way
-production does — `airflow dags test customer_segments_nightly <last day>`
-— and measures: the whole DAG run (wall clock), every stage the steps record
-(each extract, load, each gate, dbt build, staging, publish), rows per second
-of each stage, dbt's time per model, and the peak memory of the run. Then the
-**floor**: the compiled SQL of every dbt model of that run, executed in the
-same dependency order in one DuckDB process on a copy of the loaded
-warehouse, and the ratio of the transformation to it.
+HOME/sources), then runs two nights the way production does — `airflow dags
+test customer_segments_nightly <date>`:
+
+1. the **full** night: the day before the last, on an empty warehouse, so
+   every model is built from the whole history (a full refresh);
+2. the **incremental** night: the last day on top of it — one new day of
+   data, the incremental facts adding only what that night loaded.
+
+For each it measures the whole DAG run (wall clock), every stage the steps
+record (each extract, load, each gate, dbt build, staging, publish), rows per
+second of each stage and dbt's time per model; and the peak memory. After the
+full night, the **floor**: the compiled SQL of every dbt model of that night,
+executed in the same dependency order in one DuckDB process on a copy of the
+loaded warehouse, and the ratio of the transformation to it.
+
+``--memory-limit 4GB`` runs it all with DuckDB limited to that much memory
+(spilling to disk) and writes ``<scale>-<limit>.json``.
 
 Writes docs/bench/<scale>.json and rewrites the benchmark table in
-docs/performance.md from every scale measured so far.
+docs/performance.md from every result measured so far.
 """
 
 from __future__ import annotations
@@ -28,13 +37,14 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SCALES = {"XS": 10_000, "S": 100_000, "M": 1_000_000}
 END = date(2026, 11, 22)
+FULL_NIGHT = END - timedelta(days=1)
 MODEL_SCHEMAS = ("staging", "intermediate", "marts", "segments")
 TABLE_START, TABLE_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
@@ -44,10 +54,21 @@ def main() -> None:
     parser.add_argument("--scale", choices=SCALES, required=True)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--home", type=Path, help="default: /tmp/audiences-bench-<scale>")
+    parser.add_argument("--memory-limit", help="DuckDB's memory limit, e.g. 4GB (default 80%%)")
     args = parser.parse_args()
     home = (args.home or Path(f"/tmp/audiences-bench-{args.scale}")).resolve()
     customers = SCALES[args.scale]
-    result: dict = {"scale": args.scale, "customers": customers, "days": args.days, "seconds": {}}
+    name = args.scale + (f"-{args.memory_limit}" if args.memory_limit else "")
+    result: dict = {
+        "scale": args.scale,
+        "name": name,
+        "customers": customers,
+        "days": args.days,
+        "memory_limit": args.memory_limit or "80%",
+        "seconds": {},
+    }
+    if args.memory_limit:
+        os.environ["AUDIENCES_DUCKDB_MEMORY_LIMIT"] = args.memory_limit
 
     sources = home / "sources"
     if not (sources / "generator.json").exists():
@@ -74,58 +95,81 @@ def main() -> None:
     subprocess.run(
         [str(ROOT / "scripts" / "airflow_init.sh")], env=env, check=True, capture_output=True
     )
-    start = time.perf_counter()
-    out = subprocess.run(
-        [str(BIN / "airflow"), "dags", "test", "customer_segments_nightly", END.isoformat()],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    result["seconds"]["dag_run"] = round(time.perf_counter() - start, 1)
-    (home / "dag_run.log").write_text(out.stdout + out.stderr)
-    if "state=success" not in out.stdout + out.stderr:
-        sys.exit(f"the DAG run did not succeed; see {home / 'dag_run.log'}")
-    result["peak_rss_gib"] = round(
-        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20, 2
-    )
-
     os.environ["AUDIENCES_HOME"] = str(home)
     from audiences.config import settings
 
     config = settings()
-    stages = _stages(config.reports / END.isoformat() / "stages.jsonl")
-    rows = _rows(config.warehouse)
-    result["stages"] = {
-        name: {"seconds": seconds, "rows_per_second": _rate(rows.get(name), seconds)}
-        for name, seconds in stages.items()
-    }
-    result["rows"] = rows
-    run = json.loads((config.dbt_target_dir / "run_results.json").read_text())
-    models = [r for r in run["results"] if r["unique_id"].startswith("model.")]
-    result["dbt_models_seconds"] = round(sum(r["execution_time"] for r in models), 1)
-    result["dbt_slowest_models"] = {
-        r["unique_id"].split(".")[-1]: round(r["execution_time"], 1)
-        for r in sorted(models, key=lambda r: -r["execution_time"])[:8]
-    }
+    full = _night(FULL_NIGHT, env, home)
+    models = full.pop("models")
+    result["full"] = full
     result["floor_seconds"] = _floor(config, models, home)
-    dbt_build = stages["dbt_build"]
-    result["ratio_dbt_build_to_floor"] = round(dbt_build / result["floor_seconds"], 2)
-    result["ratio_dbt_models_to_floor"] = round(
-        result["dbt_models_seconds"] / result["floor_seconds"], 2
+    result["ratio_dbt_build_to_floor"] = round(
+        full["stages"]["dbt_build"]["seconds"] / result["floor_seconds"], 2
+    )
+    result["ratio_dag_run_to_floor"] = round(full["dag_run_seconds"] / result["floor_seconds"], 2)
+    incremental = _night(END, env, home)
+    incremental.pop("models")
+    result["incremental"] = incremental
+    result["ratio_incremental_to_full"] = round(
+        incremental["dag_run_seconds"] / full["dag_run_seconds"], 3
+    )
+    result["peak_rss_gib"] = round(
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20, 2
     )
     result["machine"] = f"{os.cpu_count()} cores, {_memory_gib()} GiB"
 
     out_dir = ROOT / "docs" / "bench"
     out_dir.mkdir(exist_ok=True)
-    (out_dir / f"{args.scale}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     _write_table(out_dir)
     print(json.dumps(result, indent=2))
+
+
+def _night(day: date, env: dict[str, str], home: Path) -> dict:
+    """Run the DAG for ``day`` through Airflow; return its stages and dbt's model times."""
+    from audiences.config import settings
+
+    config = settings()
+    start = time.perf_counter()
+    out = subprocess.run(
+        [str(BIN / "airflow"), "dags", "test", "customer_segments_nightly", day.isoformat()],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    seconds = round(time.perf_counter() - start, 1)
+    log = home / f"dag_run_{day.isoformat()}.log"
+    log.write_text(out.stdout + out.stderr)
+    if "state=success" not in out.stdout + out.stderr:
+        sys.exit(f"the DAG run for {day} did not succeed; see {log}")
+    stages = _stages(config.reports / day.isoformat() / "stages.jsonl")
+    rows = _rows(config.warehouse, day)
+    run = json.loads((config.dbt_target_dir / "run_results.json").read_text())
+    models = [r for r in run["results"] if r["unique_id"].startswith("model.")]
+    return {
+        "date": day.isoformat(),
+        "dag_run_seconds": seconds,
+        "stages": {
+            name: {"seconds": secs, "rows_per_second": _rate(rows.get(name), secs)}
+            for name, secs in stages.items()
+        },
+        "rows": rows,
+        "dbt_models_seconds": round(sum(r["execution_time"] for r in models), 1),
+        "dbt_slowest_models": {
+            r["unique_id"].split(".")[-1]: round(r["execution_time"], 1)
+            for r in sorted(models, key=lambda r: -r["execution_time"])[:8]
+        },
+        "models": models,
+    }
 
 
 def _env(home: Path) -> dict[str, str]:
     from audiences.config import airflow_env
 
-    return airflow_env(home, PATH=f"{BIN}:{os.environ.get('PATH', '')}")
+    extra = {"PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
+    if "AUDIENCES_DUCKDB_MEMORY_LIMIT" in os.environ:
+        extra["AUDIENCES_DUCKDB_MEMORY_LIMIT"] = os.environ["AUDIENCES_DUCKDB_MEMORY_LIMIT"]
+    return airflow_env(home, **extra)
 
 
 def _run(command: list[str], home: Path) -> None:
@@ -150,18 +194,22 @@ def _stages(path: Path) -> dict[str, float]:
     return {line["stage"]: line["seconds"] for line in lines}
 
 
-def _rows(warehouse: Path) -> dict[str, int]:
-    """Rows each stage handled: records read per extract, loaded in all for the load."""
+def _rows(warehouse: Path, day: date) -> dict[str, int]:
+    """Rows each stage of the night handled: records read per extract, loaded in all."""
     import duckdb
 
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         per_source = dict(
             con.execute(
-                "select 'extract_' || source, sum(records_read) from audit.extract_log group by 1"
+                "select 'extract_' || source, sum(records_read) from audit.extract_log"
+                " where logical_date = ? group by 1",
+                [day],
             ).fetchall()
         )
-        loaded = con.execute("select sum(records_loaded) from audit.extract_log").fetchone()[0]
+        loaded = con.execute(
+            "select sum(records_loaded) from audit.extract_log where logical_date = ?", [day]
+        ).fetchone()[0]
         customers = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
     finally:
         con.close()
@@ -189,7 +237,7 @@ def _floor(config, models: list[dict], home: Path) -> float:
     floor_dir.mkdir()
     copy = floor_dir / config.warehouse.name  # same catalog name as the compiled SQL
     shutil.copy(config.warehouse, copy)
-    con = duckdb.connect(str(copy))
+    con = duckdb.connect(str(copy), config=config.duckdb_config)
     try:
         con.execute("set TimeZone = 'UTC'")  # as the dbt profile does
         for schema in MODEL_SCHEMAS:
@@ -212,11 +260,13 @@ def _memory_gib() -> int:
 
 
 def _write_table(out_dir: Path) -> None:
+    names = [n for s in SCALES for n in (s, f"{s}-4GB")]
     results = [
-        json.loads((out_dir / f"{s}.json").read_text())
-        for s in SCALES
-        if (out_dir / f"{s}.json").exists()
+        json.loads((out_dir / f"{n}.json").read_text())
+        for n in names
+        if (out_dir / f"{n}.json").exists()
     ]
+    results = [r for r in results if "full" in r]  # written by this version of the script
     stages = [
         "extract_crm",
         "extract_web",
@@ -228,40 +278,45 @@ def _write_table(out_dir: Path) -> None:
         "stage_publication",
         "publish",
     ]
-    header = "| | " + " | ".join(f"{r['scale']} ({r['customers']:,})" for r in results) + " |"
-    lines = [header, "|---|" + "---:|" * len(results)]
-    if any("generate" in r["seconds"] for r in results):
-        lines.append(
-            "| generate (s) | "
-            + " | ".join(str(r["seconds"].get("generate", "-")) for r in results)
-            + " |"
-        )
-    for stage in stages:
-        cells = []
-        for r in results:
-            s = r["stages"].get(stage)
+
+    def label(r: dict) -> str:
+        limit = f", DuckDB {r['memory_limit']}" if r["memory_limit"] != "80%" else ""
+        return f"{r['scale']} ({r['customers']:,}{limit})"
+
+    def row(title: str, cell) -> str:
+        return f"| {title} | " + " | ".join(cell(r) for r in results) + " |"
+
+    def stage(night: str, name: str):
+        def cell(r: dict) -> str:
+            s = r[night]["stages"].get(name)
             rate = s and s["rows_per_second"]
-            cells.append(
-                "-" if not s else f"{s['seconds']} s" + (f" ({rate:,} rows/s)" if rate else "")
-            )
-        lines.append(f"| {stage} | " + " | ".join(cells) + " |")
-    lines += [
-        "| **whole DAG run (Airflow)** | "
-        + " | ".join(f"**{r['seconds']['dag_run']} s**" for r in results)
-        + " |",
-        "| dbt models (sum) | "
-        + " | ".join(f"{r['dbt_models_seconds']} s" for r in results)
-        + " |",
-        "| floor: same SQL, bare | "
-        + " | ".join(f"{r['floor_seconds']} s" for r in results)
-        + " |",
-        "| dbt build / floor | "
-        + " | ".join(str(r["ratio_dbt_build_to_floor"]) for r in results)
-        + " |",
-        "| peak memory | " + " | ".join(f"{r['peak_rss_gib']} GiB" for r in results) + " |",
-        "| customers profiled | "
-        + " | ".join(f"{r['rows']['customers']:,}" for r in results)
-        + " |",
+            return "-" if not s else f"{s['seconds']} s" + (f" ({rate:,} rows/s)" if rate else "")
+
+        return cell
+
+    lines = [
+        "| | " + " | ".join(label(r) for r in results) + " |",
+        "|---|" + "---:|" * len(results),
+        row("generate (s)", lambda r: str(r["seconds"].get("generate", "-"))),
+        row("**full night** (whole history, empty warehouse)", lambda r: r["full"]["date"]),
+        *[row(name, stage("full", name)) for name in stages],
+        row(
+            "**whole DAG run (Airflow), full**",
+            lambda r: f"**{r['full']['dag_run_seconds']} s**",
+        ),
+        row("dbt models (sum)", lambda r: f"{r['full']['dbt_models_seconds']} s"),
+        row("floor: same SQL, bare", lambda r: f"{r['floor_seconds']} s"),
+        row("dbt build / floor", lambda r: str(r["ratio_dbt_build_to_floor"])),
+        row("whole DAG run / floor", lambda r: str(r["ratio_dag_run_to_floor"])),
+        row("**incremental night** (one new day)", lambda r: r["incremental"]["date"]),
+        *[row(name, stage("incremental", name)) for name in stages],
+        row(
+            "**whole DAG run (Airflow), incremental**",
+            lambda r: f"**{r['incremental']['dag_run_seconds']} s**",
+        ),
+        row("incremental / full", lambda r: f"{r['ratio_incremental_to_full']:.1%}"),
+        row("peak memory (largest process)", lambda r: f"{r['peak_rss_gib']} GiB"),
+        row("customers profiled", lambda r: f"{r['incremental']['rows']['customers']:,}"),
     ]
     doc = ROOT / "docs" / "performance.md"
     text = doc.read_text()

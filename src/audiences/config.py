@@ -52,6 +52,18 @@ class Settings:
     def dbt_target_dir(self) -> Path:
         return self.home / "dbt" / "target"
 
+    @property
+    def duckdb_config(self) -> dict[str, str]:
+        """DuckDB's memory limit and spill folder, set on purpose for every connection
+        that moves data (extract, load, dbt, gates, publication); docs/performance.md.
+        """
+        return {
+            "memory_limit": os.environ.get("AUDIENCES_DUCKDB_MEMORY_LIMIT", "80%"),
+            "temp_directory": os.environ.get(
+                "AUDIENCES_DUCKDB_TEMP_DIR", str(self.home / "tmp" / "duckdb")
+            ),
+        }
+
 
 def settings() -> Settings:
     """Read the settings from the environment (on every call, so tests can patch it)."""

@@ -74,8 +74,8 @@ class EntityResult:
         return cls(**data)
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(config=settings.duckdb_config)
     con.execute("set TimeZone = 'UTC'")
     return con
 
@@ -175,7 +175,7 @@ class Lander:
         missing = [c for c in [*entity.column_names, *BOOKKEEPING] if c not in records.column_names]
         if missing:
             raise ValueError(f"extractor for {entity.table} did not provide columns {missing}")
-        con = _connect()
+        con = _connect(ctx.settings)
         con.register("records", records)
         # Every value is cast once; the checks and the landed columns reuse the result.
         casts = ", ".join(

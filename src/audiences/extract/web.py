@@ -21,6 +21,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from audiences.config import Settings
 from audiences.errors import SourceMissingError
 from audiences.extract import state
 from audiences.extract.contracts import WEB_EVENTS
@@ -113,7 +114,7 @@ def extract_web(ctx: RunContext) -> list[EntityResult]:
 
     def flush() -> None:
         nonlocal extra_events
-        records = parse_lines(pa.concat_tables(batch))
+        records = parse_lines(pa.concat_tables(batch), ctx.settings)
         extra_events += len(records.column("_extra_columns").drop_null())
         lander.add(records)
         batch.clear()
@@ -159,7 +160,7 @@ def _lines_table(path: str, lines: list[str | None], start: int) -> pa.Table:
     )
 
 
-def parse_lines(lines: pa.Table) -> pa.Table:
+def parse_lines(lines: pa.Table, settings: Settings) -> pa.Table:
     """Split JSON lines into contract columns (text), flagging lines that are not events.
 
     Each line is parsed once (``from_json`` into a struct of JSON values);
@@ -172,7 +173,7 @@ def parse_lines(lines: pa.Table) -> pa.Table:
         f" else event.{src} ->> '$' end as {dst}"
         for src, dst in FIELDS.items()
     )
-    con = duckdb.connect()
+    con = duckdb.connect(config=settings.duckdb_config)
     con.register("lines", lines)
     return con.sql(f"""
         with parsed as (

@@ -73,7 +73,7 @@ def stage(settings: Settings, as_of: date, run_id: str) -> Path:
         live = current(settings)
         live_exports = live / "exports" if live else None
 
-        tables = _copy_marts(settings.warehouse, staging / MARTS_FILE)
+        tables = _copy_marts(settings, staging / MARTS_FILE)
         exports = staging / "exports"
         exports.mkdir()
         if live_exports and live_exports.is_dir():
@@ -196,8 +196,9 @@ def prune(settings: Settings, keep: int = 7) -> list[str]:
     return removed
 
 
-def _copy_marts(warehouse: Path, target: Path) -> dict[str, int]:
-    con = duckdb.connect(str(target))
+def _copy_marts(settings: Settings, target: Path) -> dict[str, int]:
+    warehouse = settings.warehouse
+    con = duckdb.connect(str(target), config=settings.duckdb_config)
     try:
         con.execute(f"attach {literal(str(warehouse))} as build (read_only)")
         con.execute("create schema marts")

@@ -133,7 +133,7 @@ def gate_parameters(settings: Settings, suites: dict[str, dict], as_of: date) ->
         "as_of": as_of.isoformat(),
         "as_of_end": f"{end.isoformat()}T00:00:00+00:00",
     }
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = duckdb.connect(str(settings.warehouse), read_only=True, config=settings.duckdb_config)
     try:
         for name, spec in suites.items():
             entity = spec.get("extract_log")
@@ -195,7 +195,7 @@ def run_gate(settings: Settings, gate: str, as_of: date, run_name: str | None = 
     source = context.data_sources.add_sql(
         name="warehouse",
         connection_string=f"duckdb:///{settings.warehouse}",
-        kwargs={"connect_args": {"read_only": True}},
+        kwargs={"connect_args": {"read_only": True, "config": settings.duckdb_config}},
     )
     definitions = []
     for name, spec in suites.items():

@@ -39,7 +39,8 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "DBT_TARGET_PATH": str(settings.dbt_target_dir),
         "DBT_LOG_PATH": str(settings.home / "dbt" / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "AUDIENCES_DUCKDB_TEMP_DIR": str(settings.home / "tmp" / "duckdb"),
+        "AUDIENCES_DUCKDB_MEMORY_LIMIT": settings.duckdb_config["memory_limit"],
+        "AUDIENCES_DUCKDB_TEMP_DIR": settings.duckdb_config["temp_directory"],
     }
 
 
