@@ -124,6 +124,51 @@ def test_every_customer_has_exactly_one_primary_segment(nights):
     ) == [(0,)]
 
 
+def test_sessions_counted_from_the_last_30_days_match_the_whole_history(nights):
+    """Web traits sessionise only the last 30 days (and 30 minutes): same counts as all events."""
+    assert warehouse_query("""
+        with gaps as (
+            select customer_id, occurred_at, lag(occurred_at) over (
+                partition by customer_id order by occurred_at) as previous_at
+            from intermediate.int_customer_web_events
+        ),
+        starts as (
+            select customer_id, occurred_at from gaps
+            where previous_at is null or occurred_at > previous_at + interval 30 minute
+        ),
+        whole_history as (
+            select customer_id,
+                count(*) filter (where occurred_at >= timestamptz '2026-11-16 00:00:00+00')
+                    as sessions_7d,
+                count(*) filter (where occurred_at >= timestamptz '2026-10-24 00:00:00+00')
+                    as sessions_30d
+            from starts group by customer_id
+        )
+        select count(*), count(*) filter (where w.sessions_30d > 0)
+        from whole_history as w
+        inner join intermediate.int_customer_web_traits as t using (customer_id)
+        where (w.sessions_7d, w.sessions_30d) is distinct from (t.sessions_7d, t.sessions_30d)
+    """) == [(0, 0)]
+    assert (
+        warehouse_query(
+            "select count(*) from intermediate.int_customer_web_traits where sessions_30d > 0"
+        )[0][0]
+        > 100
+    )
+
+
+def test_phone_numbers_are_normalised_through_the_lookup(nights):
+    from audiences.warehouse_functions import to_e164
+
+    rows = warehouse_query(
+        "select phone_raw, country_code, phone_e164 from staging.stg_crm__contacts"
+        " union all"
+        " select phone_raw, country_code, phone_e164 from staging.stg_shop__customers"
+    )
+    assert [r for r in rows if to_e164(r[0], r[1]) != r[2]] == []
+    assert sum(1 for r in rows if r[2]) > 1000
+
+
 def test_overlap_matrix_matches_memberships(nights):
     sizes = dict(
         warehouse_query("select segment, count(*) from marts.segment_memberships group by 1")

@@ -1,7 +1,11 @@
 {#- Browsing traits per customer as of the logical date, from the web events
     attributed to customers (int_customer_web_events). A session ends after 30 minutes
-    without an event. "Checkout starts without an order" are checkout starts
-    with no completed order by the same customer in the 48 hours after. -#}
+    without an event; only sessions that start in the last 30 days are
+    counted, so only the events of those days and the 30 minutes before are
+    sessionised (an event's predecessor, if it is more than 30 minutes older,
+    starts a session whether it is known or not). "Checkout starts without an
+    order" are checkout starts with no completed order by the same customer in
+    the 48 hours after. -#}
 
 with
 
@@ -14,9 +18,11 @@ customer_events as (
 gaps as (
 
     select
-        *,
+        customer_id,
+        occurred_at,
         lag(occurred_at) over (partition by customer_id order by occurred_at) as previous_at
     from customer_events
+    where occurred_at >= {{ dbt.dateadd('minute', -30, dbt.dateadd('day', -30, as_of_end())) }}
 
 ),
 

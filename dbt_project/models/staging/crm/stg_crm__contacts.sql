@@ -1,5 +1,5 @@
-{#- A table, not a view: phone numbers are normalised by a Python function that
-    exists only on dbt's connections, so it must run at build time. -#}
+{#- A table: several models read it, and picking the current versions once is
+    cheaper than in each of them. Phone numbers come from stg_phone_numbers. -#}
 {{ config(materialized='table') }}
 
 with
@@ -16,6 +16,12 @@ countries as (
 
 ),
 
+phone_numbers as (
+
+    select * from {{ ref('stg_phone_numbers') }}
+
+),
+
 renamed as (
 
     select
@@ -27,7 +33,7 @@ renamed as (
         source.email as email_raw,
         nullif(trim(source.first_name), '') as first_name,
         nullif(trim(source.last_name), '') as last_name,
-        {{ normalize_phone('source.phone', 'countries.country_code') }} as phone_e164,
+        phone_numbers.phone_e164,
         source.phone as phone_raw,
         countries.country_code,
         source.country as country_raw,
@@ -53,6 +59,10 @@ renamed as (
     from source
     left outer join countries
         on lower(trim(source.country)) = countries.country_key
+    left outer join phone_numbers
+        on
+            source.phone = phone_numbers.phone_raw
+            and countries.country_code is not distinct from phone_numbers.country_code
 
 )
 
