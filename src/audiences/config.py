@@ -57,11 +57,15 @@ class Settings:
         """DuckDB's memory limit and spill folder, set on purpose for every connection
         that moves data (extract, load, dbt, gates, publication); docs/performance.md.
         """
+        spill = Path(
+            os.environ.get("AUDIENCES_DUCKDB_TEMP_DIR", self.home / "tmp" / "duckdb")
+        ).resolve()
+        # DuckDB creates only the last folder of the path, and only when it
+        # first spills: a missing parent would fail the run at its largest step.
+        spill.mkdir(parents=True, exist_ok=True)
         return {
             "memory_limit": os.environ.get("AUDIENCES_DUCKDB_MEMORY_LIMIT", "80%"),
-            "temp_directory": os.environ.get(
-                "AUDIENCES_DUCKDB_TEMP_DIR", str(self.home / "tmp" / "duckdb")
-            ),
+            "temp_directory": str(spill),
         }
 
 
