@@ -16,6 +16,8 @@ import re
 from datetime import date
 from pathlib import Path
 
+import pyarrow as pa
+
 from audiences.errors import SchemaDriftError, SourceMissingError
 from audiences.extract import state
 from audiences.extract.contracts import CRM_CONTACTS, CRM_EMAIL_ACTIVITY, Entity
@@ -24,6 +26,8 @@ from audiences.extract.landing import EntityResult, Lander, RunContext, records_
 log = logging.getLogger(__name__)
 
 FILE_PREFIX = {CRM_CONTACTS: "contacts", CRM_EMAIL_ACTIVITY: "email_activity"}
+# Records landed together (one Parquet part each).
+BATCH_ROWS = 500_000
 
 
 def extract_crm(ctx: RunContext) -> list[EntityResult]:
@@ -76,7 +80,11 @@ def extract_export(ctx: RunContext, entity: Entity, folder: Path) -> EntityResul
 
     lander = Lander(ctx, entity)
     source_files = []
-    for day in sorted(chosen):  # one file at a time: memory follows the largest export
+    # Files are read one at a time and landed in batches: memory follows the
+    # batch, and a first night over months of small daily exports does not
+    # pay the landing's fixed cost once per file.
+    batch: list[pa.Table] = []
+    for day in sorted(chosen):
         path = chosen[day]
         file_columns, extras = read_export(path, entity)
         if extras:
@@ -85,8 +93,13 @@ def extract_export(ctx: RunContext, entity: Entity, folder: Path) -> EntityResul
                 f" {', '.join(extras)}"
             )
             log.warning("crm.%s: %s", entity.name, notes[-1])
-        lander.add(records_table(entity, file_columns))
+        batch.append(records_table(entity, file_columns))
         source_files.append({"path": str(path), "size": path.stat().st_size})
+        if sum(t.num_rows for t in batch) >= BATCH_ROWS:
+            lander.add(pa.concat_tables(batch))
+            batch.clear()
+    if batch:
+        lander.add(pa.concat_tables(batch))
     latest = max(chosen) if chosen else None
     return lander.result(
         source_files=source_files,
