@@ -12,7 +12,10 @@ per contract column) plus bookkeeping columns:
 
 :class:`Lander` types the values in DuckDB, splits good records from bad
 ones, writes both as immutable Parquet under ``landing/`` (one part per batch)
-and returns the counts.
+and returns the counts. A reader whose records need splitting first (JSON
+lines) hands over the raw table with the SQL that splits it, so that work
+runs in the same DuckDB connection as the landing, without a round trip
+through Arrow.
 """
 
 from __future__ import annotations
@@ -123,7 +126,7 @@ def _reason_sql(entity: Entity) -> str:
 def check_retyped(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     """Raise when, in some source file, a typed column's values have stopped parsing.
 
-    Reads the ``typed`` table: the records with each column also cast to its type.
+    Reads the ``checked`` table: the records with each column also cast to its type.
     """
     typed = [c for c in entity.columns if c.type != "VARCHAR"]
     if not typed:
@@ -133,7 +136,7 @@ def check_retyped(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
         parts.append(f"count({_present(col.name)})")
         parts.append(f"count({_typed_name(col.name)})")
     per_file = con.execute(
-        f"select _source_file, {', '.join(parts)} from typed where _defect is null"
+        f"select _source_file, {', '.join(parts)} from checked where _defect is null"
         " group by _source_file order by _source_file"
     ).fetchall()
     for source_file, *counts in per_file:
@@ -142,7 +145,7 @@ def check_retyped(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
             if present < RETYPE_MIN_VALUES or parsed:
                 continue
             sample = con.execute(
-                f"select {_present(col.name)} from typed where _source_file = ?"
+                f"select {_present(col.name)} from checked where _source_file = ?"
                 f" and {_present(col.name)} is not null limit 1",
                 [source_file],
             ).fetchone()[0]
@@ -167,25 +170,32 @@ class Lander:
         self.entity = entity
         self.read = 0
         self.loaded = 0
+        self.extra_records = 0  # records with columns beyond the contract
         self.data_files: list[str] = []
         self.quarantine_files: list[str] = []
 
-    def add(self, records: pa.Table) -> None:
+    def add(self, table: pa.Table, records_sql: str = "select * from source") -> None:
+        """Land one batch: ``records_sql`` turns ``table`` (registered as ``source``)
+        into the reader's records (contract columns as text plus the bookkeeping).
+        """
         entity, ctx = self.entity, self.ctx
-        missing = [c for c in [*entity.column_names, *BOOKKEEPING] if c not in records.column_names]
+        con = _connect(ctx.settings)
+        con.register("source", table)
+        con.execute(f"create temp view records as {records_sql}")
+        columns = [row[0] for row in con.execute("describe records").fetchall()]
+        missing = [c for c in [*entity.column_names, *BOOKKEEPING] if c not in columns]
         if missing:
             raise ValueError(f"extractor for {entity.table} did not provide columns {missing}")
-        con = _connect(ctx.settings)
-        con.register("records", records)
-        # Every value is cast once; the checks and the landed columns reuse the result.
+        # Every value is cast once, in the one table the checks and the landed
+        # columns read; the records are materialised once.
         casts = ", ".join(
             f"{_typed(c.name, c.type)}::{c.type} as {_typed_name(c.name)}" for c in entity.columns
         )
-        con.execute(f"create temp table typed as select *, {casts} from records")
-        check_retyped(con, entity)
         con.execute(
-            f"create temp table checked as select *, {_reason_sql(entity)} as _reason from typed"
+            f"create temp table checked as select *, {_reason_sql(entity)} as _reason"
+            f" from (select *, {casts} from records)"
         )
+        check_retyped(con, entity)
         lineage = (
             f"'{ctx.run_id}' as _run_id, date '{ctx.logical_date.isoformat()}' as _logical_date,"
             f" _source_file, _record_number::bigint as _record_number,"
@@ -215,12 +225,14 @@ class Lander:
             " order by _source_file, _record_number",
             quarantine_file,
         )
-        read, loaded = con.execute(
-            "select count(*), count(*) filter (where _reason is null) from checked"
+        read, loaded, extra = con.execute(
+            "select count(*), count(*) filter (where _reason is null),"
+            " count(_extra_columns) from checked"
         ).fetchone()
         con.close()
         self.read += read
         self.loaded += loaded
+        self.extra_records += extra
         self.data_files.append(str(data_file))
         self.quarantine_files.append(str(quarantine_file))
 

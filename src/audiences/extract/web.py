@@ -17,11 +17,9 @@ import zlib
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
-from audiences.config import Settings
 from audiences.errors import SourceMissingError
 from audiences.extract import state
 from audiences.extract.contracts import WEB_EVENTS
@@ -110,13 +108,9 @@ def extract_web(ctx: RunContext) -> list[EntityResult]:
     lander = Lander(ctx, entity)
     source_files = []
     batch: list[pa.Table] = []
-    extra_events = 0
 
     def flush() -> None:
-        nonlocal extra_events
-        records = parse_lines(pa.concat_tables(batch), ctx.settings)
-        extra_events += len(records.column("_extra_columns").drop_null())
-        lander.add(records)
+        lander.add(pa.concat_tables(batch), RECORDS_SQL)
         batch.clear()
 
     for key, path in chosen.items():
@@ -134,9 +128,10 @@ def extract_web(ctx: RunContext) -> list[EntityResult]:
             flush()
     if batch:
         flush()
-    if extra_events:
+    if lander.extra_records:
         notes.append(
-            f"{extra_events} event(s) carry fields beyond the contract, kept in _extra_columns"
+            f"{lander.extra_records} event(s) carry fields beyond the contract, kept in"
+            " _extra_columns"
         )
     latest = max(chosen) if chosen else None
     return [
@@ -160,32 +155,35 @@ def _lines_table(path: str, lines: list[str | None], start: int) -> pa.Table:
     )
 
 
-def parse_lines(lines: pa.Table, settings: Settings) -> pa.Table:
-    """Split JSON lines into contract columns (text), flagging lines that are not events.
+def _records_sql() -> str:
+    """SQL splitting the JSON lines of ``source`` into contract columns (text),
+    flagging lines that are not events.
 
-    Each line is parsed once (``from_json`` into a struct of JSON values);
-    objects stay JSON text, scalars become their text.
+    JSON functions parse their input on every call, so each line is parsed as
+    few times as possible: once to validate it, once for its type, once for
+    every field (one path list), once for its keys. Objects stay JSON text,
+    scalars become their text.
     """
     known = ", ".join(f"'{k}'" for k in [*FIELDS, *SPEC_EXTRAS])
-    structure = "{" + ", ".join(f'"{k}": "JSON"' for k in FIELDS) + "}"
-    columns = ", ".join(
-        f"case when json_type(event.{src}) in ('OBJECT', 'ARRAY') then event.{src}::varchar"
-        f" else event.{src} ->> '$' end as {dst}"
-        for src, dst in FIELDS.items()
-    )
-    con = duckdb.connect(config=settings.duckdb_config)
-    con.register("lines", lines)
-    return con.sql(f"""
-        with parsed as (
-            select *, case when json_valid(text) then text::json end as j
-            from lines
+    paths = ", ".join(f"'$.\"{k}\"'" for k in FIELDS)
+    columns = ", ".join(f"field[{i}] as {dst}" for i, dst in enumerate(FIELDS.values(), start=1))
+    user, anonymous = (list(FIELDS).index(k) + 1 for k in ("userId", "anonymousId"))
+    # No ORDER BY: DuckDB keeps the lines' order (file, line number) through
+    # filters and projections.
+    return f"""
+        with valid as (
+            select *, case when json_valid(text) then text end as json_text
+            from source
             where text is null or trim(text) <> ''
         ),
+        objects as (
+            select * exclude (json_text),
+                case when json_type(json_text) = 'OBJECT' then json_text end as event
+            from valid
+        ),
         events as (
-            select
-                *,
-                case when json_type(j) = 'OBJECT' then from_json(j, '{structure}') end as event
-            from parsed
+            select *, json_extract_string(event, [{paths}]) as field, json_keys(event) as keys
+            from objects
         )
         select
             {columns},
@@ -196,14 +194,16 @@ def parse_lines(lines: pa.Table, settings: Settings) -> pa.Table:
             case
                 when text is null then 'unreadable gzip file'
                 when event is null then 'malformed JSON'
-                when (event.anonymousId ->> '$') is null and (event.userId ->> '$') is null
+                when field[{user}] is null and field[{anonymous}] is null
                     then 'missing userId and anonymousId'
             end as _defect,
-            case when event is not null
-                and len(list_filter(json_keys(j), lambda k: k not in ({known}))) > 0
+            case when len(list_filter(keys, lambda k: k not in ({known}))) > 0
                 then to_json(map_from_entries(list_filter(
-                    map_entries(j::map(varchar, json)), lambda e: e.key not in ({known}))))::varchar
+                    map_entries(event::json::map(varchar, json)),
+                    lambda e: e.key not in ({known}))))::varchar
             end as _extra_columns
         from events
-        order by _source_file, _record_number
-    """).to_arrow_table()
+    """
+
+
+RECORDS_SQL = _records_sql()
