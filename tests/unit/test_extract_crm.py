@@ -97,7 +97,10 @@ def test_every_record_is_loaded_or_quarantined(home, sources_through_end):
     assert located == [(0,)]
 
 
-def test_quarantined_record_points_at_its_line(home, tmp_path):
+@pytest.mark.parametrize("multiline", [False, True], ids=["one per line", "blank and quoted"])
+def test_quarantined_record_points_at_its_line(home, tmp_path, multiline):
+    """Line numbers hold whether the file is read at once or record by record
+    (a blank line and a quoted line break make records and lines differ)."""
     crm = home / "sources" / "crm"
     crm.mkdir(parents=True)
     header = (
@@ -109,11 +112,13 @@ def test_quarantined_record_points_at_its_line(home, tmp_path):
         "1,a@b.com,A,B,,DE,Berlin,10115,1990-01-01,2026-11-01T00:00:00Z,"
         "2026-11-22T10:00:00Z,true,,,lead,false"
     )
+    two_lines = good.replace("1,", "5,", 1).replace("Berlin", '"Ber\nlin"')
     (crm / "contacts_20261122.csv").write_text(
         "\n".join(
             [
                 header,
                 good,
+                *(["", two_lines] if multiline else []),
                 "2,broken",
                 good.replace("1,", "3,", 1).replace("2026-11-22T10", "yesterday"),
             ]
@@ -125,8 +130,13 @@ def test_quarantined_record_points_at_its_line(home, tmp_path):
     )
     extract_and_load(END, ["crm"])
     rows = warehouse_query("select _record_number, reason from audit.quarantine order by 1")
-    assert rows == [(3, "expected 16 fields, found 2"), (4, "invalid timestamptz in updated_at")]
-    assert warehouse_query("select contact_id from raw.crm_contacts") == [(1,)]
+    first = 6 if multiline else 3
+    assert rows == [
+        (first, "expected 16 fields, found 2"),
+        (first + 1, "invalid timestamptz in updated_at"),
+    ]
+    loaded = warehouse_query("select contact_id, city from raw.crm_contacts order by 1")
+    assert loaded == [(1, "Berlin"), *([(5, "Ber\nlin")] if multiline else [])]
 
 
 def _rewrite(path, transform):

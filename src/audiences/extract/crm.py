@@ -110,7 +110,12 @@ def extract_export(ctx: RunContext, entity: Entity, folder: Path) -> EntityResul
 
 
 def read_export(path: Path, entity: Entity) -> tuple[dict[str, list], list[str]]:
-    """Read one export into columns of text; malformed rows get a ``_defect``."""
+    """Read one export into columns of text; malformed rows get a ``_defect``.
+
+    A file is first read at once (C speed); only a file whose records do not
+    sit one per line (blank lines, quoted line breaks, unreadable CSV) is read
+    again record by record, to give each record its line number.
+    """
     expected = entity.column_names
     with path.open(newline="", encoding="utf-8", errors="replace") as handle:
         reader = csv.reader(handle)
@@ -130,42 +135,91 @@ def read_export(path: Path, entity: Entity) -> tuple[dict[str, list], list[str]]
             )
         extras = [h for h in header if h not in expected]
         position = [header.index(c) for c in expected]
-        extra_position = [(h, header.index(h)) for h in extras]
         width = len(header)
-        out: dict[str, list] = {c: [] for c in expected}
-        meta: dict[str, list] = {
-            k: []
-            for k in ("_source_file", "_record_number", "_raw_record", "_defect", "_extra_columns")
-        }
-        source = str(path)
-        while True:
-            line = reader.line_num + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                row, defect = [], f"unreadable CSV record: {exc}"
-            else:
-                if not row:
-                    continue  # a blank line is not a record
-                defect = (
-                    None if len(row) == width else (f"expected {width} fields, found {len(row)}")
-                )
-            meta["_source_file"].append(source)
-            meta["_record_number"].append(line)
-            meta["_defect"].append(defect)
-            if defect:
-                meta["_raw_record"].append(json.dumps(row))
-                for c in expected:
-                    out[c].append(None)
-                meta["_extra_columns"].append(None)
-                continue
-            meta["_raw_record"].append(None)
-            for c, i in zip(expected, position, strict=True):
-                out[c].append(row[i])
-            meta["_extra_columns"].append(
-                json.dumps({h: row[i] for h, i in extra_position}) if extras else None
-            )
+        columns = _one_record_per_line(reader, width, expected, position, str(path))
+        if columns is None:
+            # Line numbers cannot follow from positions: read again, record by record.
+            handle.seek(0)
+            reader = csv.reader(handle)
+            next(reader)
+            columns = _record_by_record(reader, width, expected, position, str(path))
+        columns["_extra_columns"] = _extra_columns(columns.pop("_rows"), extras, header)
+    return columns, extras
+
+
+def _one_record_per_line(
+    reader, width: int, expected: list[str], position: list[int], source: str
+) -> dict[str, list] | None:
+    """All records at once, when each is on its own line (record i on line i + 2).
+
+    Returns None otherwise (a CSV error, a blank line, or a quoted line break,
+    any of which moves later records' line numbers).
+    """
+    try:
+        rows: list = list(reader)
+    except csv.Error:
+        return None
+    if reader.line_num != len(rows) + 1:
+        return None
+    raw: list = [None] * len(rows)
+    defects: list = [None] * len(rows)
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            raw[i], defects[i] = json.dumps(row), f"expected {width} fields, found {len(row)}"
+            rows[i] = None
+    padded = (row or [None] * width for row in rows)
+    fields = list(zip(*padded, strict=True)) if rows else [()] * width
+    columns: dict[str, list] = {c: fields[i] for c, i in zip(expected, position, strict=True)}
+    columns.update(
+        _source_file=[source] * len(rows),
+        _record_number=list(range(2, len(rows) + 2)),
+        _raw_record=raw,
+        _defect=defects,
+        _rows=rows,
+    )
+    return columns
+
+
+def _record_by_record(
+    reader, width: int, expected: list[str], position: list[int], source: str
+) -> dict[str, list]:
+    """Every record with its line number; malformed ones get a ``_defect``."""
+    out: dict[str, list] = {c: [] for c in expected}
+    meta: dict[str, list] = {
+        k: [] for k in ("_source_file", "_record_number", "_raw_record", "_defect", "_rows")
+    }
+    while True:
+        line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            row, defect = [], f"unreadable CSV record: {exc}"
+        else:
+            if not row:
+                continue  # a blank line is not a record
+            defect = None if len(row) == width else (f"expected {width} fields, found {len(row)}")
+        meta["_source_file"].append(source)
+        meta["_record_number"].append(line)
+        meta["_defect"].append(defect)
+        if defect:
+            meta["_raw_record"].append(json.dumps(row))
+            meta["_rows"].append(None)
+            for c in expected:
+                out[c].append(None)
+            continue
+        meta["_raw_record"].append(None)
+        meta["_rows"].append(row)
+        for c, i in zip(expected, position, strict=True):
+            out[c].append(row[i])
     out.update(meta)
-    return out, extras
+    return out
+
+
+def _extra_columns(rows: list[list[str] | None], extras: list[str], header: list[str]) -> list:
+    """JSON of each well-formed record's columns beyond the contract (None without any)."""
+    if not extras:
+        return [None] * len(rows)
+    where = [(h, header.index(h)) for h in extras]
+    return [None if row is None else json.dumps({h: row[i] for h, i in where}) for row in rows]
