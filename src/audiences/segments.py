@@ -164,7 +164,7 @@ def preview_segment(settings: Settings, name: str, sample_size: int = 5) -> str:
     if not settings.warehouse.exists():
         raise SegmentError(f"no warehouse at {settings.warehouse}: run the pipeline first")
     as_of = _built_as_of(settings)
-    manifest = parse_project(settings, as_of, quiet=True)
+    manifest = parse_project(settings, quiet=True)
     segment = next((s for s in list_segments(settings, manifest) if s.name == name), None)
     if segment is None:
         raise SegmentError(

@@ -72,12 +72,18 @@ def _common_args(settings: Settings, as_of: date | None, quiet: bool = False) ->
     return args
 
 
-def parse_project(settings: Settings, as_of: date | None = None, quiet: bool = False) -> Any:
-    """Parse the dbt project and wire the segments in; return the manifest."""
+def parse_project(settings: Settings, quiet: bool = False) -> Any:
+    """Parse the dbt project and wire the segments in; return the manifest.
+
+    The project is parsed without the run's ``as_of`` (the commands that use
+    the manifest pass it): nothing reads it at parse time, and a var that
+    changes every night would make dbt re-parse every file instead of only
+    the changed ones (partial parsing).
+    """
     from dbt.cli.main import dbtRunner
 
     os.environ.update(dbt_env(settings))
-    parsed = dbtRunner().invoke(["parse", *_common_args(settings, as_of, quiet)])
+    parsed = dbtRunner().invoke(["parse", *_common_args(settings, None, quiet)])
     if not parsed.success or parsed.result is None:
         raise DbtBuildError(f"dbt could not parse the project: {parsed.exception}")
     wire_segments(parsed.result)
@@ -101,7 +107,7 @@ def run_dbt(
 
     try:
         if manifest is None:
-            manifest = parse_project(settings, as_of, quiet)
+            manifest = parse_project(settings, quiet)
         os.environ.update(dbt_env(settings))
         result = dbtRunner(manifest=manifest).invoke([*args, *_common_args(settings, as_of, quiet)])
     finally:
@@ -127,7 +133,7 @@ def dbt_build(
     night's data, so the nightly build leaves them out (dbt's advice for
     production); ``make test`` runs them.
     """
-    manifest = parse_project(settings, as_of)
+    manifest = parse_project(settings)
     if not full_refresh:
         later = nights_after(settings, manifest, as_of)
         if later:
