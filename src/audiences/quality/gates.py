@@ -23,6 +23,7 @@ import yaml
 
 from audiences.config import PROJECT_ROOT, Settings
 from audiences.errors import AudiencesError
+from audiences.sql import literal
 
 log = logging.getLogger(__name__)
 
@@ -191,15 +192,31 @@ def run_gate(settings: Settings, gate: str, as_of: date, run_name: str | None = 
     # Before GX opens the warehouse: DuckDB allows one configuration per file and process.
     parameters = gate_parameters(settings, suites, as_of)
 
+    queries = {name: render_query(spec["query"], as_of) for name, spec in suites.items()}
+    batches = _materialize(
+        settings,
+        gate,
+        {name: queries[name] for name, spec in suites.items() if spec.get("materialize")},
+    )
+
     context = gx.get_context(mode="ephemeral")
-    source = context.data_sources.add_sql(
+    warehouse = context.data_sources.add_sql(
         name="warehouse",
         connection_string=f"duckdb:///{settings.warehouse}",
         kwargs={"connect_args": {"read_only": True, "config": settings.duckdb_config}},
     )
+    if batches:
+        materialized = context.data_sources.add_sql(
+            name="materialized",
+            connection_string=f"duckdb:///{batches}",
+            kwargs={"connect_args": {"read_only": True, "config": settings.duckdb_config}},
+        )
     definitions = []
     for name, spec in suites.items():
-        asset = source.add_query_asset(name=name, query=render_query(spec["query"], as_of))
+        if spec.get("materialize"):
+            asset = materialized.add_query_asset(name=name, query=f"select * from {name}")
+        else:
+            asset = warehouse.add_query_asset(name=name, query=queries[name])
         batch = asset.add_batch_definition_whole_table(name=f"{name}__batch")
         suite = context.suites.add(
             gx.ExpectationSuite(
@@ -242,13 +259,14 @@ def run_gate(settings: Settings, gate: str, as_of: date, run_name: str | None = 
         for datasource in context.data_sources.all().values():
             gx_duckdb.close(datasource.get_execution_engine())
             datasource.get_engine().dispose()
+        if batches:
+            batches.unlink()
     checks = []
     for validation in outcome.run_results.values():
         suite_name = validation.suite_name
         for result in validation.results:
             config_ = result.expectation_config
-            info = result.exception_info or {}
-            raised = info.get("raised_exception") if isinstance(info, dict) else False
+            error = _exception_message(result.exception_info)
             details = result.result or {}
             checks.append(
                 CheckResult(
@@ -257,7 +275,7 @@ def run_gate(settings: Settings, gate: str, as_of: date, run_name: str | None = 
                     expectation=config_.type,
                     column=config_.kwargs.get("column"),
                     severity=str(config_.severity.value if config_.severity else "critical"),
-                    success=bool(result.success) and not raised,
+                    success=bool(result.success) and error is None,
                     observed=_plain(details.get("observed_value")),
                     unexpected_count=details.get("unexpected_count"),
                     unexpected_percent=details.get("unexpected_percent"),
@@ -265,7 +283,7 @@ def run_gate(settings: Settings, gate: str, as_of: date, run_name: str | None = 
                         :SAMPLE_SIZE
                     ],
                     notes=config_.notes,
-                    error=info.get("exception_message") if raised else None,
+                    error=error,
                 )
             )
     gate_result = GateResult(
@@ -288,6 +306,34 @@ def run_gate(settings: Settings, gate: str, as_of: date, run_name: str | None = 
         gate_result.seconds,
     )
     return gate_result
+
+
+def _materialize(settings: Settings, gate: str, queries: dict[str, str]) -> Path | None:
+    """Run each query once into a table of a scratch DuckDB file; return its path.
+
+    GX runs a suite's batch query again inside each metric it computes (15-40
+    a suite): a suite marked ``materialize`` (a query that joins or aggregates
+    millions of rows) is validated on a table computed once. GX's own
+    ``create_temp_table`` cannot serve here: its column metadata queries open
+    new connections, which do not see a connection's temporary tables. The
+    warehouse stays read-only; the file is removed after the gate.
+    """
+    import duckdb
+
+    if not queries:
+        return None
+    path = settings.home / "tmp" / "gates" / f"{gate}_batches.duckdb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    con = duckdb.connect(str(path), config=settings.duckdb_config)
+    try:
+        con.execute(f"attach {literal(str(settings.warehouse))} as warehouse (read_only)")
+        con.execute("use warehouse")  # the suites' queries name schema.table
+        for name, query in queries.items():
+            con.execute(f"create table {path.stem}.main.{name} as {query}")
+    finally:
+        con.close()
+    return path
 
 
 def gate_result_path(settings: Settings, as_of: date, gate: str) -> Path:
@@ -313,6 +359,18 @@ def enforce(result: GateResult) -> None:
         f"the {result.gate} gate failed {len(lines)} critical check(s) as of {result.as_of};"
         " nothing is published:\n" + "\n".join(lines)
     )
+
+
+def _exception_message(info: Any) -> str | None:
+    """The error a check raised, if any. GX reports it either flat or keyed by the
+    metric that failed (``{"MetricConfigurationID(...)": {...}}``)."""
+    if not isinstance(info, dict):
+        return None
+    found = (
+        [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    )
+    messages = [str(e.get("exception_message")) for e in found if e.get("raised_exception")]
+    return "; ".join(messages) or None
 
 
 def _plain(value: Any) -> Any:
