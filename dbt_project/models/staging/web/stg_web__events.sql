@@ -33,6 +33,24 @@ deduplicated as (
 
 ),
 
+fields as (
+
+    -- One parse of each JSON column: JSON functions parse their input on every
+    -- call, and a path list extracts every field of one document at once.
+    select
+        *,
+        json_extract_string(
+            properties,
+            ['$.product_id', '$.order_id', '$.category', '$.currency', '$.price', '$.revenue']
+        ) as property,
+        json_extract_string(
+            context, ['$.page.path', '$.campaign.source', '$.userAgent']
+        ) as context_field,
+        {{ normalize_email("json_extract_string(traits, '$.email')") }} as traits_email
+    from deduplicated
+
+),
+
 renamed as (
 
     select
@@ -40,29 +58,28 @@ renamed as (
         message_id as event_id,
         anonymous_id,
         user_id,
-        json_extract_string(properties, '$.product_id') as product_id,
-        json_extract_string(properties, '$.order_id') as order_id,
+        property[1] as product_id,
+        property[2] as order_id,
 
         -- strings
         type as event_type,
         {{ snake_case('event') }} as event_name,
-        {{ snake_case("json_extract_string(properties, '$.category')") }} as product_category,
-        json_extract_string(context, '$.page.path') as page_path,
-        json_extract_string(context, '$.campaign.source') as utm_source,
-        json_extract_string(context, '$.userAgent') as user_agent,
-        {{ normalize_email("json_extract_string(traits, '$.email')") }} as traits_email,
-        json_extract_string(properties, '$.currency') as currency,
+        {{ snake_case('property[3]') }} as product_category,
+        context_field[1] as page_path,
+        context_field[2] as utm_source,
+        context_field[3] as user_agent,
+        traits_email,
+        property[4] as currency,
         properties,
         context,
         traits,
 
         -- numerics
-        cast(json_extract_string(properties, '$.price') as decimal(18, 2)) as product_price,
-        cast(json_extract_string(properties, '$.revenue') as decimal(18, 2)) as revenue,
+        cast(property[5] as decimal(18, 2)) as product_price,
+        cast(property[6] as decimal(18, 2)) as revenue,
 
         -- booleans
-        {{ is_valid_email(normalize_email("json_extract_string(traits, '$.email')")) }}
-            as is_traits_email_valid,
+        {{ is_valid_email('traits_email') }} as is_traits_email_valid,
 
         -- timestamps
         timestamp as occurred_at,
@@ -70,7 +87,7 @@ renamed as (
         _extracted_at as extracted_at,
         _logical_date as load_date
 
-    from deduplicated
+    from fields
 
 )
 
