@@ -17,7 +17,6 @@ import zlib
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 
 from audiences.errors import SourceMissingError
@@ -107,11 +106,22 @@ def extract_web(ctx: RunContext) -> list[EntityResult]:
 
     lander = Lander(ctx, entity)
     source_files = []
-    batch: list[pa.Table] = []
+    # The batch: each file's text (None: unreadable), split into lines in DuckDB.
+    batch: dict[str, list] = {"_source_file": [], "content": []}
+    lines = 0
 
     def flush() -> None:
-        lander.add(pa.concat_tables(batch), RECORDS_SQL)
-        batch.clear()
+        nonlocal lines
+        table = pa.table(
+            {
+                "_source_file": pa.array(batch["_source_file"], pa.string()),
+                "content": pa.array(batch["content"], pa.large_string()),
+            }
+        )
+        lander.add(table, RECORDS_SQL)
+        batch["_source_file"].clear()
+        batch["content"].clear()
+        lines = 0
 
     for key, path in chosen.items():
         data = path.read_bytes()
@@ -120,13 +130,14 @@ def extract_web(ctx: RunContext) -> list[EntityResult]:
             text = gzip.decompress(data).decode("utf-8", errors="replace")
         except (OSError, EOFError, zlib.error) as exc:
             # The file cannot be split into records: it is quarantined whole.
-            batch.append(_lines_table(str(path), [None], start=0))
+            text = None
             notes.append(f"{key}: unreadable gzip file quarantined whole ({exc})")
-        else:
-            batch.append(_lines_table(str(path), text.split("\n"), start=1))
-        if sum(t.num_rows for t in batch) >= BATCH_LINES:
+        batch["_source_file"].append(str(path))
+        batch["content"].append(text)
+        lines += text.count("\n") + 1 if text is not None else 1
+        if lines >= BATCH_LINES:
             flush()
-    if batch:
+    if batch["content"]:
         flush()
     if lander.extra_records:
         notes.append(
@@ -144,20 +155,10 @@ def extract_web(ctx: RunContext) -> list[EntityResult]:
     ]
 
 
-def _lines_table(path: str, lines: list[str | None], start: int) -> pa.Table:
-    """One file's lines with their line numbers; blank lines are dropped later."""
-    return pa.table(
-        {
-            "_source_file": pa.array([path] * len(lines), pa.string()),
-            "_record_number": pa.array(np.arange(start, start + len(lines)), pa.int64()),
-            "text": pa.array(lines, pa.string()),
-        }
-    )
-
-
 def _records_sql() -> str:
-    """SQL splitting the JSON lines of ``source`` into contract columns (text),
-    flagging lines that are not events.
+    """SQL splitting the files of ``source`` into numbered lines and each JSON line
+    into contract columns (text), flagging lines that are not events. An
+    unreadable file is one record, number 0, without text.
 
     JSON functions parse their input on every call, so each line is parsed as
     few times as possible: once to validate it, once for its type, once for
@@ -171,9 +172,22 @@ def _records_sql() -> str:
     # No ORDER BY: DuckDB keeps the lines' order (file, line number) through
     # filters and projections.
     return f"""
-        with valid as (
+        with lines as (
+            select _source_file, unnest(text) as text, unnest(number) as _record_number
+            from (
+                select
+                    _source_file,
+                    coalesce(string_split(content, chr(10)), [null]) as text,
+                    case
+                        when content is null then [0]
+                        else range(1, len(string_split(content, chr(10))) + 1)
+                    end as number
+                from source
+            )
+        ),
+        valid as (
             select *, case when json_valid(text) then text end as json_text
-            from source
+            from lines
             where text is null or trim(text) <> ''
         ),
         objects as (
