@@ -94,8 +94,7 @@ def _present(col: str) -> str:
 def _typed(col, type_: str) -> str:
     if type_ == "VARCHAR":
         return f"nullif({_ident(col)}, '')"
-    if type_ == "JSON":
-        return f"case when json_valid({_present(col)}) then {_present(col)}::json end"
+    # JSON included: try_cast parses once, where json_valid and a cast would twice.
     return f"try_cast({_present(col)} as {type_})"
 
 
