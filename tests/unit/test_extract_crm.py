@@ -97,10 +97,13 @@ def test_every_record_is_loaded_or_quarantined(home, sources_through_end):
     assert located == [(0,)]
 
 
-@pytest.mark.parametrize("multiline", [False, True], ids=["one per line", "blank and quoted"])
-def test_quarantined_record_points_at_its_line(home, tmp_path, multiline):
+@pytest.mark.parametrize(
+    "extra_lines", [[], [""], ["TWO_LINES"]], ids=["one per line", "blank", "quoted line break"]
+)
+def test_quarantined_record_points_at_its_line(home, tmp_path, extra_lines):
     """Line numbers hold whether the file is read at once or record by record
-    (a blank line and a quoted line break make records and lines differ)."""
+    (a blank line is no record; a quoted line break makes records and lines
+    differ)."""
     crm = home / "sources" / "crm"
     crm.mkdir(parents=True)
     header = (
@@ -118,7 +121,7 @@ def test_quarantined_record_points_at_its_line(home, tmp_path, multiline):
             [
                 header,
                 good,
-                *(["", two_lines] if multiline else []),
+                *(two_lines if line == "TWO_LINES" else line for line in extra_lines),
                 "2,broken",
                 good.replace("1,", "3,", 1).replace("2026-11-22T10", "yesterday"),
             ]
@@ -130,13 +133,13 @@ def test_quarantined_record_points_at_its_line(home, tmp_path, multiline):
     )
     extract_and_load(END, ["crm"])
     rows = warehouse_query("select _record_number, reason from audit.quarantine order by 1")
-    first = 6 if multiline else 3
+    first = 3 + sum(2 if line == "TWO_LINES" else 1 for line in extra_lines)
     assert rows == [
         (first, "expected 16 fields, found 2"),
         (first + 1, "invalid timestamptz in updated_at"),
     ]
     loaded = warehouse_query("select contact_id, city from raw.crm_contacts order by 1")
-    assert loaded == [(1, "Berlin"), *([(5, "Ber\nlin")] if multiline else [])]
+    assert loaded == [(1, "Berlin"), *([(5, "Ber\nlin")] if "TWO_LINES" in extra_lines else [])]
 
 
 def _rewrite(path, transform):

@@ -117,7 +117,8 @@ def read_export(path: Path, entity: Entity) -> tuple[dict[str, list], list[str]]
 
     A file is first read at once (C speed); only a file whose records do not
     sit one per line (blank lines, quoted line breaks, unreadable CSV) is read
-    again record by record, to give each record its line number.
+    again record by record, to give each record its line number and skip
+    blank lines.
     """
     expected = entity.column_names
     with _no_cyclic_gc(), path.open(newline="", encoding="utf-8", errors="replace") as handle:
@@ -174,8 +175,9 @@ def _one_record_per_line(
 ) -> dict[str, list] | None:
     """All records at once, when each is on its own line (record i on line i + 2).
 
-    Returns None otherwise (a CSV error, a blank line, or a quoted line break,
-    any of which moves later records' line numbers).
+    Returns None otherwise: on a CSV error, a quoted line break (records and
+    lines no longer match) or a blank line (not a record, so it must not be
+    counted as one).
     """
     try:
         rows: list = list(reader)
@@ -186,6 +188,8 @@ def _one_record_per_line(
     raw: list = [None] * len(rows)
     defects: list = [None] * len(rows)
     for i, row in enumerate(rows):
+        if not row:
+            return None
         if len(row) != width:
             raw[i], defects[i] = json.dumps(row), f"expected {width} fields, found {len(row)}"
             rows[i] = None
