@@ -173,13 +173,21 @@ class Lander:
         self.data_files: list[str] = []
         self.quarantine_files: list[str] = []
 
-    def add(self, table: pa.Table, records_sql: str = "select * from source") -> None:
+    def add(
+        self,
+        table: pa.Table,
+        records_sql: str = "select * from source",
+        prepare: tuple[str, ...] = (),
+    ) -> None:
         """Land one batch: ``records_sql`` turns ``table`` (registered as ``source``)
-        into the reader's records (contract columns as text plus the bookkeeping).
+        into the reader's records (contract columns as text plus the bookkeeping),
+        after the ``prepare`` statements (e.g. an intermediate temp table).
         """
         entity, ctx = self.entity, self.ctx
         con = _connect(ctx.settings)
         con.register("source", table)
+        for statement in prepare:
+            con.execute(statement)
         con.execute(f"create temp view records as {records_sql}")
         columns = [row[0] for row in con.execute("describe records").fetchall()]
         missing = [c for c in [*entity.column_names, *BOOKKEEPING] if c not in columns]

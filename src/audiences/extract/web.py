@@ -118,7 +118,7 @@ def extract_web(ctx: RunContext) -> list[EntityResult]:
                 "content": pa.array(batch["content"], pa.large_string()),
             }
         )
-        lander.add(table, RECORDS_SQL)
+        lander.add(table, RECORDS_SQL, prepare=(LINES_SQL,))
         batch["_source_file"].clear()
         batch["content"].clear()
         lines = 0
@@ -155,10 +155,29 @@ def extract_web(ctx: RunContext) -> list[EntityResult]:
     ]
 
 
+# The batch's files (``source``) as numbered lines; an unreadable file is one
+# record, number 0, without text. A table of its own: DuckDB parallelises a
+# query over the chunks of its input, and a batch is a few dozen files (rows)
+# but a million lines.
+LINES_SQL = """
+    create temp table lines as
+    select _source_file, unnest(text) as text, unnest(number) as _record_number
+    from (
+        select
+            _source_file,
+            coalesce(string_split(content, chr(10)), [null]) as text,
+            case
+                when content is null then [0]
+                else range(1, len(string_split(content, chr(10))) + 1)
+            end as number
+        from source
+    )
+"""
+
+
 def _records_sql() -> str:
-    """SQL splitting the files of ``source`` into numbered lines and each JSON line
-    into contract columns (text), flagging lines that are not events. An
-    unreadable file is one record, number 0, without text.
+    """SQL splitting each JSON line of ``lines`` into contract columns (text),
+    flagging lines that are not events.
 
     JSON functions parse their input on every call, so each line is parsed as
     few times as possible: once to validate it, once for its type, once for
@@ -172,20 +191,7 @@ def _records_sql() -> str:
     # No ORDER BY: DuckDB keeps the lines' order (file, line number) through
     # filters and projections.
     return f"""
-        with lines as (
-            select _source_file, unnest(text) as text, unnest(number) as _record_number
-            from (
-                select
-                    _source_file,
-                    coalesce(string_split(content, chr(10)), [null]) as text,
-                    case
-                        when content is null then [0]
-                        else range(1, len(string_split(content, chr(10))) + 1)
-                    end as number
-                from source
-            )
-        ),
-        valid as (
+        with valid as (
             select *, case when json_valid(text) then text end as json_text
             from lines
             where text is null or trim(text) <> ''
