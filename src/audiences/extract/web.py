@@ -165,12 +165,9 @@ LINES_SQL = """
     from (
         select
             _source_file,
-            coalesce(string_split(content, chr(10)), [null]) as text,
-            case
-                when content is null then [0]
-                else range(1, len(string_split(content, chr(10))) + 1)
-            end as number
-        from source
+            coalesce(split, [null]) as text,
+            case when split is null then [0] else range(1, len(split) + 1) end as number
+        from (select _source_file, string_split(content, chr(10)) as split from source)
     )
 """
 
