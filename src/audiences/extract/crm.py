@@ -190,8 +190,9 @@ def _one_record_per_line(
     for i, row in enumerate(rows):
         if not row:
             return None
-        if len(row) != width:
-            raw[i], defects[i] = json.dumps(row), f"expected {width} fields, found {len(row)}"
+        defect = _width_defect(row, width)
+        if defect:
+            raw[i], defects[i] = json.dumps(row), defect
             rows[i] = None
     padded = (row or [None] * width for row in rows)
     fields = list(zip(*padded, strict=True)) if rows else [()] * width
@@ -225,7 +226,7 @@ def _record_by_record(
         else:
             if not row:
                 continue  # a blank line is not a record
-            defect = None if len(row) == width else (f"expected {width} fields, found {len(row)}")
+            defect = _width_defect(row, width)
         meta["_source_file"].append(source)
         meta["_record_number"].append(line)
         meta["_defect"].append(defect)
@@ -241,6 +242,10 @@ def _record_by_record(
             out[c].append(row[i])
     out.update(meta)
     return out
+
+
+def _width_defect(row: list[str], width: int) -> str | None:
+    return None if len(row) == width else f"expected {width} fields, found {len(row)}"
 
 
 def _extra_columns(rows: list[list[str] | None], extras: list[str], header: list[str]) -> list:
