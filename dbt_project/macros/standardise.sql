@@ -29,6 +29,18 @@
     ({{ column }} ~ '{{ pattern }}')
 {%- endmacro %}
 
+{% macro try_cast(column, type) -%}
+    {#- A conversion that gives NULL instead of failing the model: the extract
+        quarantines values that do not convert, this keeps a stray one from
+        holding the night. -#}
+    {{ return(adapter.dispatch('try_cast', 'audiences')(column, type)) }}
+{%- endmacro %}
+
+{% macro default__try_cast(column, type) -%}
+    {#- DuckDB, Spark, Trino, Snowflake and SQL Server spell it the same. -#}
+    try_cast({{ column }} as {{ type }})
+{%- endmacro %}
+
 {% macro normalize_phone(column, region) -%}
     {{ return(adapter.dispatch('normalize_phone', 'audiences')(column, region)) }}
 {%- endmacro %}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -24,6 +25,8 @@ class Settings:
     warehouse: Path
     web_lookback_days: int
     dbt_project_dir: Path
+    # No business timestamp is older: earlier ones are placeholders (1900, 1970) or typos.
+    earliest_date: date = date(2000, 1, 1)
 
     @property
     def landing(self) -> Path:
@@ -81,6 +84,7 @@ def settings() -> Settings:
         warehouse=Path(os.environ.get("AUDIENCES_WAREHOUSE", home / "warehouse.duckdb")),
         web_lookback_days=int(os.environ.get("AUDIENCES_WEB_LOOKBACK_DAYS", "3")),
         dbt_project_dir=Path(os.environ.get("AUDIENCES_DBT_PROJECT_DIR", DBT_PROJECT_DIR)),
+        earliest_date=date.fromisoformat(os.environ.get("AUDIENCES_EARLIEST_DATE", "2000-01-01")),
     )
 
 

@@ -244,8 +244,7 @@ def _held_run_keeps_the_live_publication(home: Path, webhook) -> None:
     # The alert named the failing check.
     assert alerts, log[-3000:]
     assert any(
-        "raw: raw_crm_contacts: expect_column_proportion_of_unique_values_to_be_between"
-        "(export_contact_key)" in check
+        "raw: raw_crm_contacts: expect_column_values_to_be_unique(export_contact_key)" in check
         for alert in alerts
         for check in alert["failing_checks"]
     )

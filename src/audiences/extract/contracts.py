@@ -4,6 +4,9 @@ These are the single definition of what ``docs/sources.md`` describes. The
 extractors check every record against them; a record that does not fit goes
 to quarantine with the reason, and a source whose *columns* no longer fit
 stops the extract with a :class:`~audiences.errors.SchemaDriftError`.
+
+Every timestamp column is a business time: it must fall between the earliest
+date (``AUDIENCES_EARLIEST_DATE``) and the end of the logical date.
 """
 
 from __future__ import annotations
@@ -17,6 +20,20 @@ class Column:
     type: str  # DuckDB type the value must cast to
     required: bool = False
     values: tuple[str, ...] = ()  # allowed values, when the field is an enumeration
+    min_value: int | None = None  # lowest allowed number, when the field has one
+
+
+@dataclass(frozen=True)
+class JsonField:
+    """A field inside a JSON column that the warehouse converts to a type."""
+
+    column: str
+    key: str
+    type: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.column}.{self.key}"
 
 
 @dataclass(frozen=True)
@@ -24,6 +41,7 @@ class Entity:
     source: str
     name: str
     columns: tuple[Column, ...]
+    json_fields: tuple[JsonField, ...] = ()
 
     @property
     def table(self) -> str:
@@ -34,8 +52,14 @@ class Entity:
         return [c.name for c in self.columns]
 
 
-def _c(name: str, type_: str = "VARCHAR", required: bool = False, values=()) -> Column:
-    return Column(name, type_, required, tuple(values))
+def _c(
+    name: str,
+    type_: str = "VARCHAR",
+    required: bool = False,
+    values=(),
+    min_value: int | None = None,
+) -> Column:
+    return Column(name, type_, required, tuple(values), min_value)
 
 
 CRM_CONTACTS = Entity(
@@ -103,6 +127,12 @@ WEB_EVENTS = Entity(
         _c("context", "JSON"),
         _c("traits", "JSON"),
     ),
+    # What stg_web__events converts: a price that is not a number is the
+    # event's defect, not the night's.
+    json_fields=(
+        JsonField("properties", "price", "DECIMAL(18, 2)"),
+        JsonField("properties", "revenue", "DECIMAL(18, 2)"),
+    ),
 )
 
 SHOP_CUSTOMERS = Entity(
@@ -129,10 +159,10 @@ SHOP_ORDERS = Entity(
         _c("email"),
         _c("status", required=True, values=("placed", "paid", "shipped", "cancelled", "refunded")),
         _c("currency", required=True),
-        _c("subtotal", "DECIMAL(18, 2)", required=True),
+        _c("subtotal", "DECIMAL(18, 2)", required=True, min_value=0),
         _c("shipping", "DECIMAL(18, 2)"),
         _c("tax", "DECIMAL(18, 2)"),
-        _c("total", "DECIMAL(18, 2)", required=True),
+        _c("total", "DECIMAL(18, 2)", required=True, min_value=0),
         _c("created_at", "TIMESTAMPTZ", required=True),
         _c("updated_at", "TIMESTAMPTZ", required=True),
     ),

@@ -24,7 +24,7 @@ import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -102,23 +102,42 @@ def _typed_name(col: str) -> str:
     return _ident(f"__typed_{col}")
 
 
-def _reason_sql(entity: Entity) -> str:
+def _reason_sql(entity: Entity, ctx: RunContext) -> str:
     """Why a record is quarantined (null: it loads), over the ``typed`` table."""
+    end = f"timestamptz '{ctx.logical_date + timedelta(days=1)} 00:00:00+00'"
+    earliest = ctx.settings.earliest_date.isoformat()
     checks = ["when _defect is not null then _defect"]
     for col in entity.columns:
+        present, typed = _present(col.name), _typed_name(col.name)
         if col.required:
-            checks.append(f"when {_present(col.name)} is null then 'missing {col.name}'")
+            checks.append(f"when {present} is null then 'missing {col.name}'")
         if col.type != "VARCHAR":
             checks.append(
-                f"when {_present(col.name)} is not null and {_typed_name(col.name)} is null"
+                f"when {present} is not null and {typed} is null"
                 f" then 'invalid {col.type.split('(')[0].lower()} in {col.name}'"
             )
+        if col.type == "TIMESTAMPTZ":
+            checks.append(
+                f"when {typed} >= {end} then '{col.name} after the end of the logical date'"
+            )
+            checks.append(
+                f"when {typed} < timestamptz '{earliest} 00:00:00+00'"
+                f" then '{col.name} before the earliest date ({earliest})'"
+            )
+        if col.min_value is not None:
+            checks.append(f"when {typed} < {col.min_value} then '{col.name} below {col.min_value}'")
         if col.values:
             allowed = ", ".join("'" + v + "'" for v in col.values)
             checks.append(
-                f"when {_present(col.name)} is not null and {_ident(col.name)} not in ({allowed})"
+                f"when {present} is not null and {_ident(col.name)} not in ({allowed})"
                 f" then 'unknown {col.name} value'"
             )
+    for item in entity.json_fields:
+        value = f"json_extract_string({_typed_name(item.column)}, '$.\"{item.key}\"')"
+        checks.append(
+            f"when {value} is not null and try_cast({value} as {item.type}) is null"
+            f" then 'invalid {item.type.split('(')[0].lower()} in {item.name}'"
+        )
     return "case " + " ".join(checks) + " end"
 
 
@@ -199,7 +218,7 @@ class Lander:
             f"{_typed(c.name, c.type)}::{c.type} as {_typed_name(c.name)}" for c in entity.columns
         )
         con.execute(
-            f"create temp table checked as select *, {_reason_sql(entity)} as _reason"
+            f"create temp table checked as select *, {_reason_sql(entity, ctx)} as _reason"
             f" from (select *, {casts} from records)"
         )
         check_retyped(con, entity)

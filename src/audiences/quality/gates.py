@@ -126,7 +126,9 @@ def render_query(query: str, as_of: date) -> str:
 
 
 def gate_parameters(settings: Settings, suites: dict[str, dict], as_of: date) -> dict:
-    """The suite parameters: the date, its end, and each suite's loaded rows."""
+    """The suite parameters: the date, its end, and per suite the rows the load wrote
+    and the fewest rows the trailing nights make plausible (see :func:`_row_counts`).
+    """
     import duckdb
 
     end = as_of + timedelta(days=1)
@@ -134,27 +136,54 @@ def gate_parameters(settings: Settings, suites: dict[str, dict], as_of: date) ->
         "as_of": as_of.isoformat(),
         "as_of_end": f"{end.isoformat()}T00:00:00+00:00",
     }
+    history = load_config().get("row_counts", {})
     con = duckdb.connect(str(settings.warehouse), read_only=True, config=settings.duckdb_config)
     try:
         for name, spec in suites.items():
             entity = spec.get("extract_log")
             if entity:
-                row = con.execute(
-                    "select sum(records_loaded) from audit.extract_log"
-                    " where source = ? and entity = ? and logical_date = ?",
-                    [entity["source"], entity["entity"], as_of],
-                ).fetchone()
-                parameters[f"loaded_rows__{name}"] = int(row[0] or 0)
+                loaded, min_rows = _row_counts(con, entity, as_of, history)
+                parameters[f"loaded_rows__{name}"] = loaded
+                parameters[f"expected_min_rows__{name}"] = min_rows
     finally:
         con.close()
     return parameters
 
 
+def _row_counts(con, entity: dict, as_of: date, history: dict) -> tuple[int, int]:
+    """What the load wrote for ``entity`` on ``as_of``, and the fewest rows expected.
+
+    A night that delivered nothing expects nothing (a quiet day is a normal
+    day). Otherwise the night should bring at least ``min_share_of_median`` of
+    the median of the ``trailing_nights`` before it, once there are
+    ``min_nights`` of them; first runs (no watermark: the whole history at
+    once) are no measure of a night.
+    """
+    read, loaded = con.execute(
+        "select coalesce(sum(records_read), 0), coalesce(sum(records_loaded), 0)"
+        " from audit.extract_log where source = ? and entity = ? and logical_date = ?",
+        [entity["source"], entity["entity"], as_of],
+    ).fetchone()
+    nights, median = con.execute(
+        "select count(*), coalesce(median(records_loaded), 0) from ("
+        " select records_loaded from audit.extract_log"
+        " where source = ? and entity = ? and logical_date < ? and watermark_from is not null"
+        " order by logical_date desc limit ?)",
+        [entity["source"], entity["entity"], as_of, history.get("trailing_nights", 7)],
+    ).fetchone()
+    judged = read and nights >= history.get("min_nights", 3)
+    min_rows = int(median * history.get("min_share_of_median", 0)) if judged else 0
+    return int(loaded), min_rows
+
+
+SUITE_PARAMETERS = ("loaded_rows", "expected_min_rows")
+
+
 def _parametrise(value: Any, suite: str) -> Any:
-    """Name a suite's ``loaded_rows`` parameter after the suite (one checkpoint, many suites)."""
+    """Name a suite's own parameters after the suite (one checkpoint, many suites)."""
     if isinstance(value, dict):
-        if value.get("$PARAMETER") == "loaded_rows":
-            return {"$PARAMETER": f"loaded_rows__{suite}"}
+        if value.get("$PARAMETER") in SUITE_PARAMETERS:
+            return {"$PARAMETER": f"{value['$PARAMETER']}__{suite}"}
         return {k: _parametrise(v, suite) for k, v in value.items()}
     if isinstance(value, list):
         return [_parametrise(v, suite) for v in value]

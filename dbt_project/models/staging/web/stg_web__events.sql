@@ -75,8 +75,8 @@ renamed as (
         traits,
 
         -- numerics
-        cast(property[5] as decimal(18, 2)) as product_price,
-        cast(property[6] as decimal(18, 2)) as revenue,
+        {{ audiences.try_cast('property[5]', 'decimal(18, 2)') }} as product_price,
+        {{ audiences.try_cast('property[6]', 'decimal(18, 2)') }} as revenue,
 
         -- booleans
         {{ is_valid_email('traits_email') }} as is_traits_email_valid,
