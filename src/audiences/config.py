@@ -23,7 +23,6 @@ class Settings:
     web_dir: Path
     shop_url: str
     warehouse: Path
-    web_lookback_days: int
     dbt_project_dir: Path
     # No business timestamp is older: earlier ones are placeholders (1900, 1970) or typos.
     earliest_date: date = date(2000, 1, 1)
@@ -82,7 +81,6 @@ def settings() -> Settings:
         web_dir=Path(os.environ.get("AUDIENCES_WEB_DIR", sources / "web")),
         shop_url=os.environ.get("AUDIENCES_SHOP_URL", f"sqlite:///{sources / 'shop.sqlite'}"),
         warehouse=Path(os.environ.get("AUDIENCES_WAREHOUSE", home / "warehouse.duckdb")),
-        web_lookback_days=int(os.environ.get("AUDIENCES_WEB_LOOKBACK_DAYS", "3")),
         dbt_project_dir=Path(os.environ.get("AUDIENCES_DBT_PROJECT_DIR", DBT_PROJECT_DIR)),
         earliest_date=date.fromisoformat(os.environ.get("AUDIENCES_EARLIEST_DATE", "2000-01-01")),
     )

@@ -48,6 +48,26 @@ def test_late_file_within_the_lookback_is_picked_up(home, sources_through_end):
     assert not any("/2026/11/21/12." in f["path"] for f in result.source_files)
 
 
+def test_a_file_later_than_any_lookback_is_picked_up_and_named(home, sources_through_end):
+    use_sources(home, sources_through_end)
+    web = home / "sources" / "web"
+    late = web / "2026/11/10/13.jsonl.gz"  # twelve days before END
+    held_back = late.read_bytes()
+    late.unlink()
+    extract_and_load(DAY_BEFORE, ["web"])
+    late.write_bytes(held_back)  # a sync that was stuck for eleven days
+    result = extract_and_load(END, ["web"])["web.events"]
+    assert str(late) in {f["path"] for f in result.source_files}
+    assert any("2026/11/10/13" in n and "arrived after" in n for n in result.notes)
+    logged = warehouse_query(
+        "select notes from audit.extract_log where source = 'web' and logical_date = ?", [END]
+    )[0][0]
+    assert "2026/11/10/13" in logged
+    # Only the late file and END's own hours: nothing else is taken twice.
+    days = {f["path"].split("/web/")[1][:10] for f in result.source_files}
+    assert days == {"2026/11/10", "2026/11/22"}
+
+
 def test_every_line_is_loaded_or_quarantined(home, sources_through_end):
     use_sources(home, sources_through_end)
     r = extract_and_load(END, ["web"])["web.events"]

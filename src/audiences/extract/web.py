@@ -1,11 +1,11 @@
 """Web analytics connector: Segment-spec events in hourly ``YYYY/MM/DD/HH.jsonl.gz`` files.
 
 A run for logical date D takes every hour file up to the end of D that no
-earlier run has taken (or that has changed size since), looking back
-``AUDIENCES_WEB_LOOKBACK_DAYS`` days before the previous watermark, so files
-that arrive late are still picked up. Events inside a file may carry older
-timestamps (late events); they are loaded as they are and deduplicated by
-``messageId`` downstream.
+earlier run has taken (or that has changed size since), whatever its date:
+the folder is listed whole, so a file that arrives days or months late is
+picked up by the next run and named in the extract log's notes. Events inside
+a file may carry older timestamps (late events); they are loaded as they are
+and deduplicated by ``messageId`` downstream.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import gzip
 import logging
 import re
 import zlib
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -28,6 +27,8 @@ log = logging.getLogger(__name__)
 
 # Lines parsed and landed together: bounds memory on a first run over months of files.
 BATCH_LINES = 1_000_000
+# Late files named in the extract log's notes (the rest are counted).
+LATE_FILES_NAMED = 20
 HOUR_FILE = re.compile(r"(\d{4})/(\d{2})/(\d{2})/(\d{2})\.jsonl\.gz$")
 # Segment field -> contract column.
 FIELDS = {
@@ -84,21 +85,20 @@ def extract_web(ctx: RunContext) -> list[EntityResult]:
         ctx.settings.warehouse, entity.source, entity.name, ctx.logical_date
     )
     until = ctx.logical_date.strftime("%Y/%m/%d/23")
-    since = ""
-    if watermark:
-        wm_day = datetime.strptime(watermark, "%Y/%m/%d/%H").date()
-        since = (wm_day - timedelta(days=ctx.settings.web_lookback_days)).strftime("%Y/%m/%d/00")
+    # Listing and a stat per file cost milliseconds for years of hours; a
+    # lookback window would drop a file that arrives after it, silently.
     chosen = {
         key: path
         for key, path in files.items()
-        if since <= key <= until and taken.get(str(path)) != path.stat().st_size
+        if key <= until and taken.get(str(path)) != path.stat().st_size
     }
     notes = []
     late = [k for k in chosen if watermark and k <= watermark]
     if late:
+        shown = ", ".join(late[:LATE_FILES_NAMED])
+        more = f" and {len(late) - LATE_FILES_NAMED} more" if len(late) > LATE_FILES_NAMED else ""
         notes.append(
-            f"{len(late)} hour file(s) arrived after their hour was extracted:"
-            f" {', '.join(late[:5])}"
+            f"{len(late)} hour file(s) arrived after their hour was extracted: {shown}{more}"
         )
     if not chosen:
         notes.append(f"no new hour files up to {until}")

@@ -108,8 +108,8 @@ def _warehouse_facts(settings: Settings, as_of: date) -> dict:
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
         facts["sources"] = con.execute(
-            "select source || '.' || entity, records_read, records_loaded, records_quarantined"
-            " from audit.extract_log where logical_date = ? order by 1",
+            "select source || '.' || entity, records_read, records_loaded, records_quarantined,"
+            " notes from audit.extract_log where logical_date = ? order by 1",
             [as_of],
         ).fetchall()
         facts["reasons"] = con.execute(
@@ -208,8 +208,10 @@ def _sources(data: dict) -> str:
         return '<p class="muted">nothing loaded for this date</p>'
     rows = "".join(
         f'<tr><td>{escape(name)}</td><td class="num">{read:,}</td>'
-        f'<td class="num">{loaded:,}</td><td class="num">{quarantined:,}</td></tr>'
-        for name, read, loaded, quarantined in data["sources"]
+        f'<td class="num">{loaded:,}</td><td class="num">{quarantined:,}</td>'
+        f'<td class="num">{quarantined / read if read else 0:.1%}</td>'
+        f'<td class="muted">{"<br>".join(escape(n) for n in json.loads(notes or "[]"))}</td></tr>'
+        for name, read, loaded, quarantined, notes in data["sources"]
     )
     reasons = "".join(
         f'<tr><td>{escape(name)}</td><td>{escape(reason)}</td><td class="num">{n:,}</td></tr>'
@@ -217,7 +219,8 @@ def _sources(data: dict) -> str:
     )
     return (
         '<table><tr><th>source.entity</th><th class="num">read</th><th class="num">loaded</th>'
-        f'<th class="num">quarantined</th></tr>{rows}</table>'
+        f'<th class="num">quarantined</th><th class="num">share</th><th>notes</th></tr>'
+        f"{rows}</table>"
         + (
             "<h3>Main quarantine reasons</h3><table><tr><th>source.entity</th><th>reason</th>"
             f'<th class="num">records</th></tr>{reasons}</table>'
