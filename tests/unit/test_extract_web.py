@@ -1,4 +1,4 @@
-"""Web extraction: hour files with a lookback, late files, malformed lines, idempotence."""
+"""Web extraction: hour files by listing, late files, malformed lines, idempotence."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def test_incremental_by_hour_file(home, sources_day_before, sources_through_end)
     assert second.watermark_to == "2026/11/22/23"
 
 
-def test_late_file_within_the_lookback_is_picked_up(home, sources_through_end):
+def test_a_file_a_day_late_is_picked_up(home, sources_through_end):
     use_sources(home, sources_through_end)
     web = home / "sources" / "web"
     late = web / "2026/11/21/13.jsonl.gz"
