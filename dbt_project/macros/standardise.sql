@@ -6,27 +6,24 @@
 {%- endmacro %}
 
 {% macro is_valid_email(column) -%}
-    {#- The HTML standard's "valid e-mail address", at most 254 characters,
-        with a dot in the domain. -#}
-    {%- set html_email = "^[a-zA-Z0-9.!#$%&''*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$" -%}
-    coalesce(
-        length({{ column }}) <= 254
-        and {{ column }} like '%@%.%'
-        and {{ audiences.regex_full_match(column, html_email) }},
-        false
-    )
+    {#- Per row: for the few addresses of a model that has no lookup (identify
+        traits, bounces); staging joins stg_email_addresses instead. -#}
+    coalesce({{ column }} is not null and {{ audiences.email_invalid_reason(column) }} is null, false)
 {%- endmacro %}
 
-{% macro regex_full_match(column, pattern) -%}
-    {{ return(adapter.dispatch('regex_full_match', 'audiences')(column, pattern)) }}
+{% macro email_invalid_reason(column) -%}
+    {{ return(adapter.dispatch('email_invalid_reason', 'audiences')(column)) }}
 {%- endmacro %}
 
-{% macro duckdb__regex_full_match(column, pattern) -%}
-    regexp_full_match({{ column }}, '{{ pattern }}')
+{% macro duckdb__email_invalid_reason(column) -%}
+    email_invalid_reason({{ column }})
 {%- endmacro %}
 
-{% macro postgres__regex_full_match(column, pattern) -%}
-    ({{ column }} ~ '{{ pattern }}')
+{% macro default__email_invalid_reason(column) -%}
+    {{ exceptions.raise_compiler_error(
+        "email_invalid_reason needs an email-validator UDF on " ~ adapter.type()
+        ~ "; see src/audiences/warehouse_functions.py for the DuckDB one."
+    ) }}
 {%- endmacro %}
 
 {% macro try_cast(column, type) -%}

@@ -3,9 +3,14 @@ every dbt connection through dbt-duckdb's plugin hook (see ``profiles.yml``).
 
 ``normalize_phone(raw, region)``: the number in E.164 (``+4917012345678``)
 when Google's libphonenumber (the ``phonenumbers`` package) finds it valid
-with ``region`` (ISO 3166 alpha-2) as the default region, else NULL. On
-another warehouse the same function would be a UDF of that warehouse; the
-dbt macro ``normalize_phone`` is the only caller.
+with ``region`` (ISO 3166 alpha-2) as the default region, else NULL.
+
+``email_invalid_reason(email)``: NULL when the ``email-validator`` package
+finds the address's syntax valid (strict RFC 5321/5322 limits, no DNS
+lookup), else its reason ("An email address cannot start with a period.").
+
+On another warehouse each would be a UDF of that warehouse; the dbt macros
+of the same names are the only callers.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import phonenumbers
 import pyarrow as pa
 from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb import DuckDBPyConnection
+from email_validator import EmailNotValidError, validate_email
 
 
 @lru_cache(maxsize=200_000)
@@ -41,11 +47,35 @@ def _normalize_phone(raw: pa.Array, region: pa.Array) -> pa.Array:
     )
 
 
+@lru_cache(maxsize=200_000)
+def email_invalid_reason(email: str | None) -> str | None:
+    if email is None:
+        return None
+    try:
+        validate_email(email, check_deliverability=False, strict=True)
+    except EmailNotValidError as exc:
+        return str(exc)
+    return None
+
+
+def _email_invalid_reason(email: pa.Array) -> pa.Array:
+    return pa.array([email_invalid_reason(e) for e in email.to_pylist()], type=pa.string())
+
+
 def register(conn: DuckDBPyConnection) -> None:
     conn.create_function(
         "normalize_phone",
         _normalize_phone,
         ["VARCHAR", "VARCHAR"],
+        "VARCHAR",
+        type="arrow",
+        null_handling="special",
+        side_effects=False,
+    )
+    conn.create_function(
+        "email_invalid_reason",
+        _email_invalid_reason,
+        ["VARCHAR"],
         "VARCHAR",
         type="arrow",
         null_handling="special",

@@ -1,8 +1,10 @@
 {#- Every consent event, one row each: opt-ins and opt-outs recorded by the
     CRM, unsubscribes, bounces and spam complaints from email activity, and
-    erasures (deleted contacts). The current consent of a person is derived
-    from this ledger (int_customer_consent). A bounce is hard when the address
-    is not a valid one or has bounced before; only hard bounces suppress. -#}
+    erasures (deleted contacts). The current consent of a person and of an
+    address is derived from this ledger (int_customer_consent,
+    int_email_consent; macros/consent.sql). An opt-in is explicit when its
+    source is (seed consent_sources). A bounce is hard when the address is
+    not a valid one or has bounced before; only hard bounces suppress. -#}
 
 with
 
@@ -22,6 +24,12 @@ activities as (
 identities as (
 
     select * from {{ ref('customer_identities') }}
+
+),
+
+consent_sources as (
+
+    select * from {{ ref('consent_sources') }}
 
 ),
 
@@ -55,9 +63,9 @@ crm_events as (
         email,
         'opt_out' as consent_event,
         'crm' as event_detail,
-        updated_at as occurred_at
+        last_opted_out_at as occurred_at
     from contacts
-    where not is_email_opted_in and opted_in_at is not null and opted_in_at < updated_at
+    where last_opted_out_at is not null
 
     union all
 
@@ -143,8 +151,12 @@ ledger as (
             'opt_out', 'unsubscribe', 'spam_complaint', 'hard_bounce',
             'erasure'
         ) as is_restricting,
+        events.consent_event = 'opt_in' and coalesce(consent_sources.is_explicit, false)
+            as is_explicit_opt_in,
         events.occurred_at
     from events
+    left outer join consent_sources
+        on events.event_detail = consent_sources.opt_in_source
     left outer join identities as by_contact
         on by_contact.identifier_key = 'crm_contact:' || cast(events.contact_id as varchar)
     left outer join identities as by_email

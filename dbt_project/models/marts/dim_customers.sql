@@ -44,6 +44,12 @@ consent as (
 
 ),
 
+address_consent as (
+
+    select * from {{ ref('int_email_consent') }}
+
+),
+
 people as (
 
     select
@@ -148,8 +154,11 @@ profiles as (
             false
         ) as is_test_account,
         coalesce(consent.is_opted_in, false) as is_opted_in,
-        coalesce(consent.is_suppressed, false) as is_suppressed,
-        consent.suppression_reason,
+        -- The address speaks for everyone who uses it: another person's
+        -- unsubscribe from a shared address suppresses it here too.
+        coalesce(consent.is_suppressed or address_consent.is_restricted, false) as is_suppressed,
+        coalesce(consent.suppression_reason, 'address_' || address_consent.restricted_by)
+            as suppression_reason,
 
         -- dates and timestamps
         cast({{ as_of_date() }} as date) as as_of,
@@ -175,6 +184,8 @@ profiles as (
         on people.customer_id = email.customer_id
     left outer join consent
         on people.customer_id = consent.customer_id
+    left outer join address_consent
+        on golden.email = address_consent.email
 
 ),
 

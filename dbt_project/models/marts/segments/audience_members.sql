@@ -1,7 +1,9 @@
 {#- The audiences the email marketers receive: for each active segment, its
     contactable members (dim_customers.is_contactable: valid email, opted
     in, not suppressed, not a test account) outside the segment's holdout
-    group, with what an email needs to be personal. -#}
+    group, with what an email needs to be personal. An address goes to a
+    segment's audience once: when people share it, the first customer_id
+    receives the email. -#}
 
 with
 
@@ -25,7 +27,7 @@ products as (
 
 ),
 
-final as (
+members as (
 
     select
         memberships.segment,
@@ -39,12 +41,36 @@ final as (
         customers.preferred_send_hour,
         memberships.ab_group,
         memberships.is_primary,
-        memberships.as_of
+        memberships.as_of,
+        row_number() over (
+            partition by memberships.segment, customers.email
+            order by memberships.customer_id
+        ) as address_rank
     from memberships
     inner join customers
         on memberships.customer_id = customers.customer_id
     left outer join products
         on customers.last_product_viewed_id = cast(products.product_id as varchar)
+
+),
+
+final as (
+
+    select
+        segment,
+        customer_id,
+        email,
+        email_sha256,
+        first_name,
+        last_product_viewed_id,
+        last_product_viewed_name,
+        top_category,
+        preferred_send_hour,
+        ab_group,
+        is_primary,
+        as_of
+    from members
+    where address_rank = 1
 
 )
 

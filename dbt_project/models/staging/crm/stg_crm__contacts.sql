@@ -1,12 +1,22 @@
 {#- A table: several models read it, and picking the current versions once is
-    cheaper than in each of them. Phone numbers come from stg_phone_numbers. -#}
+    cheaper than in each of them. Phone numbers come from stg_phone_numbers,
+    email verdicts from stg_email_addresses. -#}
 {{ config(materialized='table') }}
 
 with
 
 source as (
 
-    {{ current_versions(source('crm', 'crm_contacts'), key='contact_id') }}
+    {#- A later version can switch the opt-in back on (an import): the
+        ledger still needs to know when the contact opted out. -#}
+    {{ current_versions(
+        source('crm', 'crm_contacts'),
+        key='contact_id',
+        over_versions={
+            'last_opted_out_at': "max(case when not coalesce(email_opt_in, false)"
+                ~ " and opt_in_at < updated_at then updated_at end)",
+        },
+    ) }}
 
 ),
 
@@ -22,6 +32,12 @@ phone_numbers as (
 
 ),
 
+email_addresses as (
+
+    select * from {{ ref('stg_email_addresses') }}
+
+),
+
 renamed as (
 
     select
@@ -31,6 +47,7 @@ renamed as (
         -- strings
         {{ normalize_email('source.email') }} as email,
         source.email as email_raw,
+        email_addresses.email_invalid_reason,
         nullif(trim(source.first_name), '') as first_name,
         nullif(trim(source.last_name), '') as last_name,
         phone_numbers.phone_e164,
@@ -43,7 +60,7 @@ renamed as (
         {{ snake_case('source.lifecycle_stage') }} as lifecycle_stage,
 
         -- booleans
-        {{ is_valid_email(normalize_email('source.email')) }} as is_email_valid,
+        coalesce(email_addresses.is_email_valid, false) as is_email_valid,
         coalesce(source.email_opt_in, false) as is_email_opted_in,
         coalesce(source.is_deleted, false) as is_deleted,
 
@@ -52,6 +69,7 @@ renamed as (
 
         -- timestamps
         source.opt_in_at as opted_in_at,
+        source.last_opted_out_at,
         source.created_at,
         source.updated_at,
         source._extracted_at as extracted_at
@@ -63,6 +81,8 @@ renamed as (
         on
             source.phone = phone_numbers.phone_raw
             and countries.country_code is not distinct from phone_numbers.country_code
+    left outer join email_addresses
+        on {{ normalize_email('source.email') }} = email_addresses.email
 
 )
 

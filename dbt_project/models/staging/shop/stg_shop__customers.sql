@@ -1,5 +1,6 @@
 {#- A table: several models read it, and picking the current versions once is
-    cheaper than in each of them. Phone numbers come from stg_phone_numbers. -#}
+    cheaper than in each of them. Phone numbers come from stg_phone_numbers,
+    email verdicts from stg_email_addresses. -#}
 {{ config(materialized='table') }}
 
 with
@@ -22,6 +23,12 @@ phone_numbers as (
 
 ),
 
+email_addresses as (
+
+    select * from {{ ref('stg_email_addresses') }}
+
+),
+
 renamed as (
 
     select
@@ -31,6 +38,7 @@ renamed as (
         -- strings
         {{ normalize_email('source.email') }} as email,
         source.email as email_raw,
+        email_addresses.email_invalid_reason,
         nullif(trim(source.first_name), '') as first_name,
         nullif(trim(source.last_name), '') as last_name,
         phone_numbers.phone_e164,
@@ -39,7 +47,7 @@ renamed as (
         source.country as country_raw,
 
         -- booleans
-        {{ is_valid_email(normalize_email('source.email')) }} as is_email_valid,
+        coalesce(email_addresses.is_email_valid, false) as is_email_valid,
 
         -- timestamps
         source.created_at,
@@ -53,6 +61,8 @@ renamed as (
         on
             source.phone = phone_numbers.phone_raw
             and countries.country_code is not distinct from phone_numbers.country_code
+    left outer join email_addresses
+        on {{ normalize_email('source.email') }} = email_addresses.email
 
 )
 

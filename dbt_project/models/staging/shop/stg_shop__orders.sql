@@ -6,35 +6,44 @@ source as (
 
 ),
 
+email_addresses as (
+
+    select * from {{ ref('stg_email_addresses') }}
+
+),
+
 renamed as (
 
     select
         -- ids
-        order_id,
-        customer_id,
+        source.order_id,
+        source.customer_id,
 
         -- strings
-        {{ normalize_email('email') }} as email,
-        email as email_raw,
-        {{ snake_case('status') }} as order_status,
-        upper(trim(currency)) as currency,
+        {{ normalize_email('source.email') }} as email,
+        source.email as email_raw,
+        email_addresses.email_invalid_reason,
+        {{ snake_case('source.status') }} as order_status,
+        upper(trim(source.currency)) as currency,
 
         -- numerics
-        subtotal,
-        shipping,
-        tax,
-        total,
+        source.subtotal,
+        source.shipping,
+        source.tax,
+        source.total,
 
         -- booleans
-        {{ is_valid_email(normalize_email('email')) }} as is_email_valid,
-        customer_id is null as is_guest_checkout,
+        coalesce(email_addresses.is_email_valid, false) as is_email_valid,
+        source.customer_id is null as is_guest_checkout,
 
         -- timestamps
-        created_at as ordered_at,
-        updated_at,
-        _extracted_at as extracted_at
+        source.created_at as ordered_at,
+        source.updated_at,
+        source._extracted_at as extracted_at
 
     from source
+    left outer join email_addresses
+        on {{ normalize_email('source.email') }} = email_addresses.email
 
 )
 

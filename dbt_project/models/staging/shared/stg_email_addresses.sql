@@ -1,0 +1,63 @@
+{#- Every email address (normalised) seen in the CRM's contacts, the shop's
+    accounts and orders, with email-validator's verdict, computed once. The
+    library runs in Python (tens of microseconds an address), so validating
+    every record on every build would cost seconds per hundred thousand
+    records; the staging models join this lookup instead. Incremental: a
+    build adds the addresses it has not seen before. The verdict depends on
+    nothing but the address, so the lookup holds for any logical date. -#}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+) }}
+
+with
+
+addresses as (
+
+    select {{ normalize_email('email') }} as email
+    from {{ source('crm', 'crm_contacts') }}
+
+    union
+
+    select {{ normalize_email('email') }} as email
+    from {{ source('shop', 'shop_customers') }}
+
+    union
+
+    select {{ normalize_email('email') }} as email
+    from {{ source('shop', 'shop_orders') }}
+
+),
+
+new_addresses as (
+
+    select email from addresses
+    where email is not null
+    {% if is_incremental() -%}
+        and email not in (select known.email from {{ this }} as known)
+    {%- endif %}
+
+),
+
+validated as (
+
+    select
+        email,
+        {{ audiences.email_invalid_reason('email') }} as email_invalid_reason
+    from new_addresses
+
+),
+
+final as (
+
+    select
+        email,
+        email_invalid_reason,
+        email_invalid_reason is null as is_email_valid
+    from validated
+
+)
+
+select * from final
