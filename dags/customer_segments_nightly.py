@@ -15,7 +15,10 @@ The nightly run of **audiences**, write-audit-publish:
 6. **stage_publication**: a copy of the marts and the audience files, next
    to the live publication, where no consumer reads;
 7. **publish**: if both gates passed and no segment's size drifted beyond
-   the configured share, switch the `published` link to it in one rename;
+   the configured share, switch the `published` link to it in one rename.
+   A backfill (a date older than the live publication) is built and checked
+   but its publish is *skipped*, unless the run's param `publish_older_date`
+   is true;
 8. **report** (always): the run report and its index under `reports/`.
 
 A critical check that fails stops the run before publishing: the previous
@@ -38,7 +41,7 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from audiences.alerts import notify_failure
@@ -65,6 +68,14 @@ RETRY_DELAY = timedelta(seconds=int(os.environ.get("AUDIENCES_RETRY_DELAY_SECOND
         "on_failure_callback": notify_failure,
     },
     doc_md=__doc__,
+    params={
+        "publish_older_date": Param(
+            False,
+            type="boolean",
+            description="Publish even when the run's date is older than the live"
+            " publication's (a deliberate backfill that consumers should see).",
+        )
+    },
 )
 def customer_segments_nightly():
     @task(
@@ -103,10 +114,18 @@ def customer_segments_nightly():
         return stage_step(logical_date.date(), run_id)
 
     @task
-    def publish(publication: str, *, logical_date=None, run_id=None) -> str:
-        from audiences.pipeline import publish_step
+    def publish(publication: str, *, logical_date=None, run_id=None, params=None) -> str:
+        from airflow.sdk.exceptions import AirflowSkipException
 
-        return publish_step(logical_date.date(), publication, run_id)
+        from audiences.pipeline import publish_step
+        from audiences.publish.publication import StalePublicationError
+
+        try:
+            return publish_step(
+                logical_date.date(), publication, run_id, params["publish_older_date"]
+            )
+        except StalePublicationError as exc:
+            raise AirflowSkipException(str(exc)) from exc
 
     @task
     def prune_publications() -> list[str]:

@@ -66,13 +66,14 @@ def _cmd_publish(args: argparse.Namespace) -> None:
     from audiences.pipeline import publish_step, stage_step
 
     run_id = args.run_id or f"manual__{args.date.isoformat()}"
-    print(f"published {publish_step(args.date, stage_step(args.date, run_id), run_id)}")
+    staged = stage_step(args.date, run_id)
+    print(f"published {publish_step(args.date, staged, run_id, args.allow_older)}")
 
 
 def _cmd_rollback(args: argparse.Namespace) -> None:
     from audiences.publish import rollback
 
-    print(f"rolled back: {rollback(settings())} is live again")
+    print(f"rolled back: {rollback(settings(), args.to)} is live again")
 
 
 def _cmd_segment_list(args: argparse.Namespace) -> None:
@@ -160,9 +161,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pub.add_argument("--date", type=_date, required=True, help="logical date")
     pub.add_argument("--run-id", help="recorded with the publication (default manual__DATE)")
+    pub.add_argument(
+        "--allow-older",
+        action="store_true",
+        help="publish even when the live publication is of a later date (a backfill)",
+    )
     pub.set_defaults(func=_cmd_publish)
 
     back = sub.add_parser("rollback", help="make the previous good publication live again")
+    back.add_argument(
+        "--to",
+        metavar="RUN",
+        help="a publication's name (publications/history.jsonl) or a logical date:"
+        " go back further than the previous one",
+    )
     back.set_defaults(func=_cmd_rollback)
 
     segment = sub.add_parser("segment", help="list, scaffold and preview segments")

@@ -15,3 +15,7 @@ class SchemaDriftError(AudiencesError):
 
 class CountMismatchError(AudiencesError):
     """Records read do not equal records loaded plus records quarantined."""
+
+
+class StepSkipped(AudiencesError):
+    """A step rightly did nothing (a backfill is not published): skipped, not failed."""

@@ -22,6 +22,7 @@ from audiences.publish.publication import (
     prune,
     publish,
     read_record,
+    refuse_older,
     stage,
 )
 from audiences.report import stage_timer, write_run_summary
@@ -103,13 +104,21 @@ def stage_step(logical_date: date, run_id: str) -> str:
         return str(stage(settings(), logical_date, run_id))
 
 
-def publish_step(logical_date: date, publication: str, run_id: str | None = None) -> str:
-    """Publish the staged run if every gate passed and no segment drifted too far."""
+def publish_step(
+    logical_date: date, publication: str, run_id: str | None = None, allow_older: bool = False
+) -> str:
+    """Publish the staged run if every gate passed and no segment drifted too far.
+
+    A run older than the live publication (a backfill) raises
+    :class:`StalePublicationError` unless ``allow_older``: it is recorded as a
+    skipped publish, not a failure.
+    """
     from audiences.quality.drift import check_drift
     from audiences.quality.gates import enforce, read_gate_result
 
     config = settings()
     with stage_timer(config, logical_date, run_id, "publish"):
+        refuse_older(config, logical_date, allow_older)
         for gate in ("raw", "marts"):
             result = read_gate_result(config, logical_date, gate)
             if result is None:
@@ -123,7 +132,7 @@ def publish_step(logical_date: date, publication: str, run_id: str | None = None
             config, logical_date, read_record(folder), read_record(live) if live else None
         )
         enforce(drift)
-        publish(config, folder)
+        publish(config, folder, allow_older)
     return str(folder)
 
 

@@ -9,9 +9,14 @@ read ``published/warehouse.duckdb`` and ``exports/`` (a symlink to
 ``published/exports``), so they see the previous publication or the new one,
 never a mix. A failed gate, a crash or a kill before that rename leaves the
 live publication untouched; ``rollback`` points the link back at the previous
-good publication.
+good publication, or at any earlier one.
 
-Every publish and rollback is appended to ``publications/history.jsonl``.
+A publication older than the live one (a backfill) is not published unless
+asked for: consumers would be taken back in time.
+
+Every publish and rollback is appended to ``publications/history.jsonl``
+*before* the link switches, so a process killed at any point leaves a
+history that rollback can follow.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from pathlib import Path
 import duckdb
 
 from audiences.config import Settings
-from audiences.errors import AudiencesError
+from audiences.errors import AudiencesError, StepSkipped
 from audiences.publish.exports import fsync_dir, last_published, write_audiences
 from audiences.sql import literal
 
@@ -41,6 +46,10 @@ STAGING_PREFIX = ".staging-"
 
 class PublishError(AudiencesError):
     """The run cannot be published (gates not passed, drift held, nothing staged)."""
+
+
+class StalePublicationError(PublishError, StepSkipped):
+    """The run is of an earlier date than the live publication (a backfill)."""
 
 
 def publication_name(as_of: date) -> str:
@@ -127,13 +136,30 @@ def stage(settings: Settings, as_of: date, run_id: str) -> Path:
     return final
 
 
-def publish(settings: Settings, publication: Path) -> None:
-    """Make ``publication`` the live one: one atomic rename of the ``published`` link."""
+def refuse_older(settings: Settings, as_of: date, allow_older: bool = False) -> None:
+    """Raise :class:`StalePublicationError` when ``as_of`` is older than the live date."""
+    live = current(settings)
+    if live is None or allow_older:
+        return
+    live_as_of = read_record(live)["as_of"]
+    if as_of.isoformat() < live_as_of:
+        raise StalePublicationError(
+            f"the publication of {live_as_of} is live; {as_of} is older (a backfill), so it is"
+            " built and checked but not published. Publish it on purpose with"
+            " `audiences publish --date {as_of} --allow-older` (or the DAG param"
+            " publish_older_date)."
+        )
+
+
+def publish(settings: Settings, publication: Path, allow_older: bool = False) -> None:
+    """Make ``publication`` the live one: one atomic rename of the ``published`` link.
+
+    Refuses a publication older than the live one unless ``allow_older``.
+    """
     if not (publication / RECORD).is_file():
         raise PublishError(f"{publication} is not a staged publication")
+    refuse_older(settings, date.fromisoformat(read_record(publication)["as_of"]), allow_older)
     previous = current(settings)
-    _point(settings.published, publication)
-    _ensure_exports_link(settings)
     _append_history(
         settings,
         {
@@ -142,28 +168,47 @@ def publish(settings: Settings, publication: Path) -> None:
             "previous": previous.name if previous else None,
         },
     )
+    _point(settings.published, publication)
+    _ensure_exports_link(settings)
     log.info("published %s (previously %s)", publication.name, previous.name if previous else None)
 
 
-def rollback(settings: Settings) -> Path:
-    """Point ``published`` back at the publication that was live before the current one."""
+def rollback(settings: Settings, to: str | None = None) -> Path:
+    """Point ``published`` back at the publication that was live before the current one,
+    or at ``to``: a publication's name, or a logical date (its latest publication).
+    """
     live = current(settings)
     if live is None:
         raise PublishError("nothing is published yet: there is nothing to roll back")
-    history = read_history(settings)
-    # Walk back through the chain of publishes to the one that preceded the live one.
-    target = None
-    for entry in reversed(history):
-        if entry.get("publication") == live.name and entry.get("previous"):
-            target = settings.publications / entry["previous"]
-            break
-    if target is None or not (target / RECORD).is_file():
-        raise PublishError(f"no earlier good publication to return to from {live.name}")
-    _point(settings.published, target)
+    target = _rollback_target(settings, live, to)
     _append_history(
         settings, {"action": "rollback", "publication": target.name, "previous": live.name}
     )
+    _point(settings.published, target)
     log.info("rolled back from %s to %s", live.name, target.name)
+    return target
+
+
+def _rollback_target(settings: Settings, live: Path, to: str | None) -> Path:
+    published = [e for e in read_history(settings) if e.get("action") == "publish"]
+    if to is None:
+        # The publish that made the live one live says what was live before it.
+        names = [e["previous"] for e in published if e["publication"] == live.name]
+        name = names[-1] if names else None
+        if name is None:
+            raise PublishError(f"no earlier good publication to return to from {live.name}")
+    else:
+        names = [
+            e["publication"]
+            for e in published
+            if to in (e["publication"], e["publication"].split("__")[0])
+        ]
+        if not names:
+            raise PublishError(f"{to} was never published: see {settings.publications / HISTORY}")
+        name = names[-1]
+    target = settings.publications / name
+    if not (target / RECORD).is_file():
+        raise PublishError(f"{name} is no longer kept under {settings.publications}")
     return target
 
 

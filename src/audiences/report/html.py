@@ -26,15 +26,19 @@ from audiences.report.stages import read_stages
 GATES = ("raw", "marts", "drift")
 HELD_AT = ("raw_gate", "marts_gate", "publish")
 TREND_RUNS = 30
+STAGE_CLASS = {"success": "ok", "skipped": "warn"}
 
 STYLE = (Path(__file__).parent / "report.css").read_text()
 
 
 def run_status(stages: list[dict]) -> tuple[str, str]:
-    """(published|held|failed|incomplete, why) from the run's recorded stages."""
+    """(published|not-published|held|failed|incomplete, why) from the run's recorded stages."""
     failed = [s for s in stages if s["status"] == "failed"]
     if any(s["stage"] == "publish" and s["status"] == "success" for s in stages):
         return "published", "every gate passed; the publication is live"
+    skipped = [s for s in stages if s["stage"] == "publish" and s["status"] == "skipped"]
+    if skipped and not failed:
+        return "not-published", skipped[-1]["error"].split(": ", 1)[-1]
     if failed:
         stage = failed[-1]
         kind = "held" if stage["stage"] in HELD_AT else "failed"
@@ -193,7 +197,7 @@ def _stages_table(stages: list[dict]) -> str:
     rows = "".join(
         f"<tr><td>{escape(s['stage'])}</td><td>{escape(s['started_at'])}</td>"
         f'<td class="num">{s["seconds"]:,.1f} s</td>'
-        f'<td class="{"ok" if s["status"] == "success" else "fail"}">{s["status"]}</td>'
+        f'<td class="{STAGE_CLASS.get(s["status"], "fail")}">{s["status"]}</td>'
         f'<td class="muted">{escape(s["error"] or "")}</td></tr>'
         for s in stages
     )

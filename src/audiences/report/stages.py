@@ -1,8 +1,9 @@
 """Stage timings of a run, recorded by the steps themselves.
 
 Each step appends one line to ``reports/<as_of>/stages.jsonl`` when it ends
-(successfully or not), so the run report can show every stage's duration
-and outcome without asking the orchestrator.
+(success, failed, or skipped: a :class:`StepSkipped` error), so the run
+report can show every stage's duration and outcome without asking the
+orchestrator.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 from audiences.config import Settings
+from audiences.errors import StepSkipped
 
 FILE = "stages.jsonl"
 
@@ -26,7 +28,8 @@ def stage_timer(settings: Settings, as_of: date, run_id: str | None, stage: str)
     try:
         yield
     except BaseException as exc:
-        status, error = "failed", f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        status = "skipped" if isinstance(exc, StepSkipped) else "failed"
+        error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
         raise
     finally:
         path = settings.reports / as_of.isoformat() / FILE
