@@ -19,3 +19,7 @@ class CountMismatchError(AudiencesError):
 
 class StepSkipped(AudiencesError):
     """A step rightly did nothing (a backfill is not published): skipped, not failed."""
+
+
+class WarehouseLockedError(AudiencesError):
+    """Another process holds the DuckDB warehouse open (DuckDB allows one writer)."""

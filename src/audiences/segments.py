@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from audiences import warehouse_lock
 from audiences.config import Settings
 from audiences.errors import AudiencesError
 from audiences.publish import last_published
@@ -76,7 +77,7 @@ def segment_sizes(settings: Settings) -> dict[str, int]:
     """Members per segment in the warehouse's last build (empty without one)."""
     if not settings.warehouse.exists():
         return {}
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = warehouse_lock.connect(settings.warehouse, read_only=True)
     try:
         rows = con.execute(
             "select segment, count(*) from marts.segment_memberships group by segment"
@@ -191,7 +192,7 @@ def preview_segment(settings: Settings, name: str, sample_size: int = 5) -> str:
             quiet=True,
         )
     )
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = warehouse_lock.connect(settings.warehouse, read_only=True)
     try:
         return _preview_report(con, settings, segment, as_of, members_sql, sample_size)
     finally:
@@ -199,7 +200,7 @@ def preview_segment(settings: Settings, name: str, sample_size: int = 5) -> str:
 
 
 def _built_as_of(settings: Settings) -> date:
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = warehouse_lock.connect(settings.warehouse, read_only=True)
     try:
         row = con.execute("select max(as_of) from marts.dim_customers").fetchone()
     except duckdb.CatalogException:

@@ -12,13 +12,13 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import duckdb
+from audiences import warehouse_lock
 
 
 def _query(warehouse: Path, sql: str, params: list) -> list[tuple]:
     if not warehouse.exists():
         return []
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = warehouse_lock.connect(warehouse, read_only=True)
     try:
         exists = con.execute(
             "select count(*) from information_schema.tables"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from audiences import warehouse_lock
 from audiences.config import settings
 from audiences.errors import CountMismatchError
 from audiences.extract.landing import EntityResult
@@ -65,7 +66,7 @@ create table if not exists audit.quarantine (
 
 def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(warehouse), config=settings().duckdb_config)
+    con = warehouse_lock.connect(warehouse, config=settings().duckdb_config)
     con.execute("set TimeZone = 'UTC'")
     return con
 

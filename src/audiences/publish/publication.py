@@ -31,6 +31,7 @@ from pathlib import Path
 
 import duckdb
 
+from audiences import warehouse_lock
 from audiences.config import Settings
 from audiences.errors import AudiencesError, StepSkipped
 from audiences.publish.exports import fsync_dir, last_published, write_audiences
@@ -90,7 +91,7 @@ def stage(settings: Settings, as_of: date, run_id: str) -> Path:
                 if folder.name != as_of.isoformat() and folder.is_dir():
                     _link_tree(folder, exports / folder.name)
         previous = last_published(live_exports, before=as_of) if live_exports else None
-        con = duckdb.connect(str(settings.warehouse), read_only=True)
+        con = warehouse_lock.connect(settings.warehouse, read_only=True)
         try:
             manifest = write_audiences(
                 con,

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from audiences import warehouse_lock
 from audiences.config import PROJECT_ROOT, Settings
 from audiences.errors import AudiencesError
 from audiences.sql import literal
@@ -129,15 +130,13 @@ def gate_parameters(settings: Settings, suites: dict[str, dict], as_of: date) ->
     """The suite parameters: the date, its end, and per suite the rows the load wrote
     and the fewest rows the trailing nights make plausible (see :func:`_row_counts`).
     """
-    import duckdb
-
     end = as_of + timedelta(days=1)
     parameters: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "as_of_end": f"{end.isoformat()}T00:00:00+00:00",
     }
     history = load_config().get("row_counts", {})
-    con = duckdb.connect(str(settings.warehouse), read_only=True, config=settings.duckdb_config)
+    con = warehouse_lock.connect(settings.warehouse, read_only=True, config=settings.duckdb_config)
     try:
         for name, spec in suites.items():
             entity = spec.get("extract_log")

@@ -16,8 +16,7 @@ from datetime import date
 from html import escape
 from pathlib import Path
 
-import duckdb
-
+from audiences import warehouse_lock
 from audiences.config import Settings
 from audiences.quality.gates import GateResult, read_gate_result
 from audiences.report.charts import bar_chart, line_chart, sparkline
@@ -109,7 +108,7 @@ def _warehouse_facts(settings: Settings, as_of: date) -> dict:
     facts: dict = {"sources": [], "reasons": [], "segments": [], "trend": {}, "overlaps": []}
     if not settings.warehouse.exists():
         return facts
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = warehouse_lock.connect(settings.warehouse, read_only=True)
     try:
         facts["sources"] = con.execute(
             "select source || '.' || entity, records_read, records_loaded, records_quarantined,"

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-import duckdb
-
+from audiences import warehouse_lock
 from audiences.config import Settings
 from audiences.errors import AudiencesError
 
@@ -14,7 +13,7 @@ from audiences.errors import AudiencesError
 def run_summary(settings: Settings, logical_date: date | None = None) -> str:
     if not settings.warehouse.exists():
         raise AudiencesError(f"no warehouse at {settings.warehouse}: run the pipeline first")
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = warehouse_lock.connect(settings.warehouse, read_only=True)
     try:
         if logical_date is None:
             logical_date = con.execute(

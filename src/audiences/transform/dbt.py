@@ -21,6 +21,7 @@ from typing import Any
 
 from audiences.config import Settings
 from audiences.errors import AudiencesError
+from audiences.warehouse_lock import locked_error
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,11 @@ def dbt_build(
         if status in ("error", "fail"):
             failures.append(f"{node.node.name}: {node.message}")
     if not result.success:
+        locked = locked_error(
+            " ".join([*failures, str(result.exception or "")]), settings.warehouse
+        )
+        if locked:
+            raise locked
         raise DbtBuildError("dbt build failed:\n  " + "\n  ".join(failures or ["see dbt logs"]))
     log.info("dbt build as of %s: %s", as_of, statuses)
     return statuses
@@ -168,7 +174,7 @@ def dbt_build(
 
 def nights_after(settings: Settings, manifest: Any, as_of: date) -> list[str]:
     """Incremental facts (models with a ``load_date`` column) holding nights after ``as_of``."""
-    import duckdb
+    from audiences import warehouse_lock
 
     facts = {
         node.relation_name: node.name
@@ -179,7 +185,7 @@ def nights_after(settings: Settings, manifest: Any, as_of: date) -> list[str]:
     }
     if not facts or not settings.warehouse.exists():
         return []
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = warehouse_lock.connect(settings.warehouse, read_only=True)
     try:
         existing = {
             f'"{database}"."{schema}"."{table}"'
