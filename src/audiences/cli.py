@@ -10,6 +10,7 @@ from pathlib import Path
 
 from audiences.config import settings
 from audiences.errors import AudiencesError
+from audiences.privacy import protect
 
 
 def _date(text: str) -> date:
@@ -200,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        protect(settings())
         status = args.func(args)
     except (AudiencesError, ValueError) as exc:
         print(f"audiences {args.command}: error: {exc}", file=sys.stderr)

@@ -26,6 +26,8 @@ class Settings:
     dbt_project_dir: Path
     # No business timestamp is older: earlier ones are placeholders (1900, 1970) or typos.
     earliest_date: date = date(2000, 1, 1)
+    # The group that may read the data folder (audiences.privacy); None: owner only.
+    data_group: str | None = None
 
     @property
     def landing(self) -> Path:
@@ -83,6 +85,7 @@ def settings() -> Settings:
         warehouse=Path(os.environ.get("AUDIENCES_WAREHOUSE", home / "warehouse.duckdb")),
         dbt_project_dir=Path(os.environ.get("AUDIENCES_DBT_PROJECT_DIR", DBT_PROJECT_DIR)),
         earliest_date=date.fromisoformat(os.environ.get("AUDIENCES_EARLIEST_DATE", "2000-01-01")),
+        data_group=os.environ.get("AUDIENCES_DATA_GROUP") or None,
     )
 
 

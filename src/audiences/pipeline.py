@@ -12,10 +12,11 @@ import logging
 from datetime import date
 from pathlib import Path
 
-from audiences.config import settings
+from audiences.config import Settings, settings
 from audiences.extract import RunContext, extract_source
 from audiences.extract.landing import EntityResult, write_manifest
 from audiences.load import load_results
+from audiences.privacy import protect
 from audiences.publish.publication import (
     PublishError,
     current,
@@ -31,10 +32,18 @@ from audiences.transform import dbt_build
 log = logging.getLogger(__name__)
 
 
+def _settings() -> Settings:
+    """The settings, with this process's new files made private (audiences.privacy)."""
+    config = settings()
+    protect(config)
+    return config
+
+
 def extract_step(source: str, logical_date: date, run_id: str) -> str:
     """Extract one source; return the path of its manifest (small enough for XCom)."""
-    ctx = RunContext(settings(), logical_date, run_id)
-    with stage_timer(settings(), logical_date, run_id, f"extract_{source}"):
+    config = _settings()
+    ctx = RunContext(config, logical_date, run_id)
+    with stage_timer(config, logical_date, run_id, f"extract_{source}"):
         results = extract_source(ctx, source)
     for r in results:
         log.info(
@@ -58,8 +67,9 @@ def load_step(manifests: list[str], logical_date: date, run_id: str | None = Non
         for path in manifests
         for item in json.loads(Path(path).read_text())
     ]
-    with stage_timer(settings(), logical_date, run_id, "load"):
-        rows = load_results(settings().warehouse, results)
+    config = _settings()
+    with stage_timer(config, logical_date, run_id, "load"):
+        rows = load_results(config.warehouse, results)
     return [
         {
             k: str(v) if isinstance(v, date) else v
@@ -79,16 +89,18 @@ def load_step(manifests: list[str], logical_date: date, run_id: str | None = Non
 
 
 def transform_step(logical_date: date, run_id: str | None = None) -> dict:
-    with stage_timer(settings(), logical_date, run_id, "dbt_build"):
-        return dbt_build(settings(), logical_date)
+    config = _settings()
+    with stage_timer(config, logical_date, run_id, "dbt_build"):
+        return dbt_build(config, logical_date)
 
 
 def gate_step(gate: str, logical_date: date, run_id: str | None = None) -> dict:
     """Run a quality gate; raise (holding the publish) on a critical failure."""
     from audiences.quality.gates import enforce, run_gate
 
-    with stage_timer(settings(), logical_date, run_id, f"{gate}_gate"):
-        result = run_gate(settings(), gate, logical_date)
+    config = _settings()
+    with stage_timer(config, logical_date, run_id, f"{gate}_gate"):
+        result = run_gate(config, gate, logical_date)
         enforce(result)
     return {
         "gate": gate,
@@ -100,8 +112,9 @@ def gate_step(gate: str, logical_date: date, run_id: str | None = None) -> dict:
 
 def stage_step(logical_date: date, run_id: str) -> str:
     """Stage the run's publication (marts copy + audience files); return its folder."""
-    with stage_timer(settings(), logical_date, run_id, "stage_publication"):
-        return str(stage(settings(), logical_date, run_id))
+    config = _settings()
+    with stage_timer(config, logical_date, run_id, "stage_publication"):
+        return str(stage(config, logical_date, run_id))
 
 
 def publish_step(
@@ -116,7 +129,7 @@ def publish_step(
     from audiences.quality.drift import check_drift
     from audiences.quality.gates import enforce, read_gate_result
 
-    config = settings()
+    config = _settings()
     with stage_timer(config, logical_date, run_id, "publish"):
         refuse_older(config, logical_date, allow_older)
         for gate in ("raw", "marts"):
@@ -138,14 +151,14 @@ def publish_step(
 
 def prune_step(keep: int = 7) -> list[str]:
     """Delete old publications (never the live one)."""
-    return prune(settings(), keep)
+    return prune(_settings(), keep)
 
 
 def report_step(logical_date: date, run_id: str | None = None) -> str:
     """Write the run's summary and HTML report under ``reports/``; return the HTML's path."""
     from audiences.report.html import write_run_report
 
-    config = settings()
+    config = _settings()
     write_run_summary(config, logical_date)
     path = write_run_report(config, logical_date, run_id)
     log.info("run report written to %s", path)
