@@ -54,6 +54,8 @@ def notify_failure(context) -> None:
         text += " Failing checks: " + "; ".join(checks) + "."
     elif exception is not None:
         text += f" {type(exception).__name__}: {str(exception).splitlines()[0][:300]}"
+    report = settings().reports / logical_date.isoformat() / "report.html"
+    text += f" Report: {report}"
     log.error(text)
     url = os.environ.get(WEBHOOK)
     if not url:
@@ -65,7 +67,7 @@ def notify_failure(context) -> None:
         "task_id": task_id,
         "logical_date": logical_date.isoformat(),
         "failing_checks": checks,
-        "report": str(settings().reports / logical_date.isoformat() / "report.html"),
+        "report": str(report),
     }
     request = urllib.request.Request(
         url,

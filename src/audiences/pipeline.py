@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from audiences.config import Settings, settings
+from audiences.errors import AudiencesError
 from audiences.extract import RunContext, extract_source
 from audiences.extract.landing import EntityResult, write_manifest
 from audiences.load import load_results
@@ -159,7 +160,10 @@ def report_step(logical_date: date, run_id: str | None = None) -> str:
     from audiences.report.html import write_run_report
 
     config = _settings()
-    write_run_summary(config, logical_date)
+    try:
+        write_run_summary(config, logical_date)
+    except AudiencesError as exc:  # nothing loaded: the HTML report says why
+        write_run_summary(config, logical_date, f"nothing was loaded for {logical_date}: {exc}")
     path = write_run_report(config, logical_date, run_id)
     log.info("run report written to %s", path)
     return str(path)

@@ -169,6 +169,10 @@ def test_a_failing_source_fails_the_run_with_a_clear_message(home, sources_throu
     assert "state=failed" in log
     assert "CRM export folder" in log and "AUDIENCES_CRM_DIR" in log
     assert not (home / "warehouse.duckdb").exists()  # nothing was loaded
+    # The night still has its report, saying what failed and what is live.
+    run = json.loads((home / "reports" / END.isoformat() / "run.json").read_text())
+    assert run["status"] == "failed" and "AUDIENCES_CRM_DIR" in run["why"]
+    assert f"Report: {home / 'reports' / END.isoformat() / 'report.html'}" in log
 
 
 class _Webhook(http.server.BaseHTTPRequestHandler):

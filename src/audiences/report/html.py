@@ -18,6 +18,7 @@ from pathlib import Path
 
 from audiences import warehouse_lock
 from audiences.config import Settings
+from audiences.publish.publication import current, read_record
 from audiences.quality.gates import GateResult, read_gate_result
 from audiences.report.charts import bar_chart, line_chart, sparkline
 from audiences.report.stages import read_stages
@@ -175,6 +176,7 @@ def _page(settings, as_of, run_id, status, why, stages, gates, data) -> str:
         f"<h1>audiences — run of {as_of.isoformat()}</h1>",
         f'<p><span class="status {status}">{status}</span> {escape(why)}</p>',
         f'<p class="muted">run id {escape(str(run_id))} · <a href="../index.html">all runs</a></p>',
+        f"<p>{escape(_live(settings))}</p>",
         '<h2 id="stages">Stages</h2>',
         _stages_table(stages),
         bar_chart([(s["stage"], s["seconds"]) for s in stages], unit=" s"),
@@ -188,6 +190,14 @@ def _page(settings, as_of, run_id, status, why, stages, gates, data) -> str:
         _overlaps(data),
     ]
     return _html(f"audiences — {as_of.isoformat()} — {status}", "\n".join(body))
+
+
+def _live(settings: Settings) -> str:
+    """What consumers read now, whatever this run did."""
+    live = current(settings)
+    if live is None:
+        return "Live: nothing is published yet."
+    return f"Live: the publication of {read_record(live)['as_of']} ({live.name})."
 
 
 def _stages_table(stages: list[dict]) -> str:

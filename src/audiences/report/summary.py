@@ -133,9 +133,10 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
     return "\n".join(lines)
 
 
-def write_run_summary(settings: Settings, logical_date: date) -> str:
-    """Write the summary to ``reports/<logical date>/summary.txt``; return its path."""
+def write_run_summary(settings: Settings, logical_date: date, text: str | None = None) -> str:
+    """Write the summary (or ``text``) to ``reports/<logical date>/summary.txt``;
+    return its path."""
     path = settings.reports / logical_date.isoformat() / "summary.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(run_summary(settings, logical_date) + "\n")
+    path.write_text((text or run_summary(settings, logical_date)) + "\n")
     return str(path)
