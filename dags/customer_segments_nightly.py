@@ -37,7 +37,6 @@ Tasks are thin calls into `audiences.pipeline`.
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pendulum
@@ -45,18 +44,19 @@ from airflow.sdk import Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from audiences.alerts import notify_failure
+from audiences.config import settings
 
 WAREHOUSE_POOL = "duckdb_writer"
 SOURCES = ("crm", "web", "shop")
+# A wrong AUDIENCES_* variable fails the import with its name and expected form.
+CONFIG = settings()
 # First retry delay; extracts double it on each retry (sources are often briefly unavailable).
-RETRY_DELAY = timedelta(seconds=int(os.environ.get("AUDIENCES_RETRY_DELAY_SECONDS", "60")))
+RETRY_DELAY = timedelta(seconds=CONFIG.retry_delay_seconds)
 
 
 @dag(
     dag_id="customer_segments_nightly",
-    schedule=CronDataIntervalTimetable(
-        os.environ.get("AUDIENCES_SCHEDULE", "0 2 * * *"), timezone="UTC"
-    ),
+    schedule=CronDataIntervalTimetable(CONFIG.schedule, timezone="UTC"),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import urllib.request
 from datetime import date
 
@@ -57,7 +56,7 @@ def notify_failure(context) -> None:
     report = settings().reports / logical_date.isoformat() / "report.html"
     text += f" Report: {report}"
     log.error(text)
-    url = os.environ.get(WEBHOOK)
+    url = settings().alert_webhook
     if not url:
         return
     payload = {
@@ -70,7 +69,7 @@ def notify_failure(context) -> None:
         "report": str(report),
     }
     request = urllib.request.Request(
-        url,
+        str(url),
         data=json.dumps(payload).encode(),
         headers={"Content-Type": "application/json"},
         method="POST",

@@ -8,26 +8,78 @@ per-source variables point the connectors at a company's real exports.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
 from datetime import date
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator, AnyHttpUrl, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from audiences.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+ENV_PREFIX = "AUDIENCES_"
 
 
-@dataclass(frozen=True)
-class Settings:
-    home: Path
-    crm_dir: Path
-    web_dir: Path
-    shop_url: str
-    warehouse: Path
-    dbt_project_dir: Path
+def _cron(value: str) -> str:
+    from croniter import croniter
+
+    if not croniter.is_valid(value):
+        raise ValueError("not a cron expression")
+    return value
+
+
+def _memory(value: str) -> str:
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(%|[KMGT]i?B|B)", value.strip(), re.IGNORECASE):
+        raise ValueError("not a size")
+    return value
+
+
+# The form each variable takes, for the message when one does not.
+EXPECTED = {
+    "earliest_date": "a date, YYYY-MM-DD",
+    "retry_delay_seconds": "a whole number of seconds (0 or more)",
+    "schedule": "a cron expression, e.g. '0 2 * * *'",
+    "duckdb_memory_limit": "a size such as 4GB or a share such as 80%",
+    "alert_webhook": "an http(s) URL",
+}
+
+
+class Settings(BaseSettings):
+    """Every ``AUDIENCES_*`` variable, typed; paths left unset follow ``AUDIENCES_HOME``."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    home: Path = PROJECT_ROOT / "data"
+    crm_dir: Path | None = None
+    web_dir: Path | None = None
+    shop_url: str | None = None
+    warehouse: Path | None = None
+    dbt_project_dir: Path = DBT_PROJECT_DIR
     # No business timestamp is older: earlier ones are placeholders (1900, 1970) or typos.
     earliest_date: date = date(2000, 1, 1)
     # The group that may read the data folder (audiences.privacy); None: owner only.
     data_group: str | None = None
+    # DuckDB's memory limit and spill folder for every step (docs/performance.md).
+    duckdb_memory_limit: Annotated[str, AfterValidator(_memory)] = "80%"
+    duckdb_temp_dir: Path | None = None
+    # When the nightly run starts (UTC cron) and its first retry delay.
+    schedule: Annotated[str, AfterValidator(_cron)] = "0 2 * * *"
+    retry_delay_seconds: int = Field(60, ge=0)
+    alert_webhook: AnyHttpUrl | None = None
+
+    @model_validator(mode="after")
+    def _follow_home(self) -> Settings:
+        self.home = self.home.resolve()
+        sources = self.home / "sources"
+        self.crm_dir = self.crm_dir or sources / "crm"
+        self.web_dir = self.web_dir or sources / "web"
+        self.shop_url = self.shop_url or f"sqlite:///{sources / 'shop.sqlite'}"
+        self.warehouse = self.warehouse or self.home / "warehouse.duckdb"
+        self.duckdb_temp_dir = (self.duckdb_temp_dir or self.home / "tmp" / "duckdb").resolve()
+        return self
 
     @property
     def landing(self) -> Path:
@@ -61,32 +113,30 @@ class Settings:
         """DuckDB's memory limit and spill folder, set on purpose for every connection
         that moves data (extract, load, dbt, gates, publication); docs/performance.md.
         """
-        spill = Path(
-            os.environ.get("AUDIENCES_DUCKDB_TEMP_DIR", self.home / "tmp" / "duckdb")
-        ).resolve()
         # DuckDB creates only the last folder of the path, and only when it
         # first spills: a missing parent would fail the run at its largest step.
-        spill.mkdir(parents=True, exist_ok=True)
+        self.duckdb_temp_dir.mkdir(parents=True, exist_ok=True)
         return {
-            "memory_limit": os.environ.get("AUDIENCES_DUCKDB_MEMORY_LIMIT", "80%"),
-            "temp_directory": str(spill),
+            "memory_limit": self.duckdb_memory_limit,
+            "temp_directory": str(self.duckdb_temp_dir),
         }
 
 
 def settings() -> Settings:
-    """Read the settings from the environment (on every call, so tests can patch it)."""
-    home = Path(os.environ.get("AUDIENCES_HOME", PROJECT_ROOT / "data")).resolve()
-    sources = home / "sources"
-    return Settings(
-        home=home,
-        crm_dir=Path(os.environ.get("AUDIENCES_CRM_DIR", sources / "crm")),
-        web_dir=Path(os.environ.get("AUDIENCES_WEB_DIR", sources / "web")),
-        shop_url=os.environ.get("AUDIENCES_SHOP_URL", f"sqlite:///{sources / 'shop.sqlite'}"),
-        warehouse=Path(os.environ.get("AUDIENCES_WAREHOUSE", home / "warehouse.duckdb")),
-        dbt_project_dir=Path(os.environ.get("AUDIENCES_DBT_PROJECT_DIR", DBT_PROJECT_DIR)),
-        earliest_date=date.fromisoformat(os.environ.get("AUDIENCES_EARLIEST_DATE", "2000-01-01")),
-        data_group=os.environ.get("AUDIENCES_DATA_GROUP") or None,
-    )
+    """Read the settings from the environment (on every call, so tests can patch it).
+
+    Raises :class:`ConfigError` naming each wrong variable and the form it takes.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else ""
+            variable = ENV_PREFIX + field.upper()
+            expected = EXPECTED.get(field, error["msg"])
+            problems.append(f"{variable}={error.get('input')!r} is not valid: expected {expected}")
+        raise ConfigError("; ".join(problems)) from None
 
 
 def airflow_env(home: Path, **extra: str) -> dict[str, str]:

@@ -23,3 +23,7 @@ class StepSkipped(AudiencesError):
 
 class WarehouseLockedError(AudiencesError):
     """Another process holds the DuckDB warehouse open (DuckDB allows one writer)."""
+
+
+class ConfigError(AudiencesError):
+    """An ``AUDIENCES_*`` variable does not hold what it should."""

@@ -1,0 +1,54 @@
+"""A wrong AUDIENCES_* variable names itself and the form it expects, on the CLI and
+when Airflow parses the DAG, never a bare ValueError."""
+
+from __future__ import annotations
+
+import pytest
+
+from audiences.cli import main
+from audiences.config import settings
+from audiences.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("AUDIENCES_EARLIEST_DATE", "01/01/2000", "a date, YYYY-MM-DD"),
+        ("AUDIENCES_RETRY_DELAY_SECONDS", "a minute", "a whole number of seconds"),
+        ("AUDIENCES_SCHEDULE", "every night", "a cron expression"),
+        ("AUDIENCES_DUCKDB_MEMORY_LIMIT", "lots", "a size such as 4GB or a share such as 80%"),
+        ("AUDIENCES_ALERT_WEBHOOK", "hooks.example.org/alerts", "an http(s) URL"),
+    ],
+)
+def test_a_wrong_variable_is_named_with_its_form(home, monkeypatch, variable, value, expected):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as error:
+        settings()
+    assert f"{variable}={value!r}" in str(error.value)
+    assert expected in str(error.value)
+
+
+def test_defaults_follow_the_home(home):
+    config = settings()
+    assert config.crm_dir == home / "sources" / "crm"
+    assert config.shop_url == f"sqlite:///{home / 'sources' / 'shop.sqlite'}"
+    assert config.warehouse == home / "warehouse.duckdb"
+    assert config.duckdb_config["memory_limit"] == "80%"
+
+
+def test_the_cli_says_which_variable_without_a_traceback(home, monkeypatch, capsys):
+    monkeypatch.setenv("AUDIENCES_EARLIEST_DATE", "yesterday")
+    assert main(["summary"]) == 2
+    err = capsys.readouterr().err
+    assert "AUDIENCES_EARLIEST_DATE='yesterday'" in err and "Traceback" not in err
+
+
+def test_the_dag_import_error_names_the_variable(home, monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.dags.test_dag_integrity import DAGS
+
+    monkeypatch.setenv("AUDIENCES_SCHEDULE", "nightly at two")
+    errors = DagBag(dag_folder=str(DAGS)).import_errors
+    assert len(errors) == 1
+    assert "AUDIENCES_SCHEDULE='nightly at two'" in next(iter(errors.values()))
