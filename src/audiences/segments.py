@@ -9,13 +9,13 @@ last build: nothing is written to the warehouse or published.
 from __future__ import annotations
 
 import re
-import textwrap
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import yaml
 
 from audiences import warehouse_lock
 from audiences.config import Settings
@@ -137,25 +137,25 @@ where
     {condition}
 """
     )
-    description = textwrap.indent(
-        textwrap.fill(rule or f"TODO: the exact rule of {name}, in words.", 84), " " * 6
-    )
+    # Written by a YAML library: an owner such as "growth: emea" or a rule with
+    # quotes and colons must stay a string, not break the project.
+    entry = {
+        "name": name,
+        "description": rule or f"TODO: the exact rule of {name}, in words.",
+        "config": {
+            "tags": [],
+            "meta": {"owner": owner, "priority": priority, "status": "active"},
+        },
+        "columns": [
+            {
+                "name": "customer_id",
+                "description": "A customer (dim_customers) in the segment.",
+                "data_tests": ["unique", "not_null"],
+            }
+        ],
+    }
     yml_path.write_text(
-        f"""models:
-  - name: {name}
-    description: >
-{description}
-    config:
-      tags: []
-      meta:
-        owner: {owner}
-        priority: {priority}
-        status: active
-    columns:
-      - name: customer_id
-        description: "A customer (dim_customers) in the segment."
-        data_tests: [unique, not_null]
-"""
+        yaml.safe_dump({"models": [entry]}, sort_keys=False, width=88, allow_unicode=True)
     )
     return [sql_path, yml_path]
 
@@ -195,6 +195,11 @@ def preview_segment(settings: Settings, name: str, sample_size: int = 5) -> str:
     con = warehouse_lock.connect(settings.warehouse, read_only=True)
     try:
         return _preview_report(con, settings, segment, as_of, members_sql, sample_size)
+    except duckdb.Error as exc:
+        raise SegmentError(
+            f"segment {name} ({segment.path}) does not run on the warehouse:"
+            f" {type(exc).__name__}: {exc}"
+        ) from None
     finally:
         con.close()
 

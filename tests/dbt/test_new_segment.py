@@ -9,6 +9,7 @@ import csv
 import shutil
 
 import pytest
+import yaml
 
 from audiences.cli import main
 from audiences.config import DBT_PROJECT_DIR, settings
@@ -32,7 +33,7 @@ def project(home, monkeypatch):
     return copy / "dbt_project"
 
 
-def test_a_new_segment_reaches_memberships_and_exports(project, home, sources_through_end):
+def test_a_new_segment_reaches_memberships_and_exports(project, home, sources_through_end, capsys):
     use_sources(home, sources_through_end)
     extract_and_load(END)
     assert (
@@ -106,6 +107,12 @@ def test_a_new_segment_reaches_memberships_and_exports(project, home, sources_th
     listed = {s.name: s for s in list_segments(settings())}
     assert listed["big_spenders"].priority == 5
 
+    # A rule that does not run is the analyst's message, not a traceback.
+    scaffold_segment(settings(), "broken", owner="me", where="lifetime_value > 3")
+    assert main(["segment", "preview", "broken"]) == 2
+    err = capsys.readouterr().err
+    assert "segment broken" in err and "lifetime_value" in err and "Traceback" not in err
+
 
 def test_scaffolding_refuses_a_taken_name_or_priority(project):
     with pytest.raises(SegmentError, match="already exists"):
@@ -114,3 +121,13 @@ def test_scaffolding_refuses_a_taken_name_or_priority(project):
         scaffold_segment(settings(), "another", owner="me", priority=10)
     with pytest.raises(SegmentError, match="not a valid segment name"):
         scaffold_segment(settings(), "Big Spenders", owner="me")
+
+
+def test_owner_and_rule_with_yaml_characters_stay_text(project):
+    rule = 'Bought "twice": in the last #3 days — see: the brief'
+    _, entry = scaffold_segment(settings(), "twice_buyers", owner="growth: emea", rule=rule)
+    model = yaml.safe_load(entry.read_text())["models"][0]
+    assert model["description"] == rule
+    assert model["config"]["meta"] == {"owner": "growth: emea", "priority": 220, "status": "active"}
+    listed = {s.name: s for s in list_segments(settings())}
+    assert listed["twice_buyers"].owner == "growth: emea"
