@@ -6,7 +6,9 @@ The nightly run of **audiences**, write-audit-publish:
 1. **extract** the CRM exports, the web analytics events and the shop
    database (in parallel, each into immutable Parquet under `landing/` with
    a quarantine for bad records);
-2. **load** them into the DuckDB warehouse's `raw` schema (the single writer);
+2. **erase** the people whose erasure was requested (`audiences erase`) from
+   everything the project keeps, then **load** the extracts into the DuckDB
+   warehouse's `raw` schema (the single writer);
 3. **raw_gate**: the Great Expectations suites of the raw sources;
 4. **dbt_build** as of the run's logical date: staging, identity resolution,
    customer profiles, segments and audiences;
@@ -90,6 +92,12 @@ def customer_segments_nightly():
         return extract_step(source, logical_date.date(), run_id)
 
     @task(pool=WAREHOUSE_POOL)
+    def erase(*, logical_date=None, run_id=None) -> list[dict]:
+        from audiences.pipeline import erase_step
+
+        return erase_step(logical_date.date(), run_id)
+
+    @task(pool=WAREHOUSE_POOL)
     def load(manifests: list[str], *, logical_date=None, run_id=None) -> list[dict]:
         from audiences.pipeline import load_step
 
@@ -144,7 +152,10 @@ def customer_segments_nightly():
     marts_gate = gate.override(task_id="marts_gate")("marts")
     staged = stage_publication()
     published = publish(staged)
-    load(manifests) >> raw_gate >> dbt_build() >> marts_gate >> staged
+    loaded = load(manifests)
+    # Erasure writes the warehouse: after the extracts, which read it.
+    manifests >> erase() >> loaded
+    loaded >> raw_gate >> dbt_build() >> marts_gate >> staged
     # The report runs whatever happened; pruning only after a publish, so a held
     # run leaves the DAG run failed.
     published >> [report(), prune_publications()]

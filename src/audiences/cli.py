@@ -77,6 +77,19 @@ def _cmd_rollback(args: argparse.Namespace) -> None:
     print(f"rolled back: {rollback(settings(), args.to)} is live again")
 
 
+def _cmd_erase(args: argparse.Namespace) -> None:
+    from audiences.erasure import request_erasure
+
+    entry = request_erasure(
+        settings(), email=args.email, customer_id=args.customer_id, note=args.note or ""
+    )
+    print(
+        f"erasure request {entry['request_id']} recorded ({len(entry['identifiers'])} hashed"
+        " identifier(s)); the next nightly run removes the person everywhere. Proof: the"
+        f" request's 'completed' entry in {settings().home / 'erasure' / 'log.jsonl'}"
+    )
+
+
 def _cmd_segment_list(args: argparse.Namespace) -> None:
     from audiences.segments import list_segments, segment_sizes
 
@@ -177,6 +190,16 @@ def build_parser() -> argparse.ArgumentParser:
         " go back further than the previous one",
     )
     back.set_defaults(func=_cmd_rollback)
+
+    erase = sub.add_parser(
+        "erase",
+        help="request a person's erasure (GDPR Art. 17, CCPA delete); the next run carries it out",
+    )
+    who = erase.add_mutually_exclusive_group(required=True)
+    who.add_argument("--email", help="the person's email address")
+    who.add_argument("--customer-id", help="the person's customer_id (marts.dim_customers)")
+    erase.add_argument("--note", help="who asked and why (kept in the erasure log)")
+    erase.set_defaults(func=_cmd_erase)
 
     segment = sub.add_parser("segment", help="list, scaffold and preview segments")
     seg = segment.add_subparsers(dest="segment_command", required=True)

@@ -61,6 +61,15 @@ def extract_step(source: str, logical_date: date, run_id: str) -> str:
     return str(write_manifest(ctx, source, results))
 
 
+def erase_step(logical_date: date, run_id: str | None = None) -> list[dict]:
+    """Carry out the pending erasure requests (audiences.erasure); what each removed."""
+    from audiences.erasure.purge import erase_pending
+
+    config = _settings()
+    with stage_timer(config, logical_date, run_id, "erase"):
+        return erase_pending(config)
+
+
 def load_step(manifests: list[str], logical_date: date, run_id: str | None = None) -> list[dict]:
     """Load the landed files of every manifest into the warehouse (single writer)."""
     results = [

@@ -11,7 +11,15 @@ import pytest
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 # Tasks that open the DuckDB file (a reader cannot open it while another process writes).
-WAREHOUSE_TASKS = {"load", "raw_gate", "dbt_build", "marts_gate", "stage_publication", "report"}
+WAREHOUSE_TASKS = {
+    "erase",
+    "load",
+    "raw_gate",
+    "dbt_build",
+    "marts_gate",
+    "stage_publication",
+    "report",
+}
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +64,7 @@ def test_extracts_run_in_parallel_with_backoff(nightly):
     assert {t.task_id for t in extracts} == {"extract_crm", "extract_web", "extract_shop"}
     for task in extracts:
         assert not task.upstream_task_ids
-        assert task.downstream_task_ids == {"load"}
+        assert task.downstream_task_ids == {"erase", "load"}
         assert task.retry_exponential_backoff
         assert task.retries >= 3
         assert task.pool != "duckdb_writer"  # extracts only write files
@@ -66,6 +74,12 @@ def test_every_warehouse_task_is_in_the_one_slot_pool(nightly):
     for task in nightly.tasks:
         if task.task_id in WAREHOUSE_TASKS:
             assert task.pool == "duckdb_writer", task.task_id
+
+
+def test_erasure_runs_after_the_extracts_and_before_the_load(nightly):
+    extracts = {"extract_crm", "extract_web", "extract_shop"}
+    assert nightly.get_task("erase").upstream_task_ids == extracts
+    assert nightly.get_task("load").upstream_task_ids == extracts | {"erase"}
 
 
 def test_write_audit_publish_order(nightly):

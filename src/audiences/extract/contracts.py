@@ -42,6 +42,15 @@ class Entity:
     name: str
     columns: tuple[Column, ...]
     json_fields: tuple[JsonField, ...] = ()
+    # The person's identifiers in a record, as identity resolution keys them
+    # (SQL over the typed columns, each written {column}): what erasure and
+    # its suppression list match on.
+    identifiers: tuple[str, ...] = ()
+
+    def identifier_keys(self, column=lambda name: f'"{name}"') -> str:
+        """SQL of the list of the record's identity keys; ``column`` spells a column."""
+        names = {c.name: column(c.name) for c in self.columns}
+        return "[" + ", ".join(template.format(**names) for template in self.identifiers) + "]"
 
     @property
     def table(self) -> str:
@@ -61,6 +70,8 @@ def _c(
 ) -> Column:
     return Column(name, type_, required, tuple(values), min_value)
 
+
+EMAIL_KEY = "'email:' || lower(trim({email}))"
 
 CRM_CONTACTS = Entity(
     "crm",
@@ -82,6 +93,10 @@ CRM_CONTACTS = Entity(
         _c("opt_in_source"),
         _c("lifecycle_stage"),
         _c("is_deleted", "BOOLEAN"),
+    ),
+    identifiers=(
+        "'crm_contact:' || cast({contact_id} as varchar)",
+        "'email:' || lower(trim({email}))",
     ),
 )
 
@@ -110,6 +125,10 @@ CRM_EMAIL_ACTIVITY = Entity(
         _c("occurred_at", "TIMESTAMPTZ", required=True),
         _c("url"),
     ),
+    identifiers=(
+        "'crm_contact:' || cast({contact_id} as varchar)",
+        "'email:' || lower(trim({email}))",
+    ),
 )
 
 WEB_EVENTS = Entity(
@@ -133,6 +152,11 @@ WEB_EVENTS = Entity(
         JsonField("properties", "price", "DECIMAL(18, 2)"),
         JsonField("properties", "revenue", "DECIMAL(18, 2)"),
     ),
+    identifiers=(
+        "'anonymous_id:' || {anonymous_id}",
+        "'shop_customer:' || {user_id}",
+        "'email:' || lower(trim(json_extract_string({traits}, '$.email')))",
+    ),
 )
 
 SHOP_CUSTOMERS = Entity(
@@ -147,6 +171,10 @@ SHOP_CUSTOMERS = Entity(
         _c("country"),
         _c("created_at", "TIMESTAMPTZ", required=True),
         _c("updated_at", "TIMESTAMPTZ", required=True),
+    ),
+    identifiers=(
+        "'shop_customer:' || cast({customer_id} as varchar)",
+        "'email:' || lower(trim({email}))",
     ),
 )
 
@@ -166,6 +194,12 @@ SHOP_ORDERS = Entity(
         _c("created_at", "TIMESTAMPTZ", required=True),
         _c("updated_at", "TIMESTAMPTZ", required=True),
     ),
+    identifiers=(
+        "'shop_customer:' || cast({customer_id} as varchar)",
+        "'guest_order:' || cast({order_id} as varchar)",
+        "'order:' || cast({order_id} as varchar)",
+        EMAIL_KEY,
+    ),
 )
 
 SHOP_ORDER_ITEMS = Entity(
@@ -180,6 +214,8 @@ SHOP_ORDER_ITEMS = Entity(
         _c("created_at", "TIMESTAMPTZ", required=True),
         _c("updated_at", "TIMESTAMPTZ", required=True),
     ),
+    # No personal data; erased with the order they belong to.
+    identifiers=("'order:' || cast({order_id} as varchar)",),
 )
 
 SHOP_PRODUCTS = Entity(

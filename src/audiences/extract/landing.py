@@ -31,10 +31,13 @@ import duckdb
 import pyarrow as pa
 
 from audiences.config import Settings
+from audiences.erasure import suppression_hashes
 from audiences.errors import SchemaDriftError
 from audiences.extract.contracts import Entity
 
 BOOKKEEPING = ("_source_file", "_record_number", "_raw_record", "_defect", "_extra_columns")
+# A record of a person on the erasure suppression list: quarantined without its content.
+ERASED = "erased person (suppression list)"
 # A column is taken as retyped when this many values are present and none parses.
 RETYPE_MIN_VALUES = 10
 
@@ -102,11 +105,19 @@ def _typed_name(col: str) -> str:
     return _ident(f"__typed_{col}")
 
 
-def _reason_sql(entity: Entity, ctx: RunContext) -> str:
+def _reason_sql(entity: Entity, ctx: RunContext, suppressed: bool = False) -> str:
     """Why a record is quarantined (null: it loads), over the ``typed`` table."""
     end = f"timestamptz '{ctx.logical_date + timedelta(days=1)} 00:00:00+00'"
     earliest = ctx.settings.earliest_date.isoformat()
     checks = ["when _defect is not null then _defect"]
+    if suppressed and entity.identifiers:
+        keys = entity.identifier_keys(column=_typed_name)
+        checks.insert(
+            0,
+            f"when exists (select 1 from unnest({keys}) as person(key)"
+            f" inner join suppression on sha256(person.key) = suppression.hash)"
+            f" then '{ERASED}'",
+        )
     for col in entity.columns:
         present, typed = _present(col.name), _typed_name(col.name)
         if col.required:
@@ -208,6 +219,10 @@ class Lander:
         for statement in prepare:
             con.execute(statement)
         con.execute(f"create temp view records as {records_sql}")
+        hashes = suppression_hashes(ctx.settings)
+        con.execute("create temp table suppression (hash varchar)")
+        if hashes:
+            con.executemany("insert into suppression values (?)", [[h] for h in hashes])
         columns = [row[0] for row in con.execute("describe records").fetchall()]
         missing = [c for c in [*entity.column_names, *BOOKKEEPING] if c not in columns]
         if missing:
@@ -218,7 +233,8 @@ class Lander:
             f"{_typed(c.name, c.type)}::{c.type} as {_typed_name(c.name)}" for c in entity.columns
         )
         con.execute(
-            f"create temp table checked as select *, {_reason_sql(entity, ctx)} as _reason"
+            f"create temp table checked as select *, {_reason_sql(entity, ctx, bool(hashes))}"
+            " as _reason"
             f" from (select *, {casts} from records)"
         )
         check_retyped(con, entity)
@@ -245,7 +261,8 @@ class Lander:
         _copy_atomic(
             con,
             f"select '{entity.source}' as source, '{entity.name}' as entity,"
-            f" {lineage}, coalesce(_raw_record, to_json(struct_pack({fields}))::varchar)"
+            f" {lineage}, case when _reason <> '{ERASED}' then"
+            f" coalesce(_raw_record, to_json(struct_pack({fields}))::varchar) end"
             " as raw_record, _reason as reason"
             " from checked where _reason is not null"
             " order by _source_file, _record_number",

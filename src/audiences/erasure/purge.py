@@ -1,0 +1,452 @@
+"""Carry out the pending erasure requests: remove the person everywhere the project keeps data.
+
+For each request, the person is first resolved to their identity keys: the
+keys whose hashes the request holds, every key of the customers they resolve
+to (``marts.customer_identities``, with identity resolution's guards), and
+the keys of the records found with them (a contact's other address, an
+order's lines). Then, with those keys and the values they carry (addresses,
+phone spellings, ids):
+
+- **landing**: every Parquet file with a matching record is rewritten without
+  it (written beside, then renamed), the quarantine's too;
+- **warehouse**: ``raw`` rows, ``audit.quarantine`` records, and every table
+  of the staging, intermediate, marts and segments schemas holding one of the
+  values in an identifying column (lookups and history included);
+- **publications**: each retained publication's marts copy and audience files
+  (``.csv``, ``.entered.csv``, ``.exited.csv``, ``.sha256.csv``; manifests
+  updated), the live one included;
+
+and DuckDB files are compacted (copied whole), because a deleted row's bytes
+stay in a database file's free blocks until they are overwritten. Reports and
+Data Docs hold no personal data (masked by the suites). What was removed,
+file by file and table by table, goes into the erasure log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+import duckdb
+
+from audiences import warehouse_lock
+from audiences.config import Settings
+from audiences.erasure import complete, key_hash, pending, suppress
+from audiences.extract.contracts import ENTITIES, Entity
+from audiences.sql import literal
+
+log = logging.getLogger(__name__)
+
+DERIVED_SCHEMAS = ("staging", "intermediate", "marts", "segments")
+# Identifying columns of the derived tables, and which of the person's values they hold.
+COLUMN_VALUES = {
+    "email": "emails",
+    "email_raw": "emails",
+    "traits_email": "emails",
+    "phone_raw": "phones",
+    "phone_e164": "phones",
+    "anonymous_id": "anonymous_ids",
+    "identifier_key": "keys",
+    "left_key": "keys",
+    "right_key": "keys",
+    "customer_id": "customer_ids",
+    "contact_id": "contact_ids",
+    "user_id": "customer_ids",
+    "order_id": "order_ids",
+}
+
+
+def erase_pending(settings: Settings) -> list[dict]:
+    """Carry out every pending request; return what each removed."""
+    requests = pending(settings)
+    done = []
+    for request in requests:
+        person = _resolve(settings, request["identifiers"])
+        removed = {
+            **_purge_landing(settings, person),
+            **_purge_warehouse(settings, person),
+            **_purge_publications(settings, person),
+        }
+        hashes = sorted(key_hash(k) for k in person["keys"])
+        suppress(settings, hashes)
+        complete(settings, request, hashes, removed)
+        log.info("erasure %s: removed %s", request["request_id"], removed)
+        done.append({"request_id": request["request_id"], "removed": removed})
+    return done
+
+
+# Conditions on a record's list of identity keys (``keys``).
+BY_HASH = "list_has_any(list_transform(keys, lambda k: sha256(k)), (select list(hash) from wanted))"
+BY_KEY = "list_has_any(keys, (select list(key) from person_keys))"
+
+
+def _resolve(settings: Settings, hashes: list[str]) -> dict[str, list[str]]:
+    """The person's identity keys and the values their records carry."""
+    person: dict[str, list[str]] = {name: [] for name in set(COLUMN_VALUES.values())}
+    if not settings.warehouse.exists():
+        return person
+    con = warehouse_lock.connect(settings.warehouse, read_only=True)
+    try:
+        con.execute("create temp table wanted as select unnest(?::varchar[]) as hash", [hashes])
+        keys = _keys_of_records(con, BY_HASH)
+        keys |= _customer_keys(con, keys)
+        # One step out from the records found: a contact's other address, an order's lines.
+        _person_keys(con, keys)
+        keys |= _keys_of_records(con, BY_KEY)
+        _person_keys(con, keys)
+        person.update(_values(con, keys))
+    finally:
+        con.close()
+    return person
+
+
+def _person_keys(con: duckdb.DuckDBPyConnection, keys: set[str]) -> None:
+    con.execute("create or replace temp table person_keys (key varchar)")
+    con.execute("insert into person_keys select unnest(?::varchar[])", [sorted(keys)])
+
+
+def _raw_entities(con: duckdb.DuckDBPyConnection) -> list[Entity]:
+    tables = {
+        name
+        for (name,) in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'raw'"
+        ).fetchall()
+    }
+    return [e for e in ENTITIES if e.identifiers and e.table in tables]
+
+
+def _records(entity: Entity, condition: str, source: str) -> str:
+    """SQL of ``source``'s records of ``entity`` whose identity keys meet ``condition``."""
+    return (
+        f"select * from (select *, {entity.identifier_keys()} as keys from {source})"
+        f" where {condition}"
+    )
+
+
+def _keys_of_records(con: duckdb.DuckDBPyConnection, condition: str) -> set[str]:
+    found: set[str] = set()
+    for entity in _raw_entities(con):
+        found |= {
+            key
+            for (key,) in con.execute(
+                "select distinct unnest(keys) from"
+                f" ({_records(entity, condition, f'raw.{entity.table}')})"
+            ).fetchall()
+            if key is not None
+        }
+    return found
+
+
+def _customer_keys(con: duckdb.DuckDBPyConnection, keys: set[str]) -> set[str]:
+    """Every key of the customers that ``keys`` resolve to (none before the first build)."""
+    try:
+        rows = con.execute(
+            "select identifier_key from marts.customer_identities where customer_id in ("
+            " select customer_id from marts.customer_identities"
+            " where identifier_key in (select unnest(?::varchar[])))",
+            [sorted(keys)],
+        ).fetchall()
+    except duckdb.CatalogException:
+        return set()
+    return {key for (key,) in rows}
+
+
+def _values(con: duckdb.DuckDBPyConnection, keys: set[str]) -> dict[str, list[str]]:
+    """The values the person's records carry, by the kind of column that holds them."""
+
+    def after(prefix: str) -> list[str]:
+        return sorted(k.split(":", 1)[1] for k in keys if k.startswith(prefix + ":"))
+
+    phones: set[str] = set()
+    emails = set(after("email"))
+    for entity in _raw_entities(con):
+        names = entity.column_names
+        for column in ("phone", "email"):
+            if column in names:
+                records = _records(entity, BY_KEY, f"raw.{entity.table}")
+                values = con.execute(
+                    f"select distinct {column} from ({records}) where {column} is not null"
+                ).fetchall()
+                target = phones if column == "phone" else emails
+                target |= {v.strip() for (v,) in values} | {v.strip().lower() for (v,) in values}
+    try:
+        customer_ids = [
+            c
+            for (c,) in con.execute(
+                "select distinct customer_id from marts.customer_identities"
+                " where identifier_key in (select key from person_keys)"
+            ).fetchall()
+        ]
+        phones |= {
+            p
+            for (p,) in con.execute(
+                "select distinct phone_e164 from marts.dim_customers"
+                " where customer_id in (select unnest(?::varchar[])) and phone_e164 is not null",
+                [customer_ids],
+            ).fetchall()
+        }
+    except duckdb.CatalogException:
+        customer_ids = []
+    return {
+        "keys": sorted(keys),
+        "emails": sorted(emails),
+        "phones": sorted(phones),
+        "anonymous_ids": after("anonymous_id"),
+        "contact_ids": after("crm_contact"),
+        "customer_ids": sorted({*customer_ids, *after("shop_customer")}),
+        "order_ids": sorted({*after("order"), *after("guest_order")}),
+    }
+
+
+def _text_patterns(person: dict[str, list[str]]) -> list[str]:
+    """What finds the person in a quarantined record's text (JSON of its fields)."""
+    return [
+        *person["emails"],
+        *person["phones"],
+        *person["anonymous_ids"],
+        *(f'"contact_id": "{c}"' for c in person["contact_ids"]),
+        *(f'"contact_id":"{c}"' for c in person["contact_ids"]),
+        *(f'"customer_id":"{c}"' for c in person["customer_ids"]),
+    ]
+
+
+def _purge_landing(settings: Settings, person: dict[str, list[str]]) -> dict[str, int]:
+    """Rewrite every landed Parquet file that holds a record of the person."""
+    if not person["keys"]:
+        return {}
+    removed = {}
+    con = duckdb.connect(config=settings.duckdb_config)
+    try:
+        con.execute(
+            "create temp table person_keys as select unnest(?::varchar[]) as key", [person["keys"]]
+        )
+        con.execute(
+            "create temp table patterns as select unnest(?::varchar[]) as pattern",
+            [_text_patterns(person)],
+        )
+        for entity in ENTITIES:
+            if not entity.identifiers:
+                continue
+            folder = settings.landing / entity.source / entity.name
+            for path in sorted(folder.rglob("*.parquet")):
+                source = f"read_parquet({literal(str(path))})"
+                removed |= _rewrite(con, path, source, f"not ({BY_KEY})", entity.identifier_keys())
+        for path in sorted((settings.landing / "_quarantine").rglob("*.parquet")):
+            source = f"read_parquet({literal(str(path))})"
+            removed |= _rewrite(con, path, source, f"not ({QUARANTINE_MATCH})", None)
+    finally:
+        con.close()
+    return {f"landing/{Path(p).relative_to(settings.landing)}": n for p, n in removed.items()}
+
+
+QUARANTINE_MATCH = (
+    "exists (select 1 from patterns where contains(coalesce(raw_record, ''), pattern))"
+)
+
+
+def _rewrite(
+    con: duckdb.DuckDBPyConnection, path: Path, source: str, keep: str, keys: str | None
+) -> dict[str, int]:
+    """Write ``path`` again with only the rows that meet ``keep``; the count removed."""
+    projected = f"(select *, {keys} as keys from {source})" if keys else source
+    total, kept = con.execute(
+        f"select count(*), count(*) filter (where {keep}) from {projected}"
+    ).fetchone()
+    if total == kept:
+        return {}
+    columns = "* exclude (keys)" if keys else "*"
+    tmp = path.with_name(path.name + ".tmp")
+    con.execute(
+        f"copy (select {columns} from {projected} where {keep}) to {literal(str(tmp))}"
+        " (format parquet, compression zstd)"
+    )
+    os.replace(tmp, path)
+    return {str(path): total - kept}
+
+
+def _purge_warehouse(settings: Settings, person: dict[str, list[str]]) -> dict[str, int]:
+    """Delete the person's rows from every table of the warehouse, then compact it."""
+    if not person["keys"] or not settings.warehouse.exists():
+        return {}
+    con = warehouse_lock.connect(settings.warehouse, config=settings.duckdb_config)
+    try:
+        _person_tables(con, person)
+        removed = {}
+        for entity in _raw_entities(con):
+            removed[f"raw.{entity.table}"] = _delete(
+                con,
+                f"raw.{entity.table}",
+                f"list_has_any({entity.identifier_keys()}, (select list(key) from person_keys))",
+            )
+        if con.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'audit'"
+            " and table_name = 'quarantine'"
+        ).fetchone()[0]:
+            removed["audit.quarantine"] = _delete(con, "audit.quarantine", QUARANTINE_MATCH)
+        removed |= _purge_derived(con, DERIVED_SCHEMAS)
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    _compact(settings.warehouse, settings.duckdb_config)
+    return {table: n for table, n in removed.items() if n}
+
+
+def _person_tables(con: duckdb.DuckDBPyConnection, person: dict[str, list[str]]) -> None:
+    for kind in COLUMN_VALUES.values():
+        column = "key" if kind == "keys" else "value"
+        con.execute(f"create or replace temp table person_{kind} ({column} varchar)")
+        con.execute(f"insert into person_{kind} select unnest(?::varchar[])", [person[kind]])
+    con.execute(
+        "create or replace temp table patterns as select unnest(?::varchar[]) as pattern",
+        [_text_patterns(person)],
+    )
+
+
+def _purge_derived(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> dict[str, int]:
+    """Delete, in every table of ``schemas``, the rows an identifying column ties to the person."""
+    columns: dict[str, list[str]] = {}
+    for schema, table, column in con.execute(
+        "select schema_name, table_name, column_name from duckdb_columns()"
+        " where not internal and database_name = current_database()"
+        f" and schema_name in ({', '.join(literal(s) for s in schemas)})"
+        " and (schema_name, table_name) in (select schema_name, table_name from duckdb_tables())"
+    ).fetchall():
+        if column in COLUMN_VALUES:
+            columns.setdefault(f'"{schema}"."{table}"', []).append(column)
+    removed = {}
+    for table, found in sorted(columns.items()):
+        condition = " or ".join(_matches(column) for column in found)
+        removed[table.replace('"', "")] = _delete(con, table, condition)
+    return removed
+
+
+def _matches(column: str) -> str:
+    kind = COLUMN_VALUES[column]
+    value = f'cast("{column}" as varchar)'
+    if kind == "emails":
+        value = f"lower(trim({value}))"
+    return f"{value} in (select {'key' if kind == 'keys' else 'value'} from person_{kind})"
+
+
+def _delete(con: duckdb.DuckDBPyConnection, table: str, condition: str) -> int:
+    return con.execute(f"delete from {table} where {condition}").fetchone()[0]
+
+
+def _compact(path: Path, config: dict) -> None:
+    """Copy a DuckDB file whole and replace it: deleted rows' bytes go with the old file."""
+    copy = path.with_name(path.stem + ".compacting.duckdb")
+    copy.unlink(missing_ok=True)
+    con = duckdb.connect(config=config)
+    try:
+        # The original keeps its catalog name: views refer to tables through it.
+        con.execute(f"attach {literal(str(path))} as {_ident(path.stem)} (read_only)")
+        con.execute(f"attach {literal(str(copy))} as compacted")
+        con.execute(f"copy from database {_ident(path.stem)} to compacted")
+    finally:
+        con.close()
+    os.replace(copy, path)
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _purge_publications(settings: Settings, person: dict[str, list[str]]) -> dict[str, int]:
+    """Every retained publication: its marts copy and its audience files."""
+    from audiences.publish.publication import MARTS_FILE, RECORD
+
+    if not person["keys"] or not settings.publications.is_dir():
+        return {}
+    removed: dict[str, int] = {}
+    for folder in sorted(settings.publications.iterdir()):
+        if not (folder / RECORD).is_file():
+            continue
+        marts = folder / MARTS_FILE
+        if marts.is_file():
+            con = duckdb.connect(str(marts), config=settings.duckdb_config)
+            try:
+                _person_tables(con, person)
+                for table, n in _purge_derived(con, ("marts",)).items():
+                    if n:
+                        removed[f"publications/{folder.name}/{table}"] = n
+                con.execute("checkpoint")
+            finally:
+                con.close()
+            _compact(marts, settings.duckdb_config)
+        for exports in sorted((folder / "exports").glob("*/")):
+            removed |= {
+                f"publications/{folder.name}/exports/{exports.name}/{name}": n
+                for name, n in _purge_audience_files(settings, exports, person).items()
+            }
+    return removed
+
+
+def _purge_audience_files(
+    settings: Settings, folder: Path, person: dict[str, list[str]]
+) -> dict[str, int]:
+    """Rewrite the audience files of one date without the person; update the manifest."""
+    from audiences.publish.exports import MANIFEST
+
+    hashes = [hashlib.sha256(e.encode()).hexdigest() for e in person["emails"]]
+    removed = {}
+    con = duckdb.connect(config=settings.duckdb_config)
+    try:
+        for path in sorted(folder.glob("*.csv")):
+            source = f"read_csv({literal(str(path))}, header = true, all_varchar = true)"
+            names = [row[0] for row in con.execute(f"describe select * from {source}").fetchall()]
+            conditions = []
+            if "customer_id" in names:
+                conditions.append(
+                    f"customer_id in (select unnest({_list(person['customer_ids'])}))"
+                )
+            if "email" in names:
+                conditions.append(
+                    f"lower(trim(email)) in (select unnest({_list(person['emails'])}))"
+                )
+            if "email_sha256" in names:
+                conditions.append(f"email_sha256 in (select unnest({_list(hashes)}))")
+            if not conditions:
+                continue
+            total, kept = con.execute(
+                f"select count(*), count(*) filter (where not ({' or '.join(conditions)}))"
+                f" from {source}"
+            ).fetchone()
+            if total == kept:
+                continue
+            tmp = path.with_name(path.name + ".tmp")
+            con.execute(
+                f"copy (select * from {source} where not ({' or '.join(conditions)}))"
+                f" to {literal(str(tmp))} (format csv, header true)"
+            )
+            os.replace(tmp, path)
+            removed[path.name] = total - kept
+    finally:
+        con.close()
+    if removed and (folder / MANIFEST).is_file():
+        _update_manifest(folder / MANIFEST, removed)
+    return removed
+
+
+def _update_manifest(path: Path, removed: dict[str, int]) -> None:
+    manifest = json.loads(path.read_text())
+    for segment, entry in manifest["segments"].items():
+        for name, file in entry.get("files", {}).items():
+            if name in removed:
+                file["rows"] -= removed[name]
+                file["sha256"] = hashlib.sha256((path.parent / name).read_bytes()).hexdigest()
+        for count, suffix in (
+            ("audience", "csv"),
+            ("entered", "entered.csv"),
+            ("exited", "exited.csv"),
+        ):
+            entry[count] = entry["files"].get(f"{segment}.{suffix}", {}).get("rows", entry[count])
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def _list(values: list[str]) -> str:
+    return "[" + ", ".join(literal(v) for v in values) + "]::varchar[]"

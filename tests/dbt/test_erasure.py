@@ -1,0 +1,113 @@
+"""Erasure: after `audiences erase` and the next night, no file under the data folder
+holds the person's email, phone or name, the log proves it, and a re-delivered
+record of them is kept out.
+
+The sources live outside the data folder, as a company's own systems do (they
+erase at their end); one night is built and published with a hand-written
+contact, the erasure is requested, and the next night's CRM export delivers
+the contact again.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from audiences.cli import main
+from audiences.config import settings
+from audiences.erasure import read_log
+from audiences.pipeline import (
+    erase_step,
+    extract_step,
+    gate_step,
+    load_step,
+    publish_step,
+    report_step,
+    stage_step,
+    transform_step,
+)
+from tests.conftest import DAY_BEFORE, END, warehouse_query
+
+pytestmark = pytest.mark.dbt
+
+PERSON = (
+    "990001,Zebedee.Q@Quartermaine.ie,Zebedee,Quartermaine,+353 87 123 4567,IE,Sligo,F91,"
+    "1980-01-01,2026-11-20T08:00:00Z,{updated},true,2026-11-20T08:00:00Z,signup_form,"
+    "subscriber,false\n"
+)
+TRACES = ("quartermaine", "87 123 4567", "+353871234567", "zebedee")
+
+
+def _use(sources: Path, target: Path, day) -> None:
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(sources, target)
+    with (target / "crm" / f"contacts_{day:%Y%m%d}.csv").open("a", newline="") as handle:
+        handle.write(PERSON.format(updated=f"{day}T08:00:00Z"))
+
+
+def _night(day) -> None:
+    run = f"test__{day}"
+    manifests = [extract_step(source, day, run) for source in ("crm", "web", "shop")]
+    erase_step(day, run)
+    load_step(manifests, day, run)
+    gate_step("raw", day, run)
+    transform_step(day, run)
+    gate_step("marts", day, run)
+    publish_step(day, stage_step(day, run), run)
+    report_step(day, run)
+
+
+def _files_with_traces(home: Path) -> list[str]:
+    found = subprocess.run(
+        ["grep", "-rlaiF", *(arg for trace in TRACES for arg in ("-e", trace)), str(home)],
+        capture_output=True,
+        text=True,
+    ).stdout
+    return sorted(found.split())
+
+
+def test_an_erased_person_leaves_no_trace(
+    home, tmp_path_factory, monkeypatch, sources_day_before, sources_through_end
+):
+    systems = tmp_path_factory.mktemp("source_systems")
+    monkeypatch.setenv("AUDIENCES_CRM_DIR", str(systems / "crm"))
+    monkeypatch.setenv("AUDIENCES_WEB_DIR", str(systems / "web"))
+    monkeypatch.setenv("AUDIENCES_SHOP_URL", f"sqlite:///{systems / 'shop.sqlite'}")
+
+    _use(sources_day_before, systems, DAY_BEFORE)
+    _night(DAY_BEFORE)
+    before = _files_with_traces(home)
+    # Landed, loaded, profiled and published: the warehouse, the landing, the
+    # publication's marts copy (and audience files, unless held out).
+    assert any("landing" in f for f in before) and str(home / "warehouse.duckdb") in before
+    assert any("publications" in f for f in before)
+
+    assert main(["erase", "--email", " zebedee.q@quartermaine.ie", "--note", "ticket 4711"]) == 0
+    _use(sources_through_end, systems, END)  # the CRM sends the contact again
+    _night(END)
+
+    assert _files_with_traces(home) == []
+    log = read_log(settings())
+    request, completed = log
+    assert request["type"] == "request" and request["note"] == "ticket 4711"
+    assert completed["type"] == "completed" and completed["request_id"] == request["request_id"]
+    assert completed["removed"]["raw.crm_contacts"] == 1
+    assert any(k.startswith("publications/") for k in completed["removed"])
+    # No identifier in the clear in the log or the suppression list.
+    assert not [t for t in TRACES if t in json.dumps(log).lower()]
+    # The re-delivered record was kept out: quarantined, without its content.
+    assert warehouse_query(
+        "select reason, raw_record from audit.quarantine where _logical_date = ?"
+        " and reason like 'erased%'",
+        [END],
+    ) == [("erased person (suppression list)", None)]
+    assert warehouse_query(
+        "select records_read = records_loaded + records_quarantined from audit.extract_log"
+        " where entity = 'contacts' and logical_date = ?",
+        [END],
+    ) == [(True,)]
