@@ -276,15 +276,16 @@ def _purge_warehouse(settings: Settings, person: dict[str, list[str]]) -> dict[s
         _person_tables(con, person)
         removed = {}
         for entity in _raw_entities(con):
-            removed[f"raw.{entity.table}"] = _delete(
-                con,
-                f"raw.{entity.table}",
-                f"list_has_any({entity.identifier_keys()}, (select list(key) from person_keys))",
+            condition = (
+                f"list_has_any({entity.identifier_keys()}, (select list(key) from person_keys))"
             )
+            _count_erased(con, f"raw.{entity.table}", condition, entity.source, entity.name)
+            removed[f"raw.{entity.table}"] = _delete(con, f"raw.{entity.table}", condition)
         if con.execute(
             "select count(*) from duckdb_tables() where schema_name = 'audit'"
             " and table_name = 'quarantine'"
         ).fetchone()[0]:
+            _count_erased(con, "audit.quarantine", QUARANTINE_MATCH, "source", "entity")
             removed["audit.quarantine"] = _delete(con, "audit.quarantine", QUARANTINE_MATCH)
         removed |= _purge_derived(con, DERIVED_SCHEMAS)
         con.execute("checkpoint")
@@ -329,6 +330,27 @@ def _matches(column: str) -> str:
     if kind == "emails":
         value = f"lower(trim({value}))"
     return f"{value} in (select {'key' if kind == 'keys' else 'value'} from person_{kind})"
+
+
+def _count_erased(
+    con: duckdb.DuckDBPyConnection, table: str, condition: str, source: str, entity: str
+) -> None:
+    """Add the rows about to be erased to the extract log of the night that loaded them."""
+    rows = con.execute(
+        f"select {_sql_or_literal(source)}, {_sql_or_literal(entity)}, _logical_date, count(*)"
+        f" from {table} where {condition} group by all"
+    ).fetchall()
+    for row_source, row_entity, day, n in rows:
+        con.execute(
+            "update audit.extract_log set records_erased = records_erased + ?"
+            " where source = ? and entity = ? and logical_date = ?",
+            [n, row_source, row_entity, day],
+        )
+
+
+def _sql_or_literal(value: str) -> str:
+    """A column name (``source``, ``entity``) as is, any other value as a literal."""
+    return value if value in ("source", "entity") else literal(value)
 
 
 def _delete(con: duckdb.DuckDBPyConnection, table: str, condition: str) -> int:

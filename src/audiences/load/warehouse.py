@@ -40,8 +40,12 @@ create table if not exists audit.extract_log (
     notes json,
     data_files json,
     quarantine_files json,
-    loaded_at timestamptz not null
+    loaded_at timestamptz not null,
+    records_erased bigint not null default 0
 );
+-- Rows of erased people removed since (audiences.erasure): raw and the
+-- quarantine then hold loaded + quarantined - erased.
+alter table audit.extract_log add column if not exists records_erased bigint default 0;
 create table if not exists audit.extracted_files (
     source varchar not null,
     entity varchar not null,
