@@ -34,7 +34,10 @@ why the run was held. `audiences rollback` returns to the previous good run.
 - Every task that opens the DuckDB file runs in the one-slot pool
   `duckdb_writer`: DuckDB allows one writer at a time.
 
-Tasks are thin calls into `audiences.pipeline`.
+Tasks are thin calls into `audiences.pipeline`. A permanent error (schema
+drift, a contract or configuration error, a failed gate or build) fails its
+task at once, without retries; transient ones (a locked warehouse, a late
+export) are retried.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ import pendulum
 from airflow.sdk import Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from audiences.airflow_tasks import fail_fast
 from audiences.alerts import notify_failure
 from audiences.config import settings
 
@@ -59,7 +63,10 @@ RETRY_DELAY = timedelta(seconds=CONFIG.retry_delay_seconds)
 @dag(
     dag_id="customer_segments_nightly",
     schedule=CronDataIntervalTimetable(CONFIG.schedule, timezone="UTC"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    # Early enough for years of history: a run for a date before it would run no task.
+    start_date=pendulum.datetime(
+        CONFIG.start_date.year, CONFIG.start_date.month, CONFIG.start_date.day, tz="UTC"
+    ),
     catchup=False,
     max_active_runs=1,
     tags=["audiences", "nightly", "customer-360"],
@@ -89,37 +96,43 @@ def customer_segments_nightly():
     def extract(source: str, *, logical_date=None, run_id=None) -> str:
         from audiences.pipeline import extract_step
 
-        return extract_step(source, logical_date.date(), run_id)
+        with fail_fast():
+            return extract_step(source, logical_date.date(), run_id)
 
     @task(pool=WAREHOUSE_POOL)
     def erase(*, logical_date=None, run_id=None) -> list[dict]:
         from audiences.pipeline import erase_step
 
-        return erase_step(logical_date.date(), run_id)
+        with fail_fast():
+            return erase_step(logical_date.date(), run_id)
 
     @task(pool=WAREHOUSE_POOL)
     def load(manifests: list[str], *, logical_date=None, run_id=None) -> list[dict]:
         from audiences.pipeline import load_step
 
-        return load_step(manifests, logical_date.date(), run_id)
+        with fail_fast():
+            return load_step(manifests, logical_date.date(), run_id)
 
     @task(pool=WAREHOUSE_POOL)
     def gate(name: str, *, logical_date=None, run_id=None) -> dict:
         from audiences.pipeline import gate_step
 
-        return gate_step(name, logical_date.date(), run_id)
+        with fail_fast():
+            return gate_step(name, logical_date.date(), run_id)
 
     @task(pool=WAREHOUSE_POOL)
     def dbt_build(*, logical_date=None, run_id=None) -> dict:
         from audiences.pipeline import transform_step
 
-        return transform_step(logical_date.date(), run_id)
+        with fail_fast():
+            return transform_step(logical_date.date(), run_id)
 
     @task(pool=WAREHOUSE_POOL)
     def stage_publication(*, logical_date=None, run_id=None) -> str:
         from audiences.pipeline import stage_step
 
-        return stage_step(logical_date.date(), run_id)
+        with fail_fast():
+            return stage_step(logical_date.date(), run_id)
 
     @task
     def publish(publication: str, *, logical_date=None, run_id=None, params=None) -> str:
@@ -128,24 +141,27 @@ def customer_segments_nightly():
         from audiences.pipeline import publish_step
         from audiences.publish.publication import StalePublicationError
 
-        try:
-            return publish_step(
-                logical_date.date(), publication, run_id, params["publish_older_date"]
-            )
-        except StalePublicationError as exc:
-            raise AirflowSkipException(str(exc)) from exc
+        with fail_fast():
+            try:
+                return publish_step(
+                    logical_date.date(), publication, run_id, params["publish_older_date"]
+                )
+            except StalePublicationError as exc:
+                raise AirflowSkipException(str(exc)) from exc
 
     @task
     def prune_publications() -> list[str]:
         from audiences.pipeline import prune_step
 
-        return prune_step()
+        with fail_fast():
+            return prune_step()
 
     @task(pool=WAREHOUSE_POOL, trigger_rule="all_done")
     def report(*, logical_date=None, run_id=None) -> str:
         from audiences.pipeline import report_step
 
-        return report_step(logical_date.date(), run_id)
+        with fail_fast():
+            return report_step(logical_date.date(), run_id)
 
     manifests = [extract.override(task_id=f"extract_{source}")(source) for source in SOURCES]
     raw_gate = gate.override(task_id="raw_gate")("raw")

@@ -128,6 +128,7 @@ def main() -> None:
 def _night(day: date, env: dict[str, str], home: Path) -> dict:
     """Run the DAG for ``day`` through Airflow; return its stages and dbt's model times."""
     from audiences.config import settings
+    from audiences.report.stages import executed_run
 
     config = settings()
     start = time.perf_counter()
@@ -142,6 +143,7 @@ def _night(day: date, env: dict[str, str], home: Path) -> dict:
     log.write_text(out.stdout + out.stderr)
     if "state=success" not in out.stdout + out.stderr:
         sys.exit(f"the DAG run for {day} did not succeed; see {log}")
+    executed_run(config, day, out.stdout + out.stderr)  # a "success" that ran no task fails
     stages = _stages(config.reports / day.isoformat() / "stages.jsonl")
     rows = _rows(config.warehouse, day)
     run = json.loads((config.dbt_target_dir / "run_results.json").read_text())

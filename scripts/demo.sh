@@ -33,6 +33,14 @@ if ! grep -q "state=success" "$log"; then
   grep -E "ERROR|Error" "$log" | tail -20 >&2 || true
   exit 1
 fi
+# Airflow calls a run before the DAG's start date a success without running a task.
+if ! "$bin/python" -c 'import sys; from datetime import date
+from audiences.config import settings; from audiences.report.stages import executed_run
+executed_run(settings(), date.fromisoformat(sys.argv[1]), open(sys.argv[2]).read())' \
+    "$logical_date" "$log"; then
+  echo "The DAG run for $logical_date ran no task; see $log" >&2
+  exit 1
+fi
 echo "==> DAG run succeeded in $(( $(date +%s) - start ))s"
 echo
 "$bin/audiences" summary --date "$logical_date"

@@ -40,6 +40,7 @@ def _memory(value: str) -> str:
 # The form each variable takes, for the message when one does not.
 EXPECTED = {
     "earliest_date": "a date, YYYY-MM-DD",
+    "start_date": "a date, YYYY-MM-DD",
     "retry_delay_seconds": "a whole number of seconds (0 or more)",
     "schedule": "a cron expression, e.g. '0 2 * * *'",
     "duckdb_memory_limit": "a size such as 4GB or a share such as 80%",
@@ -65,6 +66,8 @@ class Settings(BaseSettings):
     # DuckDB's memory limit and spill folder for every step (docs/performance.md).
     duckdb_memory_limit: Annotated[str, AfterValidator(_memory)] = "80%"
     duckdb_temp_dir: Path | None = None
+    # The DAG's start date: a run for an earlier logical date would run no task.
+    start_date: date = date(2000, 1, 1)
     # When the nightly run starts (UTC cron) and its first retry delay.
     schedule: Annotated[str, AfterValidator(_cron)] = "0 2 * * *"
     retry_delay_seconds: int = Field(60, ge=0)

@@ -5,15 +5,21 @@ class AudiencesError(Exception):
     """Base class: caught by the CLI and shown without a traceback."""
 
 
+class PermanentError(AudiencesError):
+    """Retrying cannot help (the data or the configuration must change): a task that
+    raises it fails at once instead of waiting through its retries."""
+
+
 class SourceMissingError(AudiencesError):
-    """A configured source (folder, database, table) does not exist."""
+    """A configured source (folder, database, table) does not exist (yet: an export
+    can be late, so this one is retried)."""
 
 
-class SchemaDriftError(AudiencesError):
+class SchemaDriftError(PermanentError):
     """A source's columns no longer match its contract."""
 
 
-class CountMismatchError(AudiencesError):
+class CountMismatchError(PermanentError):
     """Records read do not equal records loaded plus records quarantined."""
 
 
@@ -25,5 +31,5 @@ class WarehouseLockedError(AudiencesError):
     """Another process holds the DuckDB warehouse open (DuckDB allows one writer)."""
 
 
-class ConfigError(AudiencesError):
+class ConfigError(PermanentError):
     """An ``AUDIENCES_*`` variable does not hold what it should."""

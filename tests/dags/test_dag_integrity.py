@@ -5,9 +5,12 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
+
+from audiences.config import settings
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 # Tasks that open the DuckDB file (a reader cannot open it while another process writes).
@@ -57,6 +60,8 @@ def test_nightly_schedule_and_concurrency(nightly):
     assert isinstance(nightly.timetable, CronDataIntervalTimetable)
     assert nightly.max_active_runs == 1
     assert str(nightly.start_date.tzinfo) in ("UTC", "Timezone('UTC')")
+    # Early enough for years of history (AUDIENCES_START_DATE): a run before it runs nothing.
+    assert nightly.start_date.date() == settings().start_date <= date(2000, 1, 1)
 
 
 def test_extracts_run_in_parallel_with_backoff(nightly):

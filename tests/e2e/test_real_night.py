@@ -23,11 +23,14 @@ import json
 import shutil
 import stat
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from audiences.config import airflow_env
+from audiences.config import airflow_env, settings
+from audiences.errors import AudiencesError
+from audiences.report.stages import executed_run
 from tests.conftest import DAY_BEFORE, END, warehouse_query
 from tests.e2e.test_nightly_dag import AIRFLOW, DAG_ID
 
@@ -128,6 +131,13 @@ def _airflow(env: dict, *args: str) -> str:
     return log
 
 
+def _night(env: dict, day) -> str:
+    log = _airflow(env, "dags", "test", DAG_ID, str(day))
+    assert "state=success" in log, log[-4000:]
+    executed_run(settings(), date.fromisoformat(str(day)), log)
+    return log
+
+
 def _use(fixture: Path, systems: Path) -> None:
     if systems.exists():
         shutil.rmtree(systems)
@@ -153,7 +163,7 @@ def test_a_night_of_trouble(
     late = (systems / "web" / LATE_HOUR).read_bytes()
     (systems / "web" / LATE_HOUR).unlink()
     _first_night(systems)
-    assert "state=success" in _airflow(env, "dags", "test", DAG_ID, DAY_BEFORE.isoformat())
+    _night(env, DAY_BEFORE)
 
     erase = subprocess.run(
         [str(Path(AIRFLOW).with_name("audiences")), "erase", "--email", ERASED[0].upper()],
@@ -166,7 +176,7 @@ def test_a_night_of_trouble(
     _use(sources_through_end, systems)
     (systems / "web" / LATE_HOUR).unlink()  # still held back until tonight
     _second_night(systems, late)
-    assert "state=success" in _airflow(env, "dags", "test", DAG_ID, END.isoformat())
+    _night(env, END)
 
     run = json.loads((home / "reports" / END.isoformat() / "run.json").read_text())
     assert run["status"] == "published", run
@@ -234,8 +244,12 @@ def test_a_night_of_trouble(
     assert not stat.S_IMODE((home / "warehouse.duckdb").stat().st_mode) & 0o077
 
     # A backfill of an earlier date runs, but does not replace the live publication.
-    log = _airflow(env, "dags", "test", DAG_ID, "2026-11-20")
-    assert "state=success" in log
+    _night(env, "2026-11-20")
     assert (home / "published").resolve() == live
     backfill = json.loads((home / "reports" / "2026-11-20" / "run.json").read_text())
     assert backfill["status"] == "not-published" and "2026-11-22 is live" in backfill["why"]
+
+    # Airflow calls a run before the DAG's start date a success without running a
+    # task: the check says so.
+    with pytest.raises(AudiencesError, match="executed no task"):
+        _night(env, "1999-12-31")

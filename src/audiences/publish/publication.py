@@ -33,7 +33,7 @@ import duckdb
 
 from audiences import warehouse_lock
 from audiences.config import Settings
-from audiences.errors import AudiencesError, StepSkipped
+from audiences.errors import PermanentError, StepSkipped
 from audiences.publish.exports import fsync_dir, last_published, write_audiences
 from audiences.sql import literal
 
@@ -45,7 +45,7 @@ HISTORY = "history.jsonl"
 STAGING_PREFIX = ".staging-"
 
 
-class PublishError(AudiencesError):
+class PublishError(PermanentError):
     """The run cannot be published (gates not passed, drift held, nothing staged)."""
 
 

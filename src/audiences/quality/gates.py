@@ -23,7 +23,7 @@ import yaml
 
 from audiences import warehouse_lock
 from audiences.config import PROJECT_ROOT, Settings
-from audiences.errors import AudiencesError
+from audiences.errors import AudiencesError, PermanentError
 from audiences.sql import literal
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ SEVERITIES = ("critical", "warning")
 SAMPLE_SIZE = 10
 
 
-class QualityGateError(AudiencesError):
+class QualityGateError(PermanentError):
     """A gate found a critical defect: the run must not publish."""
 
 

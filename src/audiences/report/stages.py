@@ -9,13 +9,14 @@ orchestrator.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 from audiences.config import Settings
-from audiences.errors import StepSkipped
+from audiences.errors import AudiencesError, StepSkipped
 
 FILE = "stages.jsonl"
 
@@ -55,3 +56,23 @@ def read_stages(settings: Settings, as_of: date, run_id: str | None = None) -> l
     if run_id is None and lines:
         run_id = lines[-1]["run_id"]
     return [line for line in lines if line["run_id"] == run_id]
+
+
+def executed_run(settings: Settings, as_of: date, airflow_log: str) -> str:
+    """The run id of the DAG run an ``airflow dags test`` log reports, once its steps
+    have recorded themselves; raise when the run executed no task.
+
+    Airflow marks a run for a date before the DAG's start date successful
+    without running anything: the demo, the benchmark and the tests check
+    with this that a "success" did the work.
+    """
+    finished = re.findall(r"DagRun Finished: .*?run_id=([^,\s]+),", airflow_log)
+    if not finished:
+        raise AudiencesError(f"no DAG run for {as_of} finished (see the Airflow log)")
+    run_id = finished[-1]
+    if not read_stages(settings, as_of, run_id):
+        raise AudiencesError(
+            f"the DAG run {run_id} for {as_of} executed no task: is {as_of} before the DAG's"
+            f" start date (AUDIENCES_START_DATE, now {settings.start_date})?"
+        )
+    return run_id

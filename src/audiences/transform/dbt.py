@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any
 
 from audiences.config import Settings
-from audiences.errors import AudiencesError
+from audiences.errors import PermanentError
 from audiences.warehouse_lock import locked_error
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 SEGMENT_TAG = "segment"
 
 
-class DbtBuildError(AudiencesError):
+class DbtBuildError(PermanentError):
     """dbt finished with errors or failing tests."""
 
 
