@@ -62,11 +62,34 @@
 {%- endmacro %}
 
 {% macro country_lookup() -%}
-    {#- Every spelling that maps to an ISO 3166 alpha-2 code: the code itself,
-        the English name, and the aliases seed. Keys are lower case. -#}
-    select lower(country_code) as country_key, country_code from {{ ref('country_codes') }}
+    {#- Every known spelling: the ISO 3166 alpha-2 code itself, the English
+        name, and the aliases seed (which also lists known non-countries, with
+        a null code and the reason). Keys are lower case. -#}
+    select
+        lower(country_code) as country_key,
+        country_code,
+        cast(null as varchar) as unmapped_reason
+    from {{ ref('country_codes') }}
     union all
-    select lower(country_name) as country_key, country_code from {{ ref('country_codes') }}
+    select
+        lower(country_name) as country_key,
+        country_code,
+        cast(null as varchar) as unmapped_reason
+    from {{ ref('country_codes') }}
     union all
-    select lower(alias) as country_key, country_code from {{ ref('country_aliases') }}
+    select
+        lower(alias) as country_key,
+        country_code,
+        unmapped_reason
+    from {{ ref('country_aliases') }}
+{%- endmacro %}
+
+{% macro country_unmapped_reason(raw, lookup) -%}
+    {#- Why a record's country has no ISO code: a known non-country's reason,
+        or an unknown name; null when it maps (or when there is none). -#}
+    case
+        when nullif(trim({{ raw }}), '') is null then null
+        when {{ lookup }}.country_key is null then 'unknown country name'
+        else {{ lookup }}.unmapped_reason
+    end
 {%- endmacro %}

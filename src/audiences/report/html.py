@@ -106,7 +106,14 @@ def write_index(settings: Settings) -> Path:
 
 def _warehouse_facts(settings: Settings, as_of: date) -> dict:
     """Everything the report reads from the warehouse, in one read-only session."""
-    facts: dict = {"sources": [], "reasons": [], "segments": [], "trend": {}, "overlaps": []}
+    facts: dict = {
+        "sources": [],
+        "reasons": [],
+        "countries": [],
+        "segments": [],
+        "trend": {},
+        "overlaps": [],
+    }
     if not settings.warehouse.exists():
         return facts
     con = warehouse_lock.connect(settings.warehouse, read_only=True)
@@ -121,6 +128,7 @@ def _warehouse_facts(settings: Settings, as_of: date) -> dict:
             " where _logical_date = ? group by all order by 3 desc, 1, 2 limit 10",
             [as_of],
         ).fetchall()
+        facts["countries"] = _unmapped_countries(con)
         built = con.execute(
             "select count(*) from information_schema.tables"
             " where table_schema = 'marts' and table_name = 'segment_memberships'"
@@ -171,6 +179,31 @@ def _warehouse_facts(settings: Settings, as_of: date) -> dict:
     return facts
 
 
+COUNTRY_MODELS = ("stg_crm__contacts", "stg_shop__customers")
+
+
+def _unmapped_countries(con) -> list[tuple]:
+    """Country values without an ISO code, with why and how many records (staging)."""
+    built = [
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.columns where table_schema = 'staging'"
+            " and column_name = 'country_unmapped_reason'"
+        ).fetchall()
+        if name in COUNTRY_MODELS
+    ]
+    if not built:
+        return []
+    union = " union all ".join(
+        f"select '{name}' as model, country_raw, country_unmapped_reason from staging.{name}"
+        for name in built
+    )
+    return con.execute(
+        f"select country_raw, country_unmapped_reason, count(*) from ({union})"
+        " where country_unmapped_reason is not null group by all order by 3 desc, 1 limit 25"
+    ).fetchall()
+
+
 def _page(settings, as_of, run_id, status, why, stages, gates, data) -> str:
     body = [
         f"<h1>audiences — run of {as_of.isoformat()}</h1>",
@@ -182,6 +215,7 @@ def _page(settings, as_of, run_id, status, why, stages, gates, data) -> str:
         bar_chart([(s["stage"], s["seconds"]) for s in stages], unit=" s"),
         '<h2 id="sources">Sources</h2>',
         _sources(data),
+        _countries(data),
         '<h2 id="quality-checks">Quality checks</h2>',
         _checks(settings, as_of, gates),
         '<h2 id="segments">Segments</h2>',
@@ -240,6 +274,21 @@ def _sources(data: dict) -> str:
             if reasons
             else ""
         )
+    )
+
+
+def _countries(data: dict) -> str:
+    if not data["countries"]:
+        return ""
+    rows = "".join(
+        f'<tr><td>{escape(raw)}</td><td>{escape(reason)}</td><td class="num">{n:,}</td></tr>'
+        for raw, reason, n in data["countries"]
+    )
+    return (
+        '<h3>Unmapped countries</h3><p class="muted">Values without an ISO code (null in the'
+        " profiles); add a spelling to seeds/country_aliases.csv to map it.</p>"
+        f'<table><tr><th>country as delivered</th><th>why</th><th class="num">records</th></tr>'
+        f"{rows}</table>"
     )
 
 

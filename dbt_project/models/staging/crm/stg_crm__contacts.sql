@@ -54,6 +54,7 @@ renamed as (
         source.phone as phone_raw,
         countries.country_code,
         source.country as country_raw,
+        {{ country_unmapped_reason('source.country', 'countries') }} as country_unmapped_reason,
         nullif(trim(source.city), '') as city,
         nullif(upper(trim(source.postal_code)), '') as postal_code,
         {{ snake_case('source.opt_in_source') }} as opt_in_source,

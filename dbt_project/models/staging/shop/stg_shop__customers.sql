@@ -45,6 +45,7 @@ renamed as (
         source.phone as phone_raw,
         countries.country_code,
         source.country as country_raw,
+        {{ country_unmapped_reason('source.country', 'countries') }} as country_unmapped_reason,
 
         -- booleans
         coalesce(email_addresses.is_email_valid, false) as is_email_valid,
