@@ -31,6 +31,23 @@ def _cron(value: str) -> str:
     return value
 
 
+def _delimiter(value: str | None) -> str | None:
+    value = {"tab": "\t", "\\t": "\t"}.get(value, value) if value else None
+    if value is not None and len(value) != 1:
+        raise ValueError("not one character")
+    return value
+
+
+def _encoding(value: str) -> str:
+    import codecs
+
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise ValueError("not an encoding") from None
+    return value
+
+
 def _memory(value: str) -> str:
     if not re.fullmatch(r"\d+(\.\d+)?\s*(%|[KMGT]i?B|B)", value.strip(), re.IGNORECASE):
         raise ValueError("not a size")
@@ -45,6 +62,8 @@ EXPECTED = {
     "schedule": "a cron expression, e.g. '0 2 * * *'",
     "duckdb_memory_limit": "a size such as 4GB or a share such as 80%",
     "alert_webhook": "an http(s) URL",
+    "crm_encoding": "a Python codec name such as utf-8 or cp1252",
+    "crm_delimiter": "one character, or 'tab'",
 }
 
 
@@ -57,6 +76,9 @@ class Settings(BaseSettings):
     crm_dir: Path | None = None
     web_dir: Path | None = None
     shop_url: str | None = None
+    # The CRM exports' text encoding, and their separator (None: detected from the header).
+    crm_encoding: Annotated[str, AfterValidator(_encoding)] = "utf-8"
+    crm_delimiter: Annotated[str | None, AfterValidator(_delimiter)] = None
     warehouse: Path | None = None
     dbt_project_dir: Path = DBT_PROJECT_DIR
     # No business timestamp is older: earlier ones are placeholders (1900, 1970) or typos.

@@ -19,6 +19,10 @@ class SchemaDriftError(PermanentError):
     """A source's columns no longer match its contract."""
 
 
+class SourceFormatError(PermanentError):
+    """A source file is not in the format it should be (encoding, separator)."""
+
+
 class CountMismatchError(PermanentError):
     """Records read do not equal records loaded plus records quarantined."""
 

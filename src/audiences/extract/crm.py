@@ -9,8 +9,10 @@ after the previous run's watermark and up to D.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gc
+import io
 import json
 import logging
 import re
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from audiences.errors import SchemaDriftError, SourceMissingError
+from audiences.errors import SchemaDriftError, SourceFormatError, SourceMissingError
 from audiences.extract import state
 from audiences.extract.contracts import CRM_CONTACTS, CRM_EMAIL_ACTIVITY, Entity
 from audiences.extract.landing import EntityResult, Lander, RunContext, records_table
@@ -89,7 +91,9 @@ def extract_export(ctx: RunContext, entity: Entity, folder: Path) -> EntityResul
     batch: list[pa.Table] = []
     for day in sorted(chosen):
         path = chosen[day]
-        file_columns, extras = read_export(path, entity)
+        file_columns, extras = read_export(
+            path, entity, ctx.settings.crm_encoding, ctx.settings.crm_delimiter
+        )
         if extras:
             notes.append(
                 f"{path.name}: columns beyond the contract kept in _extra_columns:"
@@ -112,17 +116,25 @@ def extract_export(ctx: RunContext, entity: Entity, folder: Path) -> EntityResul
     )
 
 
-def read_export(path: Path, entity: Entity) -> tuple[dict[str, list], list[str]]:
+def read_export(
+    path: Path, entity: Entity, encoding: str = "utf-8", delimiter: str | None = None
+) -> tuple[dict[str, list], list[str]]:
     """Read one export into columns of text; malformed rows get a ``_defect``.
 
-    A file is first read at once (C speed); only a file whose records do not
-    sit one per line (blank lines, quoted line breaks, unreadable CSV) is read
-    again record by record, to give each record its line number and skip
-    blank lines.
+    Spreadsheets write exports with a byte-order mark, ``;`` or tab separators
+    and CRLF line ends: the mark is dropped, the separator is the one that
+    splits the header into the contract's columns (unless configured), and
+    text that is not in ``encoding`` is refused with the byte and line, never
+    read as garbled characters. A file is first read at once (C speed); only a
+    file whose records do not sit one per line (blank lines, quoted line
+    breaks, unreadable CSV) is read again record by record, to give each
+    record its line number and skip blank lines.
     """
     expected = entity.column_names
-    with _no_cyclic_gc(), path.open(newline="", encoding="utf-8", errors="replace") as handle:
-        reader = csv.reader(handle)
+    text = _decoded(path, encoding)
+    delimiter = delimiter or _detect_delimiter(path, text, expected)
+    with _no_cyclic_gc(), io.StringIO(text, newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
         header = next(reader, None)
         if header is None:
             raise SchemaDriftError(
@@ -144,11 +156,48 @@ def read_export(path: Path, entity: Entity) -> tuple[dict[str, list], list[str]]
         if columns is None:
             # Line numbers cannot follow from positions: read again, record by record.
             handle.seek(0)
-            reader = csv.reader(handle)
+            reader = csv.reader(handle, delimiter=delimiter)
             next(reader)
             columns = _record_by_record(reader, width, expected, position, str(path))
         columns["_extra_columns"] = _extra_columns(columns.pop("_rows"), extras, header)
     return columns, extras
+
+
+DELIMITERS = {",": ",", ";": ";", "\t": "tab"}
+
+
+def _decoded(path: Path, encoding: str) -> str:
+    data = path.read_bytes()
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SourceFormatError(
+            f"{path} is not {encoding.upper()}: byte 0x{data[exc.start]:02x} at line {line}. Set"
+            " AUDIENCES_CRM_ENCODING to the export's encoding (Excel on Windows writes cp1252;"
+            " or export as UTF-8)."
+        ) from None
+
+
+def _detect_delimiter(path: Path, text: str, expected: list[str]) -> str:
+    """The separator that splits the header into the most contract columns."""
+    first = text.split("\n", 1)[0].rstrip("\r")
+    found = {
+        delimiter: len(
+            {h.strip() for h in next(csv.reader([first], delimiter=delimiter))} & set(expected)
+        )
+        for delimiter in DELIMITERS
+    }
+    best = max(found, key=found.get)
+    if found[best] <= 1 and first:
+        raise SourceFormatError(
+            f"{path}: none of {' '.join(DELIMITERS.values())} splits its header into the"
+            f" contract's columns (the header is {first[:80]!r}). Set AUDIENCES_CRM_DELIMITER"
+            " to the export's separator, or export as CSV."
+        )
+    return best
 
 
 @contextmanager
