@@ -1,5 +1,7 @@
 {#- identifier → customer_id. A person is a connected component that holds at
-    least one record (CRM contact, shop account or guest order). Their
+    least one record (CRM contact, shop account or guest order) and something
+    to know them by: a guest order that nothing links to (no valid email, no
+    account) is the shop's revenue (fct_orders) but nobody's profile. Their
     customer_id is derived from the component's *anchor*: its earliest-seen
     record. The id is therefore the same on every run and every rebuild, does
     not depend on the order rows arrive in, and when two people turn out to be
@@ -19,6 +21,15 @@ links as (
 
 ),
 
+people as (
+
+    select component_key
+    from components
+    group by component_key
+    having count(case when identifier_key not like 'guest_order:%' then 1 end) > 0
+
+),
+
 anchors as (
 
     select
@@ -28,7 +39,7 @@ anchors as (
             partition by component_key order by first_seen_at, identifier_key
         ) as anchor_rank
     from components
-    where is_record
+    where is_record and component_key in (select people.component_key from people)
 
 ),
 
