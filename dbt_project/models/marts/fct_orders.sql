@@ -20,7 +20,7 @@ identities as (
 
 rates as (
 
-    select * from {{ ref('currency_rates') }}
+    select * from {{ ref('int_currency_rates') }}
 
 ),
 
@@ -29,8 +29,12 @@ items_per_order as (
     select
         order_id,
         count(*) as item_count,
-        sum(quantity) as unit_count
+        sum(quantity) as unit_count,
+        count(case when is_duplicate_line then 1 end) as duplicate_line_count
     from order_items
+    {% if var('collapse_duplicate_order_lines') -%}
+        where not is_duplicate_line
+    {%- endif %}
     group by order_id
 
 ),
@@ -61,6 +65,7 @@ final as (
         end as net_revenue_eur,
         coalesce(items_per_order.item_count, 0) as item_count,
         cast(coalesce(items_per_order.unit_count, 0) as bigint) as unit_count,
+        coalesce(items_per_order.duplicate_line_count, 0) as duplicate_line_count,
 
         -- booleans
         orders.order_status in ('paid', 'shipped') as is_completed,
@@ -80,7 +85,10 @@ final as (
             else 'guest_order:' || cast(orders.order_id as varchar)
         end
     left outer join rates
-        on orders.currency = rates.currency
+        on
+            orders.currency = rates.currency
+            and cast(orders.ordered_at as date) >= rates.valid_from
+            and (rates.valid_to is null or cast(orders.ordered_at as date) < rates.valid_to)
     left outer join items_per_order
         on orders.order_id = items_per_order.order_id
 

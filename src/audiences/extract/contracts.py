@@ -11,7 +11,10 @@ date (``AUDIENCES_EARLIEST_DATE``) and the end of the logical date.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
+
+from audiences.config import PROJECT_ROOT
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,7 @@ class Column:
     required: bool = False
     values: tuple[str, ...] = ()  # allowed values, when the field is an enumeration
     min_value: int | None = None  # lowest allowed number, when the field has one
+    values_from: str | None = None  # where the allowed values come from (for the reason)
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,19 @@ def _c(
     required: bool = False,
     values=(),
     min_value: int | None = None,
+    values_from: str | None = None,
 ) -> Column:
-    return Column(name, type_, required, tuple(values), min_value)
+    return Column(name, type_, required, tuple(values), min_value, values_from)
+
+
+def _seed_values(seed: str, column: str) -> tuple[str, ...]:
+    """A column of one of the dbt project's seeds (the values it can convert)."""
+    with (PROJECT_ROOT / "seeds" / f"{seed}.csv").open(newline="") as handle:
+        return tuple(sorted({row[column] for row in csv.DictReader(handle)}))
+
+
+# Prices keep the source's precision: sub-penny unit prices are real (bulk goods).
+PRICE = "DECIMAL(18, 4)"
 
 
 EMAIL_KEY = "'email:' || lower(trim({email}))"
@@ -149,7 +164,7 @@ WEB_EVENTS = Entity(
     # What stg_web__events converts: a price that is not a number is the
     # event's defect, not the night's.
     json_fields=(
-        JsonField("properties", "price", "DECIMAL(18, 2)"),
+        JsonField("properties", "price", PRICE),
         JsonField("properties", "revenue", "DECIMAL(18, 2)"),
     ),
     identifiers=(
@@ -186,7 +201,12 @@ SHOP_ORDERS = Entity(
         _c("customer_id", "BIGINT"),
         _c("email"),
         _c("status", required=True, values=("placed", "paid", "shipped", "cancelled", "refunded")),
-        _c("currency", required=True),
+        _c(
+            "currency",
+            required=True,
+            values=_seed_values("currency_rates", "currency"),
+            values_from="seeds/currency_rates.csv",
+        ),
         _c("subtotal", "DECIMAL(18, 2)", required=True, min_value=0),
         _c("shipping", "DECIMAL(18, 2)"),
         _c("tax", "DECIMAL(18, 2)"),
@@ -210,7 +230,7 @@ SHOP_ORDER_ITEMS = Entity(
         _c("order_id", "BIGINT", required=True),
         _c("product_id", "BIGINT", required=True),
         _c("quantity", "INTEGER", required=True),
-        _c("unit_price", "DECIMAL(18, 2)", required=True),
+        _c("unit_price", PRICE, required=True),
         _c("created_at", "TIMESTAMPTZ", required=True),
         _c("updated_at", "TIMESTAMPTZ", required=True),
     ),
@@ -225,7 +245,7 @@ SHOP_PRODUCTS = Entity(
         _c("product_id", "BIGINT", required=True),
         _c("name", required=True),
         _c("category"),
-        _c("price", "DECIMAL(18, 2)"),
+        _c("price", PRICE),
         _c("created_at", "TIMESTAMPTZ", required=True),
         _c("updated_at", "TIMESTAMPTZ", required=True),
     ),

@@ -139,9 +139,13 @@ def _reason_sql(entity: Entity, ctx: RunContext, suppressed: bool = False) -> st
             checks.append(f"when {typed} < {col.min_value} then '{col.name} below {col.min_value}'")
         if col.values:
             allowed = ", ".join("'" + v + "'" for v in col.values)
+            why = (
+                f"{col.name} not in {col.values_from}"
+                if col.values_from
+                else f"unknown {col.name} value"
+            )
             checks.append(
-                f"when {present} is not null and {_ident(col.name)} not in ({allowed})"
-                f" then 'unknown {col.name} value'"
+                f"when {present} is not null and {_ident(col.name)} not in ({allowed}) then '{why}'"
             )
     for item in entity.json_fields:
         value = f"json_extract_string({_typed_name(item.column)}, '$.\"{item.key}\"')"

@@ -34,6 +34,7 @@ COMPATIBLE = {
     "BIGINT": (sa.Integer,),
     "INTEGER": (sa.Integer,),
     "DECIMAL(18, 2)": (sa.Numeric, sa.Integer, sa.Float),
+    "DECIMAL(18, 4)": (sa.Numeric, sa.Integer, sa.Float),
     "VARCHAR": (sa.String, sa.Text, sa.Enum),
     "TIMESTAMPTZ": (sa.DateTime, sa.String, sa.Text),
 }

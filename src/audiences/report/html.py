@@ -110,6 +110,7 @@ def _warehouse_facts(settings: Settings, as_of: date) -> dict:
         "sources": [],
         "reasons": [],
         "countries": [],
+        "duplicate_lines": None,
         "segments": [],
         "trend": {},
         "overlaps": [],
@@ -129,6 +130,7 @@ def _warehouse_facts(settings: Settings, as_of: date) -> dict:
             [as_of],
         ).fetchall()
         facts["countries"] = _unmapped_countries(con)
+        facts["duplicate_lines"] = _duplicate_lines(con)
         built = con.execute(
             "select count(*) from information_schema.tables"
             " where table_schema = 'marts' and table_name = 'segment_memberships'"
@@ -204,6 +206,19 @@ def _unmapped_countries(con) -> list[tuple]:
     ).fetchall()
 
 
+def _duplicate_lines(con) -> int | None:
+    """Order lines that exactly repeat an earlier line of their order (staging)."""
+    found = con.execute(
+        "select count(*) from information_schema.columns where table_schema = 'staging'"
+        " and table_name = 'stg_shop__order_items' and column_name = 'is_duplicate_line'"
+    ).fetchone()[0]
+    if not found:
+        return None
+    return con.execute(
+        "select count(*) from staging.stg_shop__order_items where is_duplicate_line"
+    ).fetchone()[0]
+
+
 def _page(settings, as_of, run_id, status, why, stages, gates, data) -> str:
     body = [
         f"<h1>audiences — run of {as_of.isoformat()}</h1>",
@@ -216,6 +231,7 @@ def _page(settings, as_of, run_id, status, why, stages, gates, data) -> str:
         '<h2 id="sources">Sources</h2>',
         _sources(data),
         _countries(data),
+        _duplicates(data),
         '<h2 id="quality-checks">Quality checks</h2>',
         _checks(settings, as_of, gates),
         '<h2 id="segments">Segments</h2>',
@@ -274,6 +290,17 @@ def _sources(data: dict) -> str:
             if reasons
             else ""
         )
+    )
+
+
+def _duplicates(data: dict) -> str:
+    if not data["duplicate_lines"]:
+        return ""
+    return (
+        f"<p>Order lines repeating an earlier line of their order exactly (same product,"
+        f" quantity and price): <strong>{data['duplicate_lines']:,}</strong> — kept, and"
+        " counted in <code>fct_orders.duplicate_line_count</code>; the dbt var"
+        " <code>collapse_duplicate_order_lines</code> leaves them out of item counts.</p>"
     )
 
 

@@ -26,7 +26,7 @@ identities as (
 
 rates as (
 
-    select * from {{ ref('currency_rates') }}
+    select * from {{ ref('int_currency_rates') }}
 
 ),
 
@@ -49,7 +49,10 @@ customer_events as (
     left outer join identities as by_device
         on by_device.identifier_key = 'anonymous_id:' || events.anonymous_id
     left outer join rates
-        on upper(events.currency) = rates.currency
+        on
+            upper(events.currency) = rates.currency
+            and cast(events.occurred_at as date) >= rates.valid_from
+            and (rates.valid_to is null or cast(events.occurred_at as date) < rates.valid_to)
     where coalesce(by_user.customer_id, by_device.customer_id) is not null
 
 )

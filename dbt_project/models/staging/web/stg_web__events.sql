@@ -75,7 +75,7 @@ renamed as (
         traits,
 
         -- numerics
-        {{ audiences.try_cast('property[5]', 'decimal(18, 2)') }} as product_price,
+        {{ audiences.try_cast('property[5]', 'decimal(18, 4)') }} as product_price,
         {{ audiences.try_cast('property[6]', 'decimal(18, 2)') }} as revenue,
 
         -- booleans
