@@ -86,9 +86,10 @@ def test_two_nights_a_rerun_and_a_held_run(home, sources_day_before, sources_thr
         ("shop", "customers"),
         ("shop", "orders"),
         ("shop", "order_items"),
+        ("shop", "refunds"),
         ("shop", "products"),
     }
-    assert len(log) == 14
+    assert len(log) == 16
     for source, entity, day, read, loaded, quarantined in log:
         assert read == loaded + quarantined
         in_raw = warehouse_query(
@@ -150,7 +151,7 @@ def test_two_nights_a_rerun_and_a_held_run(home, sources_day_before, sources_thr
     before = _raw_snapshot()
     _run(home, END)  # the same night again
     assert _raw_snapshot() == before
-    assert warehouse_query("select count(*) from audit.extract_log") == [(14,)]
+    assert warehouse_query("select count(*) from audit.extract_log") == [(16,)]
 
     _held_run_keeps_the_live_publication(home, webhook)
 

@@ -164,6 +164,7 @@ profiles as (
         cast({{ as_of_date() }} as date) as as_of,
         people.first_seen_at,
         orders.first_order_at,
+        orders.last_order_placed_at,
         orders.last_order_at,
         web.last_cart_added_at,
         web.last_product_viewed_at,

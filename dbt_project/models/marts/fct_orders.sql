@@ -12,6 +12,16 @@ order_items as (
 
 ),
 
+refunds as (
+
+    select
+        order_id,
+        sum(refund_amount) as refunded_amount
+    from {{ ref('stg_shop__refunds') }}
+    group by order_id
+
+),
+
 identities as (
 
     select * from {{ ref('customer_identities') }}
@@ -39,6 +49,22 @@ items_per_order as (
 
 ),
 
+amounts as (
+
+    select
+        orders.*,
+        -- A refunded status without refund rows gave everything back; refunds
+        -- never give back more than the order was.
+        cast(case
+            when orders.order_status = 'refunded' then orders.total
+            else least(coalesce(refunds.refunded_amount, 0), orders.total)
+        end as decimal(18, 2)) as refunded_amount
+    from orders
+    left outer join refunds
+        on orders.order_id = refunds.order_id
+
+),
+
 final as (
 
     select
@@ -58,9 +84,14 @@ final as (
         orders.tax,
         orders.total,
         cast(orders.total * rates.rate_to_eur as decimal(18, 2)) as total_eur,
+        orders.refunded_amount,
+        cast(orders.refunded_amount * rates.rate_to_eur as decimal(18, 2)) as refunded_eur,
         case
             when orders.order_status in ('paid', 'shipped')
-                then cast(orders.total * rates.rate_to_eur as decimal(18, 2))
+                then cast(
+                    (orders.total - orders.refunded_amount) * rates.rate_to_eur
+                    as decimal(18, 2)
+                )
             else cast(0 as decimal(18, 2))
         end as net_revenue_eur,
         coalesce(items_per_order.item_count, 0) as item_count,
@@ -68,16 +99,19 @@ final as (
         coalesce(items_per_order.duplicate_line_count, 0) as duplicate_line_count,
 
         -- booleans
-        orders.order_status in ('paid', 'shipped') as is_completed,
+        -- A completed purchase: paid or shipped, and not all of it given back.
+        orders.order_status in ('paid', 'shipped')
+        and not (orders.total > 0 and orders.refunded_amount >= orders.total) as is_completed,
         orders.order_status = 'cancelled' as is_cancelled,
-        orders.order_status = 'refunded' as is_refunded,
+        orders.order_status = 'refunded'
+        or (orders.total > 0 and orders.refunded_amount >= orders.total) as is_refunded,
         orders.is_guest_checkout,
 
         -- timestamps
         orders.ordered_at,
         orders.updated_at
 
-    from orders
+    from amounts as orders
     left outer join identities
         on identities.identifier_key = case
             when orders.customer_id is not null

@@ -16,4 +16,4 @@ from customers
 where
     last_cart_added_at >= {{ window_start }}
     and last_cart_added_at <= {{ waited_until }}
-    and (last_order_at is null or last_order_at < last_cart_added_at)
+    and (last_order_placed_at is null or last_order_placed_at < last_cart_added_at)

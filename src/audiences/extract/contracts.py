@@ -50,6 +50,9 @@ class Entity:
     # (SQL over the typed columns, each written {column}): what erasure and
     # its suppression list match on.
     identifiers: tuple[str, ...] = ()
+    # A table a source may not have (a shop that records no refunds): absent, it
+    # delivers nothing, with a note; present, it must follow the contract.
+    optional: bool = False
 
     def identifier_keys(self, column=lambda name: f'"{name}"') -> str:
         """SQL of the list of the record's identity keys; ``column`` spells a column."""
@@ -238,6 +241,23 @@ SHOP_ORDER_ITEMS = Entity(
     identifiers=("'order:' || cast({order_id} as varchar)",),
 )
 
+SHOP_REFUNDS = Entity(
+    "shop",
+    "refunds",
+    (
+        _c("refund_id", "BIGINT", required=True),
+        _c("order_id", "BIGINT", required=True),
+        _c("order_item_id", "BIGINT"),
+        _c("amount", "DECIMAL(18, 2)", required=True, min_value=0),
+        _c("reason"),
+        _c("created_at", "TIMESTAMPTZ", required=True),
+        _c("updated_at", "TIMESTAMPTZ", required=True),
+    ),
+    # No personal data; erased with the order it refunds.
+    identifiers=("'order:' || cast({order_id} as varchar)",),
+    optional=True,
+)
+
 SHOP_PRODUCTS = Entity(
     "shop",
     "products",
@@ -258,6 +278,7 @@ ENTITIES = (
     SHOP_CUSTOMERS,
     SHOP_ORDERS,
     SHOP_ORDER_ITEMS,
+    SHOP_REFUNDS,
     SHOP_PRODUCTS,
 )
 SOURCES = ("crm", "web", "shop")

@@ -85,6 +85,12 @@ def check_columns(engine: Engine, entity: Entity) -> list[str]:
 
 
 def extract_table(ctx: RunContext, engine: Engine, entity: Entity) -> EntityResult:
+    if entity.optional and not sa.inspect(engine).has_table(entity.name):
+        note = f"no table '{entity.name}' in the shop database: nothing to extract (optional)"
+        log.info("shop.%s: %s", entity.name, note)
+        return Lander(ctx, entity).result(
+            source_files=[], watermark_from=None, watermark_to=None, notes=[note]
+        )
     extras = check_columns(engine, entity)
     notes = []
     if extras:

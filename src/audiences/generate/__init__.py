@@ -407,6 +407,7 @@ def _write_shop(rng, path, pop, orders, products, accounts, cutoff, dirt) -> dic
         "created_at": item_ts,
         "updated_at": item_ts,
     }
+    refund_table = _refunds(orders, o, cutoff)
     cats = np.asarray(vocab.CATEGORIES, dtype=object)[products.category]
     product_table = {
         "product_id": products.product_id,
@@ -426,6 +427,7 @@ def _write_shop(rng, path, pop, orders, products, accounts, cutoff, dirt) -> dic
             "products": product_table,
             "orders": order_table,
             "order_items": item_table,
+            "refunds": refund_table,
         },
     )
     return {
@@ -433,4 +435,40 @@ def _write_shop(rng, path, pop, orders, products, accounts, cutoff, dirt) -> dic
         "shop_orders": len(o),
         "shop_order_items": len(items),
         "shop_products": len(products.product_id),
+        "shop_refunds": len(refund_table["refund_id"]),
+    }
+
+
+# Partial refunds (a returned item, a goodwill credit) on some shipped orders,
+# chosen by order number so that the random streams of the rest stay as they were.
+PARTIAL_REFUND_PERCENT = 3
+PARTIAL_REFUND_SHARE = 0.3
+PARTIAL_REFUND_AFTER = 5 * DAY
+
+
+def _refunds(orders, placed: np.ndarray, cutoff: int) -> dict[str, np.ndarray]:
+    """A full refund for every refunded order, a partial one for a few shipped ones."""
+    full = placed[(orders.refunded_at[placed] >= 0) & (orders.refunded_at[placed] < cutoff)]
+    partial_at = orders.shipped_at + PARTIAL_REFUND_AFTER
+    chosen = (placed * 2654435761 % 100) < PARTIAL_REFUND_PERCENT
+    partial = placed[
+        chosen
+        & (orders.refunded_at[placed] < 0)
+        & (orders.shipped_at[placed] >= 0)
+        & (partial_at[placed] < cutoff)
+    ]
+    order = np.concatenate([full, partial])
+    at = np.concatenate([orders.refunded_at[full], partial_at[partial]])
+    amount = np.concatenate(
+        [orders.total[full], np.round(orders.total[partial] * PARTIAL_REFUND_SHARE, 2)]
+    )
+    reason = np.asarray(["returned"] * len(full) + ["partial return"] * len(partial), dtype=object)
+    return {
+        "refund_id": order + 1,
+        "order_id": order + 1,
+        "order_item_id": np.full(len(order), None, dtype=object),
+        "amount": amount,
+        "reason": reason,
+        "created_at": writers.sql_ts(at),
+        "updated_at": writers.sql_ts(at),
     }

@@ -155,7 +155,17 @@ create table order_items (
     created_at text not null,
     updated_at text not null
 );
+create table refunds (
+    refund_id integer primary key,
+    order_id integer not null references orders (order_id),
+    order_item_id integer references order_items (order_item_id),
+    amount numeric not null,
+    reason text,
+    created_at text not null,
+    updated_at text not null
+);
 create index orders_updated_at on orders (updated_at);
+create index refunds_updated_at on refunds (updated_at);
 create index customers_updated_at on customers (updated_at);
 create index order_items_updated_at on order_items (updated_at);
 create index products_updated_at on products (updated_at);
@@ -175,7 +185,7 @@ def write_shop(path: Path, tables: dict[str, dict[str, np.ndarray]]) -> None:
     tmp.unlink(missing_ok=True)
     con = sqlite3.connect(tmp)
     con.executescript(SHOP_DDL)
-    for name in ("customers", "products", "orders", "order_items"):
+    for name in ("customers", "products", "orders", "order_items", "refunds"):
         cols = tables[name]
         names = list(cols)
         rows = zip(*(_python_values(cols[c]) for c in names), strict=True)

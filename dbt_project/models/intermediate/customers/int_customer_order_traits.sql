@@ -1,7 +1,10 @@
 {#- Purchase traits per customer as of the logical date, and RFM scores.
-    Completed orders are paid or shipped ones; net revenue leaves out
-    cancelled and refunded orders. R, F and M are quintiles (5 = best) over
-    the customers with at least one completed order. -#}
+    A completed purchase is a paid or shipped order not refunded in full;
+    revenue is net of refunds and returns. Recency has one definition, the
+    last completed purchase (last_order_at, days_since_last_order): the R
+    score and the segment rules (vip, at_risk, churned) all read it, never a
+    cancellation or a credit note. R, F and M are quintiles (5 = best) over
+    the customers with at least one completed purchase. -#}
 
 with
 
@@ -22,9 +25,8 @@ per_customer as (
         count(*) filter (where is_refunded) as refunded_orders,
         cast(sum(net_revenue_eur) as decimal(18, 2)) as net_revenue_eur,
         min(ordered_at) as first_order_at,
-        max(ordered_at) as last_order_at,
-        min(ordered_at) filter (where is_completed) as first_completed_order_at,
-        max(ordered_at) filter (where is_completed) as last_completed_order_at
+        max(ordered_at) as last_order_placed_at,
+        max(ordered_at) filter (where is_completed) as last_order_at
     from orders
     group by customer_id
 
@@ -39,9 +41,7 @@ with_value as (
                 then cast(net_revenue_eur / completed_orders as decimal(18, 2))
         end as average_order_value_eur,
         {{ dbt.datediff('cast(last_order_at as date)', as_of_date(), 'day') }}
-            as days_since_last_order,
-        {{ dbt.datediff('cast(last_completed_order_at as date)', as_of_date(), 'day') }}
-            as days_since_last_completed_order
+            as days_since_last_order
     from per_customer
 
 ),
@@ -50,7 +50,7 @@ scored as (
 
     select
         customer_id,
-        {{ quintile_score('days_since_last_completed_order desc') }} as recency_score,
+        {{ quintile_score('days_since_last_order desc') }} as recency_score,
         {{ quintile_score('completed_orders') }} as frequency_score,
         {{ quintile_score('net_revenue_eur') }} as monetary_score
     from with_value
