@@ -53,7 +53,6 @@ from audiences.alerts import notify_failure
 from audiences.config import settings
 
 WAREHOUSE_POOL = "duckdb_writer"
-SOURCES = ("crm", "web", "shop")
 # A wrong AUDIENCES_* variable fails the import with its name and expected form.
 CONFIG = settings()
 # First retry delay; extracts double it on each retry (sources are often briefly unavailable).
@@ -163,7 +162,10 @@ def customer_segments_nightly():
         with fail_fast():
             return report_step(logical_date.date(), run_id)
 
-    manifests = [extract.override(task_id=f"extract_{source}")(source) for source in SOURCES]
+    manifests = [
+        extract.override(task_id=f"extract_{source}")(source)
+        for source in CONFIG.enabled_sources  # AUDIENCES_SOURCES
+    ]
     raw_gate = gate.override(task_id="raw_gate")("raw")
     marts_gate = gate.override(task_id="marts_gate")("marts")
     staged = stage_publication()

@@ -44,6 +44,12 @@
             ~ (meta.priority | tojson) ~ "."
         ) }}
     {%- endif -%}
+    {%- for source in meta.get('needs', []) if source not in ('crm', 'web', 'shop') -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": meta.needs lists the sources the rule reads (crm, web, shop), not "
+            ~ (source | tojson) ~ "."
+        ) }}
+    {%- endfor -%}
     {%- if not meta.owner -%}
         {{ exceptions.raise_compiler_error(where ~ ": meta.owner must name who owns the segment.") }}
     {%- endif -%}
@@ -54,6 +60,26 @@
             ~ (share | tojson) ~ "."
         ) }}
     {%- endif -%}
+{%- endmacro %}
+
+
+{% macro enabled_sources() -%}
+    {#- The source systems the company has (AUDIENCES_SOURCES; all by default). -#}
+    {{ return(env_var('AUDIENCES_SOURCES', 'crm,web,shop').split(',')) }}
+{%- endmacro %}
+
+
+{% macro segment_not_computable(node) -%}
+    {#- Why a segment cannot be computed here ("needs web events"), or none:
+        its YAML meta.needs names the sources its rule reads. -#}
+    {%- set words = {'crm': 'CRM data', 'web': 'web events', 'shop': 'shop orders'} -%}
+    {%- set missing = [] -%}
+    {%- for source in node.config.meta.get('needs', []) -%}
+        {%- if source not in audiences.enabled_sources() -%}
+            {%- do missing.append(words[source]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return('needs ' ~ (missing | join(' and ')) if missing else none) }}
 {%- endmacro %}
 
 

@@ -48,6 +48,16 @@ def _encoding(value: str) -> str:
     return value
 
 
+SOURCE_NAMES = ("crm", "web", "shop")
+
+
+def _sources(value: str) -> str:
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names or any(name not in SOURCE_NAMES for name in names):
+        raise ValueError("not a list of sources")
+    return ",".join(name for name in SOURCE_NAMES if name in names)
+
+
 def _memory(value: str) -> str:
     if not re.fullmatch(r"\d+(\.\d+)?\s*(%|[KMGT]i?B|B)", value.strip(), re.IGNORECASE):
         raise ValueError("not a size")
@@ -63,6 +73,7 @@ EXPECTED = {
     "duckdb_memory_limit": "a size such as 4GB or a share such as 80%",
     "alert_webhook": "an http(s) URL",
     "crm_encoding": "a Python codec name such as utf-8 or cp1252",
+    "sources": "a comma-separated list of crm, web, shop (at least one)",
     "crm_delimiter": "one character, or 'tab'",
 }
 
@@ -73,6 +84,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     home: Path = PROJECT_ROOT / "data"
+    # The source systems the company has: the others are not extracted, their
+    # gates are skipped and the segments that need them are not computable.
+    sources: Annotated[str, AfterValidator(_sources)] = ",".join(SOURCE_NAMES)
     crm_dir: Path | None = None
     web_dir: Path | None = None
     shop_url: str | None = None
@@ -105,6 +119,10 @@ class Settings(BaseSettings):
         self.warehouse = self.warehouse or self.home / "warehouse.duckdb"
         self.duckdb_temp_dir = (self.duckdb_temp_dir or self.home / "tmp" / "duckdb").resolve()
         return self
+
+    @property
+    def enabled_sources(self) -> tuple[str, ...]:
+        return tuple(self.sources.split(","))
 
     @property
     def landing(self) -> Path:

@@ -15,8 +15,9 @@ from pathlib import Path
 from audiences.config import Settings, settings
 from audiences.errors import AudiencesError
 from audiences.extract import RunContext, extract_source
+from audiences.extract.contracts import ENTITIES
 from audiences.extract.landing import EntityResult, write_manifest
-from audiences.load import load_results
+from audiences.load import ensure_raw_tables, load_results
 from audiences.privacy import protect
 from audiences.publish.publication import (
     PublishError,
@@ -80,6 +81,9 @@ def load_step(manifests: list[str], logical_date: date, run_id: str | None = Non
     config = _settings()
     with stage_timer(config, logical_date, run_id, "load"):
         rows = load_results(config.warehouse, results)
+        disabled = [e for e in ENTITIES if e.source not in config.enabled_sources]
+        if disabled:
+            ensure_raw_tables(config.warehouse, disabled)
     return [
         {
             k: str(v) if isinstance(v, date) else v

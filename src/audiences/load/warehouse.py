@@ -18,6 +18,7 @@ import duckdb
 from audiences import warehouse_lock
 from audiences.config import settings
 from audiences.errors import CountMismatchError
+from audiences.extract.contracts import Entity
 from audiences.extract.landing import EntityResult
 from audiences.sql import literal
 
@@ -100,6 +101,30 @@ def load_results(warehouse: Path, results: list[EntityResult]) -> list[dict]:
     finally:
         con.close()
     return logged
+
+
+LINEAGE = (
+    ("_run_id", "VARCHAR"),
+    ("_logical_date", "DATE"),
+    ("_source_file", "VARCHAR"),
+    ("_record_number", "BIGINT"),
+    ("_extracted_at", "TIMESTAMPTZ"),
+    ("_extra_columns", "JSON"),
+)
+
+
+def ensure_raw_tables(warehouse: Path, entities: list[Entity]) -> None:
+    """Create the raw tables of sources the company does not have, empty: the dbt
+    project builds on every source, and a disabled one simply holds no rows."""
+    con = connect(warehouse)
+    try:
+        con.execute(AUDIT_DDL)
+        for entity in entities:
+            columns = [(c.name, c.type) for c in entity.columns] + list(LINEAGE)
+            ddl = ", ".join(f'"{name}" {type_}' for name, type_ in columns)
+            con.execute(f"create table if not exists raw.{entity.table} ({ddl})")
+    finally:
+        con.close()
 
 
 def _paths(paths: list[str]) -> str:

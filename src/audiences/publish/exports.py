@@ -106,8 +106,9 @@ def _active_segments(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
     return [
         row[0]
         for row in con.execute(
+            # A segment that needs a source the company does not have gets no file.
             "select segment from marts.dim_segments where status = 'active'"
-            " order by priority, segment"
+            " and not_computable_reason is null order by priority, segment"
         ).fetchall()
     ]
 

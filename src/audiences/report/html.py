@@ -149,14 +149,15 @@ def _warehouse_facts(settings: Settings, as_of: date) -> dict:
                     coalesce(sum(c.net_revenue_eur), 0) as revenue,
                     sum(c.net_revenue_eur) / nullif(sum(c.completed_orders), 0) as aov,
                     sum(c.email_opens_30d) / nullif(sum(c.emails_sent_30d), 0) as open_rate,
-                    sum(c.email_clicks_30d) / nullif(sum(c.emails_sent_30d), 0) as click_rate
+                    sum(c.email_clicks_30d) / nullif(sum(c.emails_sent_30d), 0) as click_rate,
+                    s.not_computable_reason
                 from marts.dim_segments as s
                 left join marts.segment_memberships as m using (segment)
                 left join marts.dim_customers as c using (customer_id)
                 left join marts.audience_members as a
                     on a.segment = m.segment and a.customer_id = m.customer_id
                 where s.status = 'active'
-                group by s.segment, s.priority
+                group by s.segment, s.priority, s.not_computable_reason
                 order by s.priority
                 """
             ).fetchall()
@@ -366,9 +367,16 @@ def _segments(data: dict) -> str:
     if not data["segments"]:
         return '<p class="muted">the segments were not built for this date</p>'
     rows = []
-    for segment, priority, members, primary, audience, revenue, aov, opens, clicks in data[
+    for segment, priority, members, primary, audience, revenue, aov, opens, clicks, why in data[
         "segments"
     ]:
+        if why:
+            rows.append(
+                f'<tr><td class="num">{priority}</td><td>{escape(segment)}</td>'
+                f'<td colspan="8" class="muted">not computable: {escape(why)}'
+                " (AUDIENCES_SOURCES)</td></tr>"
+            )
+            continue
         trend = [v for _, v in data["trend"].get(segment, [])]
         rows.append(
             f'<tr><td class="num">{priority}</td><td>{escape(segment)}</td>'

@@ -35,6 +35,7 @@ class DbtBuildError(PermanentError):
 def dbt_env(settings: Settings) -> dict[str, str]:
     return {
         "AUDIENCES_WAREHOUSE": str(settings.warehouse),
+        "AUDIENCES_SOURCES": settings.sources,
         "DBT_PROFILES_DIR": str(settings.dbt_project_dir),
         "DBT_PROJECT_DIR": str(settings.dbt_project_dir),
         "DBT_TARGET_PATH": str(settings.dbt_target_dir),

@@ -1,5 +1,7 @@
 {#- One row per segment (active or archived) with what its YAML entry says:
-    the rule in words, owner, priority, status, tags and holdout share.
+    the rule in words, owner, priority, status, tags and holdout share, and
+    why it cannot be computed when it needs a source the company does not
+    have (meta.needs, AUDIENCES_SOURCES).
     Built from the dbt graph, so a new segment appears here by itself. -#}
 
 {%- set segments = segment_nodes(statuses=('active', 'archived')) -%}
@@ -15,6 +17,9 @@
             {{ sql_string(node.tags | reject('equalto', 'segment') | join(',')) }} as tags,
             cast({{ segment_holdout_share(node) }} as double) as holdout_share,
             {{ sql_string(node.original_file_path) }} as model_path,
+            {% set reason = segment_not_computable(node) -%}
+            {{ sql_string(reason) if reason else 'cast(null as varchar)' }}
+                as not_computable_reason,
             cast({{ as_of_date() }} as date) as as_of
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
@@ -28,6 +33,7 @@
         cast(null as varchar) as tags,
         cast(null as double) as holdout_share,
         cast(null as varchar) as model_path,
+        cast(null as varchar) as not_computable_reason,
         cast(null as date) as as_of
     where 1 = 0
 {% endif %}

@@ -1,0 +1,264 @@
+"""A company with only a shop, and a shop's real history: 2011 invoices with partial
+returns, credit notes, guest checkouts, sub-penny prices, duplicate lines and legacy
+country names, run by Airflow for a 2011 logical date with only the shop enabled.
+
+The customer traits the pipeline computes equal a pandas computation, written
+here, from the fixture's own rows.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from datetime import date
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from audiences.config import airflow_env, settings
+from audiences.report.stages import executed_run
+from tests.conftest import warehouse_query
+from tests.e2e.test_nightly_dag import AIRFLOW, DAG_ID
+
+pytestmark = pytest.mark.e2e
+
+AS_OF = date(2011, 6, 30)
+RATES = {"EUR": Decimal("1.0"), "GBP": Decimal("1.17")}  # seeds/currency_rates.csv
+CUSTOMERS = [
+    # customer_id, email, first name, last name, country as the shop holds it
+    (1, "ann@shop.ie", "Ann", "Byrne", "EIRE"),
+    (2, "ben@shop.co.za", "Ben", "Botha", "RSA"),
+    (3, "cy@shop.co.uk", "Cy", "Hale", "United Kingdom"),
+    (4, "di@shop.eu", "Di", "Vos", "Unspecified"),
+]
+ORDERS = [
+    # order_id, customer_id, email, status, currency, total, placed
+    (101, 1, "ann@shop.ie", "shipped", "EUR", "120.00", "2011-03-01 10:00:00"),
+    (102, 1, "ann@shop.ie", "shipped", "EUR", "80.00", "2011-05-10 10:00:00"),
+    (103, 1, "ann@shop.ie", "cancelled", "EUR", "50.00", "2011-06-01 10:00:00"),
+    (201, 2, "ben@shop.co.za", "shipped", "EUR", "300.00", "2011-04-01 10:00:00"),
+    (202, 2, "ben@shop.co.za", "paid", "EUR", "40.00", "2011-06-10 10:00:00"),
+    (301, 3, "cy@shop.co.uk", "shipped", "GBP", "500.00", "2011-01-15 10:00:00"),
+    (302, 3, "cy@shop.co.uk", "shipped", "GBP", "10.00", "2011-02-15 10:00:00"),
+    (401, 4, "di@shop.eu", "refunded", "EUR", "60.00", "2011-06-20 10:00:00"),
+    # Guest checkouts: with an address (a profile), without one, with a junk one.
+    (501, None, "guest@shop.ie", "shipped", "EUR", "25.00", "2011-05-05 10:00:00"),
+    (502, None, None, "shipped", "EUR", "15.00", "2011-05-06 10:00:00"),
+    (503, None, "test@test.com", "shipped", "EUR", "35.00", "2011-05-07 10:00:00"),
+]
+ITEMS = [
+    # order_item_id, order_id, product_id, quantity, unit_price
+    (1, 101, 1, 1, "120.00"),
+    (2, 102, 2, 1, "80.00"),
+    (3, 103, 2, 1, "50.00"),
+    (4, 201, 3, 1, "300.00"),
+    (5, 202, 2, 1, "60.00"),
+    (6, 202, 2, -1, "20.00"),  # a returned item booked in the order
+    (7, 301, 3, 1, "500.00"),
+    (8, 302, 1, 2500, "0.0042"),  # sub-penny
+    (9, 302, 1, 2500, "0.0042"),  # the same line again
+    (10, 401, 2, 1, "60.00"),
+    (11, 501, 2, 1, "25.00"),
+    (12, 502, 2, 1, "15.00"),
+    (13, 503, 2, 1, "35.00"),
+]
+REFUNDS = [
+    # refund_id, order_id, amount, reason, at: a partial return, and a credit note
+    (1, 102, "20.00", "partial return", "2011-05-20 10:00:00"),
+    (2, 201, "300.00", "credit note C201", "2011-04-15 10:00:00"),
+]
+
+
+def _shop(path) -> None:
+    con = sqlite3.connect(path)
+    con.executescript(
+        """
+        create table customers (customer_id integer primary key, email text, first_name text,
+            last_name text, phone text, country text, created_at text, updated_at text);
+        create table products (product_id integer primary key, name text, category text,
+            price numeric, created_at text, updated_at text);
+        create table orders (order_id integer primary key, customer_id integer, email text,
+            status text, currency text, subtotal numeric, shipping numeric, tax numeric,
+            total numeric, created_at text, updated_at text);
+        create table order_items (order_item_id integer primary key, order_id integer,
+            product_id integer, quantity integer, unit_price numeric, created_at text,
+            updated_at text);
+        create table refunds (refund_id integer primary key, order_id integer,
+            order_item_id integer, amount numeric, reason text, created_at text,
+            updated_at text);
+        """
+    )
+    opened = "2010-12-01 09:00:00"
+    con.executemany(
+        "insert into customers values (?, ?, ?, ?, null, ?, ?, ?)",
+        [(*row, opened, opened) for row in CUSTOMERS],
+    )
+    con.executemany(
+        "insert into products values (?, ?, ?, ?, ?, ?)",
+        [
+            (1, "Paper clip", "office", "0.0042", opened, opened),
+            (2, "Teapot", "kitchen", "60.00", opened, opened),
+            (3, "Armchair", "furniture", "500.00", opened, opened),
+        ],
+    )
+    con.executemany(
+        "insert into orders values (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)",
+        [(o, c, e, s, cur, t, t, at, at) for o, c, e, s, cur, t, at in ORDERS],
+    )
+    placed = {o: at for o, *_, at in ORDERS}
+    con.executemany(
+        "insert into order_items values (?, ?, ?, ?, ?, ?, ?)",
+        [(*row, placed[row[1]], placed[row[1]]) for row in ITEMS],
+    )
+    con.executemany(
+        "insert into refunds values (?, ?, null, ?, ?, ?, ?)",
+        [(r, o, a, why, at, at) for r, o, a, why, at in REFUNDS],
+    )
+    con.commit()
+    con.close()
+
+
+def _expected() -> pd.DataFrame:
+    """Per customer, from the fixture: net revenue, completed purchases, AOV, the last
+    completed purchase and the RFM scores, as docs/segments.md defines them."""
+    orders = pd.DataFrame(
+        ORDERS, columns=["order_id", "customer_id", "email", "status", "currency", "total", "at"]
+    )
+    orders["total"] = orders["total"].map(Decimal)
+    refunded = pd.DataFrame(REFUNDS, columns=["refund_id", "order_id", "amount", "why", "at"])
+    refunded["amount"] = refunded["amount"].map(Decimal)
+    back = refunded.groupby("order_id")["amount"].sum()
+    orders["refunded"] = [
+        total if status == "refunded" else min(back.get(order, Decimal(0)), total)
+        for order, status, total in zip(orders.order_id, orders.status, orders.total, strict=True)
+    ]
+    paid = orders.status.isin(["paid", "shipped"])
+    orders["completed"] = paid & (orders.refunded < orders.total)
+    orders["net_eur"] = [
+        ((total - refund) * RATES[cur]).quantize(Decimal("0.01")) if ok else Decimal("0.00")
+        for total, refund, cur, ok in zip(
+            orders.total, orders.refunded, orders.currency, paid, strict=True
+        )
+    ]
+    # Customers: shop accounts, and the guest whose email makes a profile.
+    orders["key"] = [
+        f"shop_customer:{c:.0f}" if pd.notna(c) else f"guest_order:{o}"
+        for c, o in zip(orders.customer_id, orders.order_id, strict=True)
+    ]
+    orders = orders[orders.key != "guest_order:502"]
+    orders = orders[orders.key != "guest_order:503"]
+    per = orders.groupby("key").agg(
+        net_revenue_eur=("net_eur", "sum"),
+        completed_orders=("completed", "sum"),
+    )
+    last = orders[orders.completed].groupby("key")["at"].max()
+    per["last_order_at"] = pd.to_datetime(last).dt.tz_localize("UTC")
+    per["aov"] = [
+        (net / n).quantize(Decimal("0.01")) if n else None
+        for net, n in zip(per.net_revenue_eur, per.completed_orders, strict=True)
+    ]
+    buyers = per[per.completed_orders > 0].copy()
+    buyers["days"] = [(AS_OF - t.date()).days for t in buyers.last_order_at]
+
+    def quintile(values: pd.Series) -> pd.Series:
+        n = len(values)
+        rank = (values.rank(method="min") - 1) / (n - 1) if n > 1 else values * 0
+        return (1 + (5 * rank).astype(float).apply(int)).clip(upper=5)
+
+    buyers["r"] = quintile(-buyers.days)
+    buyers["f"] = quintile(buyers.completed_orders.astype(float))
+    buyers["m"] = quintile(buyers.net_revenue_eur.astype(float))
+    return per.join(buyers[["days", "r", "f", "m"]])
+
+
+def _airflow(env: dict, *args: str) -> str:
+    out = subprocess.run([AIRFLOW, *args], env=env, capture_output=True, text=True, timeout=900)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-4000:]
+    return log
+
+
+def test_a_shop_only_company_with_2011_history(home, tmp_path_factory, monkeypatch):
+    shop = tmp_path_factory.mktemp("shop") / "shop.sqlite"
+    _shop(shop)
+    variables = {"AUDIENCES_SOURCES": "shop", "AUDIENCES_SHOP_URL": f"sqlite:///{shop}"}
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    env = airflow_env(home, AUDIENCES_RETRY_DELAY_SECONDS="1", **variables)
+    _airflow(env, "db", "migrate")
+    _airflow(env, "pools", "set", "duckdb_writer", "1", "DuckDB allows one writer")
+    log = _airflow(env, "dags", "test", DAG_ID, AS_OF.isoformat())
+    assert "state=success" in log, log[-4000:]
+    executed_run(settings(), AS_OF, log)
+    assert "extract_crm" not in log and "extract_web" not in log
+
+    run = json.loads((home / "reports" / AS_OF.isoformat() / "run.json").read_text())
+    assert run["status"] == "published", run
+
+    found = pd.DataFrame(
+        warehouse_query(
+            "select identities.identifier_key, customers.net_revenue_eur,"
+            " customers.completed_orders, customers.average_order_value_eur,"
+            " customers.last_order_at, customers.days_since_last_order,"
+            " customers.recency_score, customers.frequency_score, customers.monetary_score"
+            " from marts.dim_customers as customers"
+            " inner join marts.customer_identities as identities"
+            "   on identities.customer_id = customers.customer_id and identities.is_anchor"
+        ),
+        columns=[
+            "key",
+            "net_revenue_eur",
+            "completed_orders",
+            "aov",
+            "last_order_at",
+            "days",
+            "r",
+            "f",
+            "m",
+        ],
+    ).set_index("key")
+    expected = _expected()
+    assert sorted(found.index) == sorted(expected.index)
+    for key, want in expected.iterrows():
+        got = found.loc[key]
+        assert got.net_revenue_eur == want.net_revenue_eur, key
+        assert got.completed_orders == want.completed_orders, key
+        assert got.aov == want.aov or (got.aov is None and want.aov is None), key
+        if pd.isna(want.last_order_at):
+            assert pd.isna(got.last_order_at) and pd.isna(got.r), key
+            continue
+        assert pd.Timestamp(got.last_order_at) == want.last_order_at, key
+        assert (got.days, got.r, got.f, got.m) == (want.days, want.r, want.f, want.m), key
+
+    # Guest checkouts without a usable address are revenue, not customers.
+    assert warehouse_query(
+        "select order_id, net_revenue_eur from marts.fct_orders where customer_id is null"
+        " order by 1"
+    ) == [(502, Decimal("15.00")), (503, Decimal("35.00"))]
+    # Sub-penny prices kept; the repeated line counted.
+    assert warehouse_query(
+        "select unit_price from staging.stg_shop__order_items where order_item_id = 8"
+    ) == [(Decimal("0.0042"),)]
+    assert warehouse_query(
+        "select duplicate_line_count from marts.fct_orders where order_id = 302"
+    ) == [(1,)]
+    # Legacy country names map; a non-country is null with its reason.
+    countries = dict(
+        warehouse_query("select country_raw, country_code from staging.stg_shop__customers")
+    )
+    assert countries == {"EIRE": "IE", "RSA": "ZA", "United Kingdom": "GB", "Unspecified": None}
+    # The segments that need the CRM or web events say so, and get no audience file.
+    missing = dict(
+        warehouse_query(
+            "select segment, not_computable_reason from marts.dim_segments"
+            " where not_computable_reason is not null"
+        )
+    )
+    assert missing["cart_abandoner"] == "needs web events"
+    assert missing["re_engagement"] == "needs CRM data"
+    manifest = json.loads((home / "exports" / AS_OF.isoformat() / "_manifest.json").read_text())
+    assert "cart_abandoner" not in manifest["segments"] and "vip" in manifest["segments"]
+    report = (home / "reports" / AS_OF.isoformat() / "report.html").read_text()
+    assert "not computable: needs web events" in report
