@@ -76,3 +76,41 @@ def warehouse_query(sql: str, params=None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+SIGNED_UP = "2026-11-01T09:00:00Z"
+ORDERS_DDL = (
+    "create table orders (order_id integer, customer_id integer, email text, status text,"
+    " currency text, subtotal numeric, shipping numeric, tax numeric, total numeric,"
+    " created_at datetime, updated_at datetime)"
+)
+
+
+def crm_contact(
+    contact_id, email, first, last, updated, source="signup_form", opt_in=SIGNED_UP
+) -> dict:
+    """A CRM export row of an opted-in Irish subscriber (hand-written fixtures)."""
+    return {
+        "contact_id": contact_id,
+        "email": email,
+        "first_name": first,
+        "last_name": last,
+        "country": "IE",
+        "created_at": SIGNED_UP,
+        "updated_at": updated,
+        "email_opt_in": "true",
+        "opt_in_at": opt_in,
+        "opt_in_source": source,
+        "lifecycle_stage": "subscriber",
+        "is_deleted": "false",
+    }
+
+
+def append_csv(path: Path, rows: list[dict]) -> None:
+    """Append rows to an export, in the columns of its header."""
+    import csv
+
+    with path.open(newline="") as handle:
+        header = next(csv.reader(handle))
+    with path.open("a", newline="") as handle:
+        csv.DictWriter(handle, header).writerows(rows)

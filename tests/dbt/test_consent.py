@@ -9,17 +9,22 @@ re-imported under a new contact id with the address in upper case.
 
 from __future__ import annotations
 
-import csv
-
 import pytest
 
 from audiences.config import settings
 from audiences.transform import dbt_build
-from tests.conftest import END, extract_and_load, use_sources, warehouse_query
+from tests.conftest import (
+    END,
+    SIGNED_UP,
+    append_csv,
+    crm_contact,
+    extract_and_load,
+    use_sources,
+    warehouse_query,
+)
 
 pytestmark = pytest.mark.dbt
 
-SIGNED_UP = "2026-11-01T09:00:00Z"
 MORNING, NOON = "2026-11-22T08:00:00Z", "2026-11-22T12:00:00Z"
 CONTACTS = [
     # contact_id, email, first_name, last_name, opt_in_source, opt_in_at, updated_at
@@ -36,36 +41,16 @@ UNSUBSCRIBES = [
 ]
 
 
-def _append(path, rows: list[dict]) -> None:
-    with path.open(newline="") as handle:
-        header = next(csv.reader(handle))
-    with path.open("a", newline="") as handle:
-        csv.DictWriter(handle, header).writerows(rows)
-
-
 def _crm_rows(home) -> None:
     crm = home / "sources" / "crm"
-    _append(
+    append_csv(
         crm / f"contacts_{END:%Y%m%d}.csv",
         [
-            {
-                "contact_id": contact_id,
-                "email": email,
-                "first_name": first,
-                "last_name": last,
-                "country": "IE",
-                "created_at": SIGNED_UP,
-                "updated_at": updated,
-                "email_opt_in": "true",
-                "opt_in_at": opt_in_at,
-                "opt_in_source": source,
-                "lifecycle_stage": "subscriber",
-                "is_deleted": "false",
-            }
+            crm_contact(contact_id, email, first, last, updated, source, opt_in_at)
             for contact_id, email, first, last, source, opt_in_at, updated in CONTACTS
         ],
     )
-    _append(
+    append_csv(
         crm / f"email_activity_{END:%Y%m%d}.csv",
         [
             {

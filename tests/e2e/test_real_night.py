@@ -31,55 +31,30 @@ import pytest
 from audiences.config import airflow_env, settings
 from audiences.errors import AudiencesError
 from audiences.report.stages import executed_run
-from tests.conftest import DAY_BEFORE, END, warehouse_query
+from tests.conftest import DAY_BEFORE, END, append_csv, crm_contact, warehouse_query
 from tests.e2e.test_nightly_dag import AIRFLOW, DAG_ID
 
 pytestmark = pytest.mark.e2e
 
 LATE_HOUR = "2026/11/10/13.jsonl.gz"
 ERASED = ("zebedee.q@quartermaine.ie", "Quartermaine", "+353 87 123 4567", "+353871234567")
-SIGNED_UP = "2026-11-01T09:00:00Z"
-
-
-def _contact(contact_id, email, first, last, updated, source="signup_form", opt_in=SIGNED_UP):
-    return {
-        "contact_id": contact_id,
-        "email": email,
-        "first_name": first,
-        "last_name": last,
-        "country": "IE",
-        "created_at": SIGNED_UP,
-        "updated_at": updated,
-        "email_opt_in": "true",
-        "opt_in_at": opt_in,
-        "opt_in_source": source,
-        "lifecycle_stage": "subscriber",
-        "is_deleted": "false",
-    }
-
-
-def _append_csv(path: Path, rows: list[dict]) -> None:
-    with path.open(newline="") as handle:
-        header = next(csv.reader(handle))
-    with path.open("a", newline="") as handle:
-        csv.DictWriter(handle, header).writerows(rows)
 
 
 def _first_night(systems: Path) -> None:
     day = "2026-11-21T08:00:00Z"
-    _append_csv(
+    append_csv(
         systems / "crm" / "contacts_20261121.csv",
         [
-            _contact(900001, "info@company.com", "Pat", "Office", day),
-            _contact(900002, "Info@Company.com", "Sam", "Office", day, source="checkout"),
-            _contact(900004, "kimlee@postbox.ie", "Kim", "Lee", day),
+            crm_contact(900001, "info@company.com", "Pat", "Office", day),
+            crm_contact(900002, "Info@Company.com", "Sam", "Office", day, source="checkout"),
+            crm_contact(900004, "kimlee@postbox.ie", "Kim", "Lee", day),
             {
-                **_contact(990001, ERASED[0], "Zebedee", ERASED[1], day),
+                **crm_contact(990001, ERASED[0], "Zebedee", ERASED[1], day),
                 "phone": ERASED[2],
             },
         ],
     )
-    _append_csv(
+    append_csv(
         systems / "crm" / "email_activity_20261121.csv",
         [
             {
@@ -101,12 +76,14 @@ def _second_night(systems: Path, late: bytes) -> None:
     header = (crm / "email_activity_20261122.csv").read_text().splitlines()[0]
     (crm / "email_activity_20261122.csv").write_text(header + "\r\n")
     noon = "2026-11-22T12:00:00Z"
-    _append_csv(
+    append_csv(
         crm / "contacts_20261122.csv",
         [
-            _contact(900005, "KIMLEE@POSTBOX.IE", "Kim", "Lee", noon, source="import", opt_in=noon),
-            _contact(900006, "future@postbox.ie", "Fay", "Future", "2100-01-01T00:00:00Z"),
-            {**_contact(990001, ERASED[0], "Zebedee", ERASED[1], noon), "phone": ERASED[2]},
+            crm_contact(
+                900005, "KIMLEE@POSTBOX.IE", "Kim", "Lee", noon, source="import", opt_in=noon
+            ),
+            crm_contact(900006, "future@postbox.ie", "Fay", "Future", "2100-01-01T00:00:00Z"),
+            {**crm_contact(990001, ERASED[0], "Zebedee", ERASED[1], noon), "phone": ERASED[2]},
         ],
     )
     hour = systems / "web" / "2026/11/22/10.jsonl.gz"

@@ -16,7 +16,7 @@ from audiences.extract.contracts import CRM_CONTACTS
 from audiences.extract.crm import extract_export
 from audiences.extract.landing import EntityResult
 from audiences.load import load_results
-from tests.conftest import END, context, extract_and_load, warehouse_query
+from tests.conftest import END, ORDERS_DDL, context, extract_and_load, warehouse_query
 
 CONTACT_HEADER = (
     "contact_id,email,first_name,last_name,phone,country,city,postal_code,birth_date,"
@@ -119,11 +119,7 @@ def test_an_order_with_a_negative_total_is_quarantined(home):
 
     path = home / "shop.sqlite"
     con = sqlite3.connect(path)
-    con.execute(
-        "create table orders (order_id integer, customer_id integer, email text, status text,"
-        " currency text, subtotal numeric, shipping numeric, tax numeric, total numeric,"
-        " created_at datetime, updated_at datetime)"
-    )
+    con.execute(ORDERS_DDL)
     con.executemany(
         "insert into orders values (?, ?, ?, ?, 'EUR', ?, 0, 0, ?, ?, ?)",
         [

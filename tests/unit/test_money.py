@@ -10,7 +10,7 @@ from audiences.config import settings
 from audiences.extract.contracts import SHOP_ORDER_ITEMS, SHOP_ORDERS
 from audiences.extract.shop import extract_table, make_engine
 from audiences.load import load_results
-from tests.conftest import END, context, warehouse_query
+from tests.conftest import END, ORDERS_DDL, context, warehouse_query
 
 STAMP = "2026-11-22 08:00:00"
 
@@ -18,11 +18,7 @@ STAMP = "2026-11-22 08:00:00"
 def test_sub_penny_prices_and_unknown_currencies(home):
     path = home / "shop.sqlite"
     con = sqlite3.connect(path)
-    con.execute(
-        "create table orders (order_id integer, customer_id integer, email text, status text,"
-        " currency text, subtotal numeric, shipping numeric, tax numeric, total numeric,"
-        " created_at datetime, updated_at datetime)"
-    )
+    con.execute(ORDERS_DDL)
     con.execute(
         "create table order_items (order_item_id integer, order_id integer, product_id integer,"
         " quantity integer, unit_price numeric, created_at datetime, updated_at datetime)"
