@@ -40,6 +40,14 @@ PERSON = (
     "subscriber,false\n"
 )
 TRACES = ("quartermaine", "87 123 4567", "+353871234567", "zebedee")
+# Colleagues sharing the office inbox (blocklisted, so two customers): erasing one
+# must not take the other along through the address they share.
+COLLEAGUES = (
+    "900001,info@company.com,Pat,Office,,IE,Sligo,,,2026-11-20T08:00:00Z,{updated},false,,,"
+    "lead,false\n"
+    "900002,info@company.com,Sam,Office,,IE,Sligo,,,2026-11-20T08:00:00Z,{updated},false,,,"
+    "lead,false\n"
+)
 
 
 def _use(sources: Path, target: Path, day) -> None:
@@ -48,6 +56,8 @@ def _use(sources: Path, target: Path, day) -> None:
     shutil.copytree(sources, target)
     with (target / "crm" / f"contacts_{day:%Y%m%d}.csv").open("a", newline="") as handle:
         handle.write(PERSON.format(updated=f"{day}T08:00:00Z"))
+        if day == DAY_BEFORE:
+            handle.write(COLLEAGUES.format(updated=f"{day}T08:00:00Z"))
 
 
 def _night(day) -> None:
@@ -88,15 +98,24 @@ def test_an_erased_person_leaves_no_trace(
     assert any("publications" in f for f in before)
 
     assert main(["erase", "--email", " zebedee.q@quartermaine.ie", "--note", "ticket 4711"]) == 0
+    pat = warehouse_query(
+        "select customer_id from marts.customer_identities"
+        " where identifier_key = 'crm_contact:900001'"
+    )[0][0]
+    assert main(["erase", "--customer-id", pat, "--note", "ticket 4712"]) == 0
     _use(sources_through_end, systems, END)  # the CRM sends the contact again
     _night(END)
 
     assert _files_with_traces(home) == []
     log = read_log(settings())
-    request, completed = log
+    request, _, completed, _ = log
     assert request["type"] == "request" and request["note"] == "ticket 4711"
     assert completed["type"] == "completed" and completed["request_id"] == request["request_id"]
     assert completed["removed"]["raw.crm_contacts"] == 1
+    # Pat is gone; Sam, who shares the inbox, is not.
+    assert warehouse_query(
+        "select contact_id from raw.crm_contacts where contact_id in (900001, 900002)"
+    ) == [(900002,)]
     assert any(k.startswith("publications/") for k in completed["removed"])
     # No identifier in the clear in the log or the suppression list.
     assert not [t for t in TRACES if t in json.dumps(log).lower()]

@@ -2,10 +2,10 @@
 
 For each request, the person is first resolved to their identity keys: the
 keys whose hashes the request holds, every key of the customers they resolve
-to (``marts.customer_identities``, with identity resolution's guards), and
-the keys of the records found with them (a contact's other address, an
-order's lines). Then, with those keys and the values they carry (addresses,
-phone spellings, ids):
+to (``marts.customer_identities``, with identity resolution's guards: a
+blocklisted shared inbox or a shared device does not pull in its other
+users), and the orders of their records (an order's lines and refunds). Then,
+with those keys and the values they carry (addresses, phone spellings, ids):
 
 - **landing**: every Parquet file with a matching record is rewritten without
   it (written beside, then renamed), the quarantine's too;
@@ -91,11 +91,13 @@ def _resolve(settings: Settings, hashes: list[str]) -> dict[str, list[str]]:
     con = warehouse_lock.connect(settings.warehouse, read_only=True)
     try:
         con.execute("create temp table wanted as select unnest(?::varchar[]) as hash", [hashes])
-        keys = _keys_of_records(con, BY_HASH)
+        wanted = set(hashes)
+        keys = {k for k in _keys_of_records(con, BY_HASH) if key_hash(k) in wanted}
         keys |= _customer_keys(con, keys)
-        # One step out from the records found: a contact's other address, an order's lines.
+        # The orders of their records (lines and refunds have no other key). Not
+        # their records' other keys: a shared inbox or device is someone else's too.
         _person_keys(con, keys)
-        keys |= _keys_of_records(con, BY_KEY)
+        keys |= {k for k in _keys_of_records(con, BY_KEY) if k.startswith("order:")}
         _person_keys(con, keys)
         person.update(_values(con, keys))
     finally:
@@ -161,17 +163,15 @@ def _values(con: duckdb.DuckDBPyConnection, keys: set[str]) -> dict[str, list[st
         return sorted(k.split(":", 1)[1] for k in keys if k.startswith(prefix + ":"))
 
     phones: set[str] = set()
-    emails = set(after("email"))
     for entity in _raw_entities(con):
-        names = entity.column_names
-        for column in ("phone", "email"):
-            if column in names:
-                records = _records(entity, BY_KEY, f"raw.{entity.table}")
-                values = con.execute(
-                    f"select distinct {column} from ({records}) where {column} is not null"
+        if "phone" in entity.column_names:
+            records = _records(entity, BY_KEY, f"raw.{entity.table}")
+            phones |= {
+                value.strip()
+                for (value,) in con.execute(
+                    f"select distinct phone from ({records}) where phone is not null"
                 ).fetchall()
-                target = phones if column == "phone" else emails
-                target |= {v.strip() for (v,) in values} | {v.strip().lower() for (v,) in values}
+            }
     try:
         customer_ids = [
             c
@@ -192,7 +192,7 @@ def _values(con: duckdb.DuckDBPyConnection, keys: set[str]) -> dict[str, list[st
         customer_ids = []
     return {
         "keys": sorted(keys),
-        "emails": sorted(emails),
+        "emails": after("email"),
         "phones": sorted(phones),
         "anonymous_ids": after("anonymous_id"),
         "contact_ids": after("crm_contact"),
@@ -243,7 +243,8 @@ def _purge_landing(settings: Settings, person: dict[str, list[str]]) -> dict[str
 
 
 QUARANTINE_MATCH = (
-    "exists (select 1 from patterns where contains(coalesce(raw_record, ''), pattern))"
+    "exists (select 1 from patterns"
+    " where contains(lower(coalesce(raw_record, '')), lower(pattern)))"
 )
 
 
