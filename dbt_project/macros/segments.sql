@@ -89,22 +89,17 @@
 
 
 {% macro segment_ref(node) -%}
-    {#- ref() of a segment from a model that reads every segment. dbt infers
-        dependencies when it parses, before the segments are known, so the
-        project's runner (audiences.transform.dbt) adds every segment to the
-        depends_on of models with meta.reads_all_segments. Only SQL linting
-        (sqlfluff compiles models through plain dbt) sets the var
-        allow_unwired_segments to compile without that. -#}
-    {%- if node.unique_id in model.depends_on.nodes -%}
-        {{ return(ref(node.name)) }}
-    {%- elif var('allow_unwired_segments') -%}
-        {{ return(api.Relation.create(node.database, node.schema, node.alias)) }}
+    {#- ref() of a segment from a model that reads every segment; the model
+        names each segment in a `-- depends_on:` line, so dbt knows them when
+        it parses. -#}
+    {%- if node.unique_id not in model.depends_on.nodes -%}
+        {{ exceptions.raise_compiler_error(
+            model.name ~ " reads every segment, but segment " ~ node.name ~ " is not among"
+            ~ " its dependencies: add the line  -- depends_on: {{ ref('" ~ node.name ~ "') }}"
+            ~ "  to " ~ model.original_file_path ~ " (`audiences segment new` does it)."
+        ) }}
     {%- endif -%}
-    {{ exceptions.raise_compiler_error(
-        model.name ~ " reads every segment, but segment " ~ node.name
-        ~ " is not among its dependencies. Run dbt through the project's runner,"
-        ~ " which wires the segments in: `audiences dbt build ...` instead of `dbt build ...`."
-    ) }}
+    {{ return(ref(node.name)) }}
 {%- endmacro %}
 
 

@@ -157,9 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     dbt = sub.add_parser(
         "dbt",
-        help="run a dbt command with the segments wired in (e.g. audiences dbt build -s vip+)",
-        description="Any dbt command and arguments, run on the project's warehouse with every"
-        " segment wired into segment_memberships. Use it instead of plain `dbt`.",
+        help="run a dbt command with the project's settings (e.g. audiences dbt build -s vip+)",
+        description="Any dbt command and arguments, run on the project's warehouse with its"
+        " settings (memory limit, spill folder, sources) and --date as the as_of var. Plain"
+        " `dbt` from dbt_project/ works too.",
     )
     dbt.add_argument("--date", type=_date, help="the as_of var (logical date)")
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="dbt command and its arguments")

@@ -157,7 +157,28 @@ where
     yml_path.write_text(
         yaml.safe_dump({"models": [entry]}, sort_keys=False, width=88, allow_unicode=True)
     )
+    add_dependency(settings, name)
     return [sql_path, yml_path]
+
+
+MEMBERSHIPS = Path("models") / "marts" / "segments" / "segment_memberships.sql"
+DEPENDS_ON = re.compile(r"^-- depends_on: \{\{ ref\('(\w+)'\) \}\}$", re.MULTILINE)
+
+
+def dependency_lines(settings: Settings) -> list[str]:
+    """The segments ``segment_memberships`` names in its ``-- depends_on:`` lines."""
+    return DEPENDS_ON.findall((settings.dbt_project_dir / MEMBERSHIPS).read_text())
+
+
+def add_dependency(settings: Settings, name: str) -> None:
+    """Name a new segment in ``segment_memberships``, so that plain dbt wires it in."""
+    path = settings.dbt_project_dir / MEMBERSHIPS
+    text = path.read_text()
+    names = sorted({*DEPENDS_ON.findall(text), name})
+    block = "".join(f"-- depends_on: {{{{ ref('{n}') }}}}\n" for n in names)
+    first = DEPENDS_ON.search(text)
+    end = list(DEPENDS_ON.finditer(text))[-1].end() + 1
+    path.write_text(text[: first.start()] + block + text[end:])
 
 
 def preview_segment(settings: Settings, name: str, sample_size: int = 5) -> str:

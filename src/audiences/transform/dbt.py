@@ -3,12 +3,11 @@
 dbt runs in-process through ``dbtRunner``: one Python process for the whole
 build instead of one per model, which is what makes it cheap inside Airflow.
 
-Every command goes through :func:`run_dbt`, which parses the project once and
-wires the segments in before dbt runs: a model whose YAML sets
-``meta.reads_all_segments`` (``segment_memberships``) gets every segment model
-as a dependency. dbt infers dependencies from ``ref()`` calls at parse time,
-when it cannot yet list the segments, so without this an analyst would have to
-edit that model for every new segment.
+The project is plain dbt: ``dbt build --vars '{as_of: …}'`` from
+``dbt_project/`` does what :func:`run_dbt` does (the segments are wired into
+``segment_memberships`` by its ``-- depends_on:`` lines). The runner adds the
+environment (warehouse path, memory limit, spill folder, sources), the night's
+``as_of`` and one parse shared by the commands of a step.
 """
 
 from __future__ import annotations
@@ -46,25 +45,6 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def wire_segments(manifest: Any) -> list[str]:
-    """Make every model with ``meta.reads_all_segments`` depend on every segment.
-
-    Returns the segment models' names.
-    """
-    segments = sorted(
-        node.unique_id
-        for node in manifest.nodes.values()
-        if node.resource_type == "model" and SEGMENT_TAG in node.tags
-    )
-    for node in manifest.nodes.values():
-        if node.resource_type == "model" and node.config.meta.get("reads_all_segments"):
-            for unique_id in segments:
-                if unique_id not in node.depends_on.nodes:
-                    node.depends_on.nodes.append(unique_id)
-    manifest.build_parent_and_child_maps()
-    return [manifest.nodes[unique_id].name for unique_id in segments]
-
-
 def _common_args(settings: Settings, as_of: date | None, quiet: bool = False) -> list[str]:
     args = ["--project-dir", str(settings.dbt_project_dir)]
     if quiet:
@@ -75,7 +55,7 @@ def _common_args(settings: Settings, as_of: date | None, quiet: bool = False) ->
 
 
 def parse_project(settings: Settings, quiet: bool = False) -> Any:
-    """Parse the dbt project and wire the segments in; return the manifest.
+    """Parse the dbt project; return the manifest.
 
     The project is parsed without the run's ``as_of`` (the commands that use
     the manifest pass it): nothing reads it at parse time, and a var that
@@ -88,7 +68,6 @@ def parse_project(settings: Settings, quiet: bool = False) -> Any:
     parsed = dbtRunner().invoke(["parse", *_common_args(settings, None, quiet)])
     if not parsed.success or parsed.result is None:
         raise DbtBuildError(f"dbt could not parse the project: {parsed.exception}")
-    wire_segments(parsed.result)
     return parsed.result
 
 
@@ -99,7 +78,7 @@ def run_dbt(
     manifest: Any = None,
     quiet: bool = False,
 ) -> Any:
-    """Run one dbt command (``["build", "--select", ...]``) with the segments wired in.
+    """Run one dbt command (``["build", "--select", ...]``) on the project's warehouse.
 
     Returns dbt's result object; raises :class:`DbtBuildError` when dbt cannot
     run at all. ``as_of`` is passed as the ``as_of`` var; ``manifest`` (from

@@ -2,9 +2,34 @@
     date. A customer's primary segment is their highest-priority one (the
     lowest meta.priority). Each membership is deterministically in the
     segment's holdout (control) group or not, and in A/B group A or B, from a
-    hash of customer and segment: the same on every run. -#}
+    hash of customer and segment: the same on every run.
+
+    dbt learns dependencies from ref() at parse time, before the segments are
+    listed, so every segment is named below (dbt's own way for a ref that is
+    only known when the model runs); `audiences segment new` adds the line,
+    and tests/unit/test_segment_dependencies.py checks the list. -#}
 
 {%- set segments = segment_nodes() -%}
+
+-- depends_on: {{ ref('at_risk') }}
+-- depends_on: {{ ref('cart_abandoner') }}
+-- depends_on: {{ ref('churned') }}
+-- depends_on: {{ ref('high_purchase_intent') }}
+-- depends_on: {{ ref('loyal_engaged') }}
+-- depends_on: {{ ref('new_customer') }}
+-- depends_on: {{ ref('re_engagement') }}
+-- depends_on: {{ ref('rfm_about_to_sleep') }}
+-- depends_on: {{ ref('rfm_at_risk') }}
+-- depends_on: {{ ref('rfm_cannot_lose_them') }}
+-- depends_on: {{ ref('rfm_champions') }}
+-- depends_on: {{ ref('rfm_hibernating') }}
+-- depends_on: {{ ref('rfm_lost') }}
+-- depends_on: {{ ref('rfm_loyal_customers') }}
+-- depends_on: {{ ref('rfm_need_attention') }}
+-- depends_on: {{ ref('rfm_new_customers') }}
+-- depends_on: {{ ref('rfm_potential_loyalists') }}
+-- depends_on: {{ ref('rfm_promising') }}
+-- depends_on: {{ ref('vip') }}
 
 with
 

@@ -1,0 +1,47 @@
+"""Plain dbt wires every segment into segment_memberships: its `-- depends_on:` lines
+name exactly the segment models, and `audiences segment new` keeps them so."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from audiences.config import DBT_PROJECT_DIR, settings
+from audiences.segments import add_dependency, dependency_lines
+
+SEGMENTS = DBT_PROJECT_DIR / "models" / "segments"
+
+
+def test_every_segment_model_is_named():
+    models = sorted(p.stem for p in SEGMENTS.glob("*.sql"))
+    assert dependency_lines(settings()) == models
+
+
+def test_a_new_segment_is_added_in_order(home, monkeypatch):
+    copy = home / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target", "logs"))
+    monkeypatch.setenv("AUDIENCES_DBT_PROJECT_DIR", str(copy))
+    add_dependency(settings(), "big_spenders")
+    add_dependency(settings(), "big_spenders")  # once only
+    names = dependency_lines(settings())
+    assert names == sorted([*(p.stem for p in SEGMENTS.glob("*.sql")), "big_spenders"])
+
+
+def test_plain_dbt_lists_every_segment_upstream_of_memberships(home):
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    out = subprocess.run(
+        [dbt, "ls", "--select", "+segment_memberships", "--resource-type", "model",
+         "--output", "name", "--profiles-dir", "."],
+        cwd=DBT_PROJECT_DIR,
+        env={"PATH": "/usr/bin:/bin", "AUDIENCES_WAREHOUSE": str(home / "plain.duckdb"),
+             "DBT_TARGET_PATH": str(home / "target"), "DBT_LOG_PATH": str(home / "logs"),
+             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    listed = set(out.stdout.split())
+    assert {p.stem for p in SEGMENTS.glob("*.sql")} <= listed
