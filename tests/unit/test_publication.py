@@ -72,7 +72,8 @@ def test_rollback_works_after_a_crash_during_a_publish(three_nights, monkeypatch
 def test_a_backfill_does_not_replace_a_newer_live_publication(three_nights):
     third = three_nights[2]
     older = _staged("2026-11-18__backfill", "2026-11-18")
-    with pytest.raises(StalePublicationError, match="2026-11-22 is live"):
+    refused = r"2026-11-22 is live.*--date 2026-11-18 --allow-older"
+    with pytest.raises(StalePublicationError, match=refused):
         publication.publish(settings(), older)
     assert publication.current(settings()) == third
     publication.publish(settings(), older, allow_older=True)

@@ -147,7 +147,7 @@ def refuse_older(settings: Settings, as_of: date, allow_older: bool = False) -> 
         raise StalePublicationError(
             f"the publication of {live_as_of} is live; {as_of} is older (a backfill), so it is"
             " built and checked but not published. Publish it on purpose with"
-            " `audiences publish --date {as_of} --allow-older` (or the DAG param"
+            f" `audiences publish --date {as_of} --allow-older` (or the DAG param"
             " publish_older_date)."
         )
 
