@@ -114,7 +114,7 @@ CRM_CONTACTS = Entity(
     ),
     identifiers=(
         "'crm_contact:' || cast({contact_id} as varchar)",
-        "'email:' || lower(trim({email}))",
+        EMAIL_KEY,
     ),
 )
 
@@ -145,7 +145,7 @@ CRM_EMAIL_ACTIVITY = Entity(
     ),
     identifiers=(
         "'crm_contact:' || cast({contact_id} as varchar)",
-        "'email:' || lower(trim({email}))",
+        EMAIL_KEY,
     ),
 )
 
@@ -192,7 +192,7 @@ SHOP_CUSTOMERS = Entity(
     ),
     identifiers=(
         "'shop_customer:' || cast({customer_id} as varchar)",
-        "'email:' || lower(trim({email}))",
+        EMAIL_KEY,
     ),
 )
 
