@@ -38,6 +38,15 @@ from audiences.extract.contracts import Entity
 BOOKKEEPING = ("_source_file", "_record_number", "_raw_record", "_defect", "_extra_columns")
 # A record of a person on the erasure suppression list: quarantined without its content.
 ERASED = "erased person (suppression list)"
+# What a landed row carries besides its contract columns (written by Lander.add).
+LINEAGE = (
+    ("_run_id", "VARCHAR"),
+    ("_logical_date", "DATE"),
+    ("_source_file", "VARCHAR"),
+    ("_record_number", "BIGINT"),
+    ("_extracted_at", "TIMESTAMPTZ"),
+    ("_extra_columns", "JSON"),
+)
 # A column is taken as retyped when this many values are present and none parses.
 RETYPE_MIN_VALUES = 10
 

@@ -19,7 +19,7 @@ from audiences import warehouse_lock
 from audiences.config import settings
 from audiences.errors import CountMismatchError
 from audiences.extract.contracts import Entity
-from audiences.extract.landing import EntityResult
+from audiences.extract.landing import LINEAGE, EntityResult
 from audiences.sql import literal
 
 log = logging.getLogger(__name__)
@@ -101,16 +101,6 @@ def load_results(warehouse: Path, results: list[EntityResult]) -> list[dict]:
     finally:
         con.close()
     return logged
-
-
-LINEAGE = (
-    ("_run_id", "VARCHAR"),
-    ("_logical_date", "DATE"),
-    ("_source_file", "VARCHAR"),
-    ("_record_number", "BIGINT"),
-    ("_extracted_at", "TIMESTAMPTZ"),
-    ("_extra_columns", "JSON"),
-)
 
 
 def ensure_raw_tables(warehouse: Path, entities: list[Entity]) -> None:
