@@ -78,7 +78,7 @@ def _cmd_rollback(args: argparse.Namespace) -> None:
 
 
 def _cmd_erase(args: argparse.Namespace) -> None:
-    from audiences.erasure import request_erasure
+    from audiences.erasure import LOG, folder, request_erasure
 
     entry = request_erasure(
         settings(), email=args.email, customer_id=args.customer_id, note=args.note or ""
@@ -86,7 +86,7 @@ def _cmd_erase(args: argparse.Namespace) -> None:
     print(
         f"erasure request {entry['request_id']} recorded ({len(entry['identifiers'])} hashed"
         " identifier(s)); the next nightly run removes the person everywhere. Proof: the"
-        f" request's 'completed' entry in {settings().home / 'erasure' / 'log.jsonl'}"
+        f" request's 'completed' entry in {folder(settings()) / LOG}"
     )
 
 

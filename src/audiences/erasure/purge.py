@@ -220,13 +220,7 @@ def _purge_landing(settings: Settings, person: dict[str, list[str]]) -> dict[str
     removed = {}
     con = duckdb.connect(config=settings.duckdb_config)
     try:
-        con.execute(
-            "create temp table person_keys as select unnest(?::varchar[]) as key", [person["keys"]]
-        )
-        con.execute(
-            "create temp table patterns as select unnest(?::varchar[]) as pattern",
-            [_text_patterns(person)],
-        )
+        _person_tables(con, person)
         for entity in ENTITIES:
             if not entity.identifiers:
                 continue
