@@ -174,11 +174,10 @@ def add_dependency(settings: Settings, name: str) -> None:
     """Name a new segment in ``segment_memberships``, so that plain dbt wires it in."""
     path = settings.dbt_project_dir / MEMBERSHIPS
     text = path.read_text()
-    names = sorted({*DEPENDS_ON.findall(text), name})
+    lines = list(DEPENDS_ON.finditer(text))
+    names = sorted({*(line[1] for line in lines), name})
     block = "".join(f"-- depends_on: {{{{ ref('{n}') }}}}\n" for n in names)
-    first = DEPENDS_ON.search(text)
-    end = list(DEPENDS_ON.finditer(text))[-1].end() + 1
-    path.write_text(text[: first.start()] + block + text[end:])
+    path.write_text(text[: lines[0].start()] + block + text[lines[-1].end() + 1 :])
 
 
 def preview_segment(settings: Settings, name: str, sample_size: int = 5) -> str:

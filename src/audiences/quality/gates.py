@@ -216,12 +216,12 @@ def run_gate(settings: Settings, gate: str, as_of: date, run_name: str | None = 
     config = load_config()
     if gate not in config["gates"]:
         raise AudiencesError(f"no gate {gate!r} in expectations/checkpoints.yml")
+    suites = {name: load_suite(name) for name in config["gates"][gate]["suites"]}
+    # A source the company does not have (AUDIENCES_SOURCES) has nothing to check.
     suites = {
         name: spec
-        for name, spec in ((n, load_suite(n)) for n in config["gates"][gate]["suites"])
-        # A source the company does not have (AUDIENCES_SOURCES) has nothing to check.
-        if spec.get("extract_log", {}).get("source", settings.enabled_sources[0])
-        in settings.enabled_sources
+        for name, spec in suites.items()
+        if spec.get("extract_log", {}).get("source") in (None, *settings.enabled_sources)
     }
     # Before GX opens the warehouse: DuckDB allows one configuration per file and process.
     parameters = gate_parameters(settings, suites, as_of)

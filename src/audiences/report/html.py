@@ -198,8 +198,7 @@ def _unmapped_countries(con) -> list[tuple]:
     if not built:
         return []
     union = " union all ".join(
-        f"select '{name}' as model, country_raw, country_unmapped_reason from staging.{name}"
-        for name in built
+        f"select country_raw, country_unmapped_reason from staging.{name}" for name in built
     )
     return con.execute(
         f"select country_raw, country_unmapped_reason, count(*) from ({union})"
