@@ -7,7 +7,7 @@
 
 {% macro is_valid_email(column) -%}
     {#- Per row: for the few addresses of a model that has no lookup (identify
-        traits, bounces); staging joins stg_email_addresses instead. -#}
+        traits, bounces); models join int_email_addresses instead. -#}
     coalesce({{ column }} is not null and {{ audiences.email_invalid_reason(column) }} is null, false)
 {%- endmacro %}
 

@@ -39,7 +39,7 @@ def test_profiles_are_one_row_per_resolved_person(two_nights, sources_through_en
         "select count(*), count(*) filter (where is_guest_checkout),"
         " count(*) filter (where email in ("
         "  select identifier_value from main.blocked_identifiers) or not coalesce(email in ("
-        "  select email from staging.stg_email_addresses where is_email_valid), false))"
+        "  select email from intermediate.int_email_addresses where is_email_valid), false))"
         " from marts.fct_orders where customer_id is null"
     )[0]
     assert unlinked[0] == unlinked[1] == unlinked[2] > 0

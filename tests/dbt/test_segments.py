@@ -161,12 +161,18 @@ def test_phone_numbers_are_normalised_through_the_lookup(nights):
     from audiences.warehouse_functions import to_e164
 
     rows = warehouse_query(
-        "select phone_raw, country_code, phone_e164 from staging.stg_crm__contacts"
-        " union all"
-        " select phone_raw, country_code, phone_e164 from staging.stg_shop__customers"
+        "select phone_raw, country_code, phone_e164 from intermediate.int_phone_numbers"
     )
     assert [r for r in rows if to_e164(r[0], r[1]) != r[2]] == []
     assert sum(1 for r in rows if r[2]) > 1000
+    # Every staged spelling has its lookup row, so no record loses its number.
+    assert warehouse_query(
+        "select count(*) from (select phone_raw, country_code from staging.stg_crm__contacts"
+        " union select phone_raw, country_code from staging.stg_shop__customers) as staged"
+        " where phone_raw is not null and not exists (select 1 from intermediate.int_phone_numbers"
+        "  as known where known.phone_raw = staged.phone_raw"
+        "  and known.country_code is not distinct from staged.country_code)"
+    ) == [(0,)]
 
 
 def test_overlap_matrix_matches_memberships(nights):

@@ -28,10 +28,23 @@ accounts as (
 
 ),
 
+valid_emails as (
+
+    select email from {{ ref('int_email_addresses') }}
+    where is_email_valid
+
+),
+
+phone_numbers as (
+
+    select * from {{ ref('int_phone_numbers') }}
+
+),
+
 guest_orders as (
 
     select * from {{ ref('stg_shop__orders') }}
-    where is_guest_checkout and is_email_valid
+    where is_guest_checkout and email in (select valid_emails.email from valid_emails)
 
 ),
 
@@ -63,10 +76,10 @@ crm_records as (
         'crm' as source_system,
         'crm_contact:' || cast(contacts.contact_id as varchar) as record_key,
         contacts.updated_at,
-        case when contacts.is_email_valid then contacts.email end as email,
+        valid_emails.email,
         contacts.first_name,
         contacts.last_name,
-        contacts.phone_e164,
+        phone_numbers.phone_e164,
         contacts.country_code,
         contacts.city,
         contacts.postal_code,
@@ -74,6 +87,12 @@ crm_records as (
     from contacts
     inner join identities
         on identities.identifier_key = 'crm_contact:' || cast(contacts.contact_id as varchar)
+    left outer join valid_emails
+        on contacts.email = valid_emails.email
+    left outer join phone_numbers
+        on
+            contacts.phone_raw = phone_numbers.phone_raw
+            and contacts.country_code is not distinct from phone_numbers.country_code
 
 ),
 
@@ -84,14 +103,20 @@ shop_records as (
         'shop' as source_system,
         'shop_customer:' || cast(accounts.customer_id as varchar) as record_key,
         accounts.updated_at,
-        case when accounts.is_email_valid then accounts.email end as email,
+        valid_emails.email,
         accounts.first_name,
         accounts.last_name,
-        accounts.phone_e164,
+        phone_numbers.phone_e164,
         accounts.country_code
     from accounts
     inner join identities
         on identities.identifier_key = 'shop_customer:' || cast(accounts.customer_id as varchar)
+    left outer join valid_emails
+        on accounts.email = valid_emails.email
+    left outer join phone_numbers
+        on
+            accounts.phone_raw = phone_numbers.phone_raw
+            and accounts.country_code is not distinct from phone_numbers.country_code
 
 ),
 

@@ -4,23 +4,31 @@
 
 with
 
+valid_emails as (
+
+    select email from {{ ref('int_email_addresses') }}
+    where is_email_valid
+
+),
+
 contacts as (
 
     select * from {{ ref('stg_crm__contacts') }}
-    where not is_deleted
+    where not is_deleted and email in (select valid_emails.email from valid_emails)
 
 ),
 
 accounts as (
 
     select * from {{ ref('stg_shop__customers') }}
+    where email in (select valid_emails.email from valid_emails)
 
 ),
 
 guest_orders as (
 
     select * from {{ ref('stg_shop__orders') }}
-    where is_guest_checkout
+    where is_guest_checkout and email in (select valid_emails.email from valid_emails)
 
 ),
 
@@ -39,7 +47,6 @@ observations as (
         'crm_contact_email' as link_source,
         created_at as seen_at
     from contacts
-    where is_email_valid
 
     union all
 
@@ -49,7 +56,6 @@ observations as (
         'shop_account_email' as link_source,
         created_at as seen_at
     from accounts
-    where is_email_valid
 
     union all
 
@@ -59,7 +65,6 @@ observations as (
         'guest_checkout_email' as link_source,
         ordered_at as seen_at
     from guest_orders
-    where is_email_valid
 
     union all
 

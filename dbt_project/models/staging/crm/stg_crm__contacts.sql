@@ -1,6 +1,6 @@
 {#- A table: several models read it, and picking the current versions once is
-    cheaper than in each of them. Phone numbers come from stg_phone_numbers,
-    email verdicts from stg_email_addresses. -#}
+    cheaper than in each of them. Phone numbers in E.164 and email verdicts
+    are looked up downstream (int_phone_numbers, int_email_addresses). -#}
 {{ config(materialized='table') }}
 
 with
@@ -26,18 +26,6 @@ countries as (
 
 ),
 
-phone_numbers as (
-
-    select * from {{ ref('stg_phone_numbers') }}
-
-),
-
-email_addresses as (
-
-    select * from {{ ref('stg_email_addresses') }}
-
-),
-
 renamed as (
 
     select
@@ -47,10 +35,8 @@ renamed as (
         -- strings
         {{ normalize_email('source.email') }} as email,
         source.email as email_raw,
-        email_addresses.email_invalid_reason,
         nullif(trim(source.first_name), '') as first_name,
         nullif(trim(source.last_name), '') as last_name,
-        phone_numbers.phone_e164,
         source.phone as phone_raw,
         countries.country_code,
         source.country as country_raw,
@@ -61,7 +47,6 @@ renamed as (
         {{ snake_case('source.lifecycle_stage') }} as lifecycle_stage,
 
         -- booleans
-        coalesce(email_addresses.is_email_valid, false) as is_email_valid,
         coalesce(source.email_opt_in, false) as is_email_opted_in,
         coalesce(source.is_deleted, false) as is_deleted,
 
@@ -78,12 +63,6 @@ renamed as (
     from source
     left outer join countries
         on lower(trim(source.country)) = countries.country_key
-    left outer join phone_numbers
-        on
-            source.phone = phone_numbers.phone_raw
-            and countries.country_code is not distinct from phone_numbers.country_code
-    left outer join email_addresses
-        on {{ normalize_email('source.email') }} = email_addresses.email
 
 )
 

@@ -1,6 +1,6 @@
 {#- A table: several models read it, and picking the current versions once is
-    cheaper than in each of them. Phone numbers come from stg_phone_numbers,
-    email verdicts from stg_email_addresses. -#}
+    cheaper than in each of them. Phone numbers in E.164 and email verdicts
+    are looked up downstream (int_phone_numbers, int_email_addresses). -#}
 {{ config(materialized='table') }}
 
 with
@@ -17,18 +17,6 @@ countries as (
 
 ),
 
-phone_numbers as (
-
-    select * from {{ ref('stg_phone_numbers') }}
-
-),
-
-email_addresses as (
-
-    select * from {{ ref('stg_email_addresses') }}
-
-),
-
 renamed as (
 
     select
@@ -38,17 +26,14 @@ renamed as (
         -- strings
         {{ normalize_email('source.email') }} as email,
         source.email as email_raw,
-        email_addresses.email_invalid_reason,
         nullif(trim(source.first_name), '') as first_name,
         nullif(trim(source.last_name), '') as last_name,
-        phone_numbers.phone_e164,
         source.phone as phone_raw,
         countries.country_code,
         source.country as country_raw,
         {{ country_unmapped_reason('source.country', 'countries') }} as country_unmapped_reason,
 
         -- booleans
-        coalesce(email_addresses.is_email_valid, false) as is_email_valid,
 
         -- timestamps
         source.created_at,
@@ -58,12 +43,6 @@ renamed as (
     from source
     left outer join countries
         on lower(trim(source.country)) = countries.country_key
-    left outer join phone_numbers
-        on
-            source.phone = phone_numbers.phone_raw
-            and countries.country_code is not distinct from phone_numbers.country_code
-    left outer join email_addresses
-        on {{ normalize_email('source.email') }} = email_addresses.email
 
 )
 

@@ -6,12 +6,6 @@ source as (
 
 ),
 
-email_addresses as (
-
-    select * from {{ ref('stg_email_addresses') }}
-
-),
-
 renamed as (
 
     select
@@ -22,7 +16,6 @@ renamed as (
         -- strings
         {{ normalize_email('source.email') }} as email,
         source.email as email_raw,
-        email_addresses.email_invalid_reason,
         {{ snake_case('source.status') }} as order_status,
         upper(trim(source.currency)) as currency,
 
@@ -33,7 +26,6 @@ renamed as (
         source.total,
 
         -- booleans
-        coalesce(email_addresses.is_email_valid, false) as is_email_valid,
         source.customer_id is null as is_guest_checkout,
 
         -- timestamps
@@ -42,8 +34,6 @@ renamed as (
         source._extracted_at as extracted_at
 
     from source
-    left outer join email_addresses
-        on {{ normalize_email('source.email') }} = email_addresses.email
 
 )
 

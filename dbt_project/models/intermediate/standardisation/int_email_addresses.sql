@@ -1,9 +1,9 @@
-{#- Every email address (normalised) seen in the CRM's contacts, the shop's
-    accounts and orders, with email-validator's verdict, computed once. The
-    library runs in Python (tens of microseconds an address), so validating
-    every record on every build would cost seconds per hundred thousand
-    records; the staging models join this lookup instead. Incremental: a
-    build adds the addresses it has not seen before. The verdict depends on
+{#- Every email address (normalised) in the CRM's contacts, the shop's
+    accounts and orders (staged), with email-validator's verdict, computed
+    once. The library runs in Python (tens of microseconds an address), so
+    validating every record on every build would cost seconds per hundred
+    thousand records; the models that need the verdict join this lookup
+    instead. Incremental: a build adds the addresses it has not seen before. The verdict depends on
     nothing but the address, so the lookup holds for any logical date. -#}
 
 {{ config(
@@ -16,18 +16,15 @@ with
 
 addresses as (
 
-    select {{ normalize_email('email') }} as email
-    from {{ source('crm', 'crm_contacts') }}
+    select email from {{ ref('stg_crm__contacts') }}
 
     union
 
-    select {{ normalize_email('email') }} as email
-    from {{ source('shop', 'shop_customers') }}
+    select email from {{ ref('stg_shop__customers') }}
 
     union
 
-    select {{ normalize_email('email') }} as email
-    from {{ source('shop', 'shop_orders') }}
+    select email from {{ ref('stg_shop__orders') }}
 
 ),
 
