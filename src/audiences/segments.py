@@ -154,11 +154,24 @@ where
             }
         ],
     }
-    yml_path.write_text(
-        yaml.safe_dump({"models": [entry]}, sort_keys=False, width=88, allow_unicode=True)
-    )
+    document = {"models": [entry], "exposures": [audience_exposure(name, owner)]}
+    yml_path.write_text(yaml.safe_dump(document, sort_keys=False, width=88, allow_unicode=True))
     add_dependency(settings, name)
     return [sql_path, yml_path]
+
+
+def audience_exposure(name: str, owner: str) -> dict[str, Any]:
+    """The dbt exposure of a segment's audience files: who reads them, from which models."""
+    return {
+        "name": f"{name}_audience",
+        "label": f"Audience: {name}",
+        "type": "application",
+        "description": f"The email audience of segment {name}: `exports/<as_of>/{name}.csv`"
+        " of the live publication, with its entered, exited and SHA-256 files, read by the"
+        " email platform.",
+        "owner": {"name": owner},
+        "depends_on": [f"ref('{name}')", "ref('audience_members')"],
+    }
 
 
 MEMBERSHIPS = Path("models") / "marts" / "segments" / "segment_memberships.sql"

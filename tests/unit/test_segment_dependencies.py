@@ -9,9 +9,18 @@ import sys
 from pathlib import Path
 
 from audiences.config import DBT_PROJECT_DIR, settings
-from audiences.segments import add_dependency, dependency_lines
+from audiences.segments import add_dependency, dependency_lines, scaffold_segment
+from audiences.transform import parse_project
 
 SEGMENTS = DBT_PROJECT_DIR / "models" / "segments"
+
+
+def list_exposures(config) -> dict[str, dict]:
+    manifest = parse_project(config, quiet=True)
+    return {
+        e.name: {"owner": e.owner.name, "depends_on": sorted(e.depends_on.nodes)}
+        for e in manifest.exposures.values()
+    }
 
 
 def test_every_segment_model_is_named():
@@ -27,6 +36,20 @@ def test_a_new_segment_is_added_in_order(home, monkeypatch):
     add_dependency(settings(), "big_spenders")  # once only
     names = dependency_lines(settings())
     assert names == sorted([*(p.stem for p in SEGMENTS.glob("*.sql")), "big_spenders"])
+
+
+def test_a_new_segment_declares_its_audience_exposure(home, monkeypatch):
+    copy = home / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target", "logs"))
+    monkeypatch.setenv("AUDIENCES_DBT_PROJECT_DIR", str(copy))
+    shutil.copytree(DBT_PROJECT_DIR.parent / "seeds", home / "seeds")
+    monkeypatch.setenv("AUDIENCES_WAREHOUSE", str(home / "scaffold.duckdb"))
+    scaffold_segment(settings(), "big_spenders", owner="growth: emea")
+    exposures = list_exposures(settings())
+    assert exposures["big_spenders_audience"] == {
+        "owner": "growth: emea",
+        "depends_on": ["model.audiences.audience_members", "model.audiences.big_spenders"],
+    }
 
 
 def test_plain_dbt_lists_every_segment_upstream_of_memberships(home):
