@@ -9,7 +9,9 @@ The nightly run of **audiences**, write-audit-publish:
 2. **erase** the people whose erasure was requested (`audiences erase`) from
    everything the project keeps, then **load** the extracts into the DuckDB
    warehouse's `raw` schema (the single writer);
-3. **raw_gate**: the Great Expectations suites of the raw sources;
+3. **source_freshness**: `dbt source freshness` on the sources' business
+   timestamps, for the report (a stale source warns, it never holds the run);
+   then **raw_gate**: the Great Expectations suites of the raw sources;
 4. **dbt_build** as of the run's logical date: staging, identity resolution,
    customer profiles, segments and audiences;
 5. **marts_gate**: the suites of the marts (grain, identity cap, one primary
@@ -120,6 +122,13 @@ def customer_segments_nightly():
             return gate_step(name, logical_date.date(), run_id)
 
     @task(pool=WAREHOUSE_POOL)
+    def source_freshness(*, logical_date=None, run_id=None) -> dict:
+        from audiences.pipeline import freshness_step
+
+        with fail_fast():
+            return freshness_step(logical_date.date(), run_id)
+
+    @task(pool=WAREHOUSE_POOL)
     def dbt_build(*, logical_date=None, run_id=None) -> dict:
         from audiences.pipeline import transform_step
 
@@ -173,7 +182,7 @@ def customer_segments_nightly():
     loaded = load(manifests)
     # Erasure writes the warehouse: after the extracts, which read it.
     manifests >> erase() >> loaded
-    loaded >> raw_gate >> dbt_build() >> marts_gate >> staged
+    loaded >> source_freshness() >> raw_gate >> dbt_build() >> marts_gate >> staged
     # The report runs whatever happened; pruning only after a publish, so a held
     # run leaves the DAG run failed.
     published >> [report(), prune_publications()]

@@ -274,6 +274,7 @@ def _write_table(out_dir: Path) -> None:
         "extract_web",
         "extract_shop",
         "load",
+        "source_freshness",
         "raw_gate",
         "dbt_build",
         "marts_gate",

@@ -29,7 +29,7 @@ from audiences.publish.publication import (
     stage,
 )
 from audiences.report import stage_timer, write_run_summary
-from audiences.transform import dbt_build
+from audiences.transform import dbt_build, source_freshness
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,13 @@ def transform_step(logical_date: date, run_id: str | None = None) -> dict:
     config = _settings()
     with stage_timer(config, logical_date, run_id, "dbt_build"):
         return dbt_build(config, logical_date)
+
+
+def freshness_step(logical_date: date, run_id: str | None = None) -> dict[str, int]:
+    """How fresh each source's business data is (dbt source freshness); never holds the run."""
+    config = _settings()
+    with stage_timer(config, logical_date, run_id, "source_freshness"):
+        return source_freshness(config, logical_date)
 
 
 def gate_step(gate: str, logical_date: date, run_id: str | None = None) -> dict:

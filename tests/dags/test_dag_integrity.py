@@ -17,6 +17,7 @@ DAGS = Path(__file__).resolve().parents[2] / "dags"
 WAREHOUSE_TASKS = {
     "erase",
     "load",
+    "source_freshness",
     "raw_gate",
     "dbt_build",
     "marts_gate",
@@ -88,8 +89,17 @@ def test_erasure_runs_after_the_extracts_and_before_the_load(nightly):
 
 
 def test_write_audit_publish_order(nightly):
-    # load -> raw gate -> build -> marts gate -> stage -> publish: nothing skips a gate.
-    chain = ["load", "raw_gate", "dbt_build", "marts_gate", "stage_publication", "publish"]
+    # load -> freshness -> raw gate -> build -> marts gate -> stage -> publish:
+    # nothing skips a gate.
+    chain = [
+        "load",
+        "source_freshness",
+        "raw_gate",
+        "dbt_build",
+        "marts_gate",
+        "stage_publication",
+        "publish",
+    ]
     for upstream, task_id in itertools.pairwise(chain):
         assert nightly.get_task(task_id).upstream_task_ids == {upstream}, task_id
     # The report runs whatever happened; pruning (a leaf) only after a publish, so a

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+
 import pytest
 
 from audiences.config import settings
@@ -59,3 +62,27 @@ def test_build_as_of_an_earlier_date_ignores_later_data(two_nights):
 def test_failing_build_names_the_failure(home, sources_through_end):
     with pytest.raises(DbtBuildError, match="stg_"):
         dbt_build(settings(), END, select="+staging")  # nothing loaded: sources are missing
+
+
+def test_source_freshness_reads_the_business_timestamps(two_nights, monkeypatch):
+    from audiences.transform import freshness_path, source_freshness
+
+    monkeypatch.setenv("AUDIENCES_SOURCES", "crm,shop")  # web disabled: not judged
+    statuses = source_freshness(settings(), END)
+    results = {
+        r["unique_id"].split(".", 2)[-1]: r
+        for r in json.loads(freshness_path(settings(), END).read_text())["results"]
+    }
+    # Refunds and products are rare by nature and not judged.
+    assert set(results) == {
+        "crm.crm_contacts", "crm.crm_email_activity",
+        "shop.shop_customers", "shop.shop_orders", "shop.shop_order_items",
+    }  # fmt: skip
+    assert sum(statuses.values()) == 5
+    newest = warehouse_query("select max(updated_at) from raw.crm_contacts")[0][0]
+    contacts = results["crm.crm_contacts"]
+    assert datetime.fromisoformat(contacts["max_loaded_at"]) == newest
+    activity = warehouse_query("select max(occurred_at) from raw.crm_email_activity")[0][0]
+    assert datetime.fromisoformat(results["crm.crm_email_activity"]["max_loaded_at"]) == activity
+    # Judged against the time it ran: generated days ago, so past the error threshold.
+    assert contacts["status"] == "error" and contacts["max_loaded_at_time_ago_in_s"] > 72 * 3600

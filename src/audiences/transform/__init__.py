@@ -1,5 +1,19 @@
 """Run the dbt project (in-process, through dbt's programmatic runner)."""
 
-from audiences.transform.dbt import DbtBuildError, dbt_build, parse_project, run_dbt
+from audiences.transform.dbt import (
+    DbtBuildError,
+    dbt_build,
+    freshness_path,
+    parse_project,
+    run_dbt,
+    source_freshness,
+)
 
-__all__ = ["DbtBuildError", "dbt_build", "parse_project", "run_dbt"]
+__all__ = [
+    "DbtBuildError",
+    "dbt_build",
+    "freshness_path",
+    "parse_project",
+    "run_dbt",
+    "source_freshness",
+]

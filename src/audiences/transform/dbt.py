@@ -16,6 +16,7 @@ import json
 import logging
 import os
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from audiences.config import Settings
@@ -149,6 +150,30 @@ def dbt_build(
             raise locked
         raise DbtBuildError("dbt build failed:\n  " + "\n  ".join(failures or ["see dbt logs"]))
     log.info("dbt build as of %s: %s", as_of, statuses)
+    return statuses
+
+
+def freshness_path(settings: Settings, as_of: date) -> Path:
+    return settings.reports / as_of.isoformat() / "sources.json"
+
+
+def source_freshness(settings: Settings, as_of: date) -> dict[str, int]:
+    """``dbt source freshness`` of the enabled sources into the run's ``sources.json``.
+
+    A stale source is a finding for the report, not a failure: a quiet day
+    brings no new records, and the raw gate judges what the night delivered.
+    Returns how many tables ended in each status (pass, warn, error).
+    """
+    path = freshness_path(settings, as_of)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    selected = [f"source:{source}" for source in settings.enabled_sources]
+    run_dbt(settings, ["source", "freshness", "--select", *selected, "--output", str(path)], as_of)
+    if not path.exists():
+        raise DbtBuildError(f"dbt source freshness wrote no {path.name}")
+    statuses: dict[str, int] = {}
+    for result in json.loads(path.read_text())["results"]:
+        statuses[result["status"]] = statuses.get(result["status"], 0) + 1
+    log.info("source freshness as of %s: %s", as_of, statuses)
     return statuses
 
 
