@@ -27,14 +27,22 @@ The nightly run of **audiences**, write-audit-publish:
 
 A critical check that fails stops the run before publishing: the previous
 publication stays live, the failure callback logs the failing checks and
-posts them to `AUDIENCES_ALERT_WEBHOOK` when it is set, and the report says
-why the run was held. `audiences rollback` returns to the previous good run.
+posts them to the webhook of the Connection `audiences_alerts` (or
+`AUDIENCES_ALERT_WEBHOOK`), and the report says why the run was held.
+`audiences rollback` returns to the previous good run. A publish updates
+the asset `audiences_published` (its event's extra names the date and the
+folder), so a downstream DAG can be scheduled on fresh audiences.
 
 - The run for logical date *D* covers the data of day *D* (UTC) and starts
   after it ends, at the time `AUDIENCES_SCHEDULE` sets (cron, default 02:00).
+  A run triggered without a logical date covers the day the schedule gives
+  its trigger time (the last complete day).
+- The shop database is the Connection `audiences_shop` when it exists, else
+  `AUDIENCES_SHOP_URL`.
 - Re-running *D* gives the same rows; backfilling an earlier date works.
 - Every task that opens the DuckDB file runs in the one-slot pool
-  `duckdb_writer`: DuckDB allows one writer at a time.
+  `duckdb_writer` (`airflow pools import deploy/airflow_pools.json`):
+  DuckDB allows one writer at a time.
 
 Tasks are thin calls into `audiences.pipeline`. A permanent error (schema
 drift, a contract or configuration error, a failed gate or build) fails its
@@ -50,15 +58,17 @@ import pendulum
 from airflow.sdk import Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from audiences.airflow_tasks import fail_fast
-from audiences.alerts import notify_failure
+from audiences.airflow_tasks import fail_fast, published_asset, run_day
+from audiences.alerts import FailureNotifier
 from audiences.config import settings
 
-WAREHOUSE_POOL = "duckdb_writer"
+WAREHOUSE_POOL = "duckdb_writer"  # created by the deployment: deploy/airflow_pools.json
 # A wrong AUDIENCES_* variable fails the import with its name and expected form.
 CONFIG = settings()
 # First retry delay; extracts double it on each retry (sources are often briefly unavailable).
 RETRY_DELAY = timedelta(seconds=CONFIG.retry_delay_seconds)
+# Updated by every publish: schedule a downstream DAG (an email-platform sync) on it.
+PUBLISHED = published_asset()
 
 
 @dag(
@@ -75,7 +85,7 @@ RETRY_DELAY = timedelta(seconds=CONFIG.retry_delay_seconds)
         "owner": "data-engineering",
         "retries": 1,
         "retry_delay": RETRY_DELAY,
-        "on_failure_callback": notify_failure,
+        "on_failure_callback": FailureNotifier(),
     },
     doc_md=__doc__,
     params={
@@ -94,68 +104,73 @@ def customer_segments_nightly():
         retry_exponential_backoff=True,
         max_retry_delay=timedelta(minutes=30),
     )
-    def extract(source: str, *, logical_date=None, run_id=None) -> str:
+    def extract(source: str, **context) -> str:
+        from audiences.airflow_tasks import shop_url
         from audiences.pipeline import extract_step
 
         with fail_fast():
-            return extract_step(source, logical_date.date(), run_id)
+            url = shop_url() if source == "shop" else None
+            return extract_step(source, run_day(context), context["run_id"], shop_url=url)
 
     @task(pool=WAREHOUSE_POOL)
-    def erase(*, logical_date=None, run_id=None) -> list[dict]:
+    def erase(**context) -> list[dict]:
         from audiences.pipeline import erase_step
 
         with fail_fast():
-            return erase_step(logical_date.date(), run_id)
+            return erase_step(run_day(context), context["run_id"])
 
     @task(pool=WAREHOUSE_POOL)
-    def load(manifests: list[str], *, logical_date=None, run_id=None) -> list[dict]:
+    def load(manifests: list[str], **context) -> list[dict]:
         from audiences.pipeline import load_step
 
         with fail_fast():
-            return load_step(manifests, logical_date.date(), run_id)
+            return load_step(manifests, run_day(context), context["run_id"])
 
     @task(pool=WAREHOUSE_POOL)
-    def gate(name: str, *, logical_date=None, run_id=None) -> dict:
-        from audiences.pipeline import gate_step
-
-        with fail_fast():
-            return gate_step(name, logical_date.date(), run_id)
-
-    @task(pool=WAREHOUSE_POOL)
-    def source_freshness(*, logical_date=None, run_id=None) -> dict:
+    def source_freshness(**context) -> dict:
         from audiences.pipeline import freshness_step
 
         with fail_fast():
-            return freshness_step(logical_date.date(), run_id)
+            return freshness_step(run_day(context), context["run_id"])
 
     @task(pool=WAREHOUSE_POOL)
-    def dbt_build(*, logical_date=None, run_id=None) -> dict:
+    def gate(name: str, **context) -> dict:
+        from audiences.pipeline import gate_step
+
+        with fail_fast():
+            return gate_step(name, run_day(context), context["run_id"])
+
+    @task(pool=WAREHOUSE_POOL)
+    def dbt_build(**context) -> dict:
         from audiences.pipeline import transform_step
 
         with fail_fast():
-            return transform_step(logical_date.date(), run_id)
+            return transform_step(run_day(context), context["run_id"])
 
     @task(pool=WAREHOUSE_POOL)
-    def stage_publication(*, logical_date=None, run_id=None) -> str:
+    def stage_publication(**context) -> str:
         from audiences.pipeline import stage_step
 
         with fail_fast():
-            return stage_step(logical_date.date(), run_id)
+            return stage_step(run_day(context), context["run_id"])
 
-    @task
-    def publish(publication: str, *, logical_date=None, run_id=None, params=None) -> str:
+    @task(outlets=[PUBLISHED])
+    def publish(publication: str, **context) -> str:
         from airflow.sdk.exceptions import AirflowSkipException
 
         from audiences.pipeline import publish_step
         from audiences.publish.publication import StalePublicationError
 
+        day = run_day(context)
         with fail_fast():
             try:
-                return publish_step(
-                    logical_date.date(), publication, run_id, params["publish_older_date"]
+                folder = publish_step(
+                    day, publication, context["run_id"], context["params"]["publish_older_date"]
                 )
             except StalePublicationError as exc:
                 raise AirflowSkipException(str(exc)) from exc
+        context["outlet_events"][PUBLISHED].extra = {"as_of": day.isoformat(), "path": folder}
+        return folder
 
     @task
     def prune_publications() -> list[str]:
@@ -165,11 +180,11 @@ def customer_segments_nightly():
             return prune_step()
 
     @task(pool=WAREHOUSE_POOL, trigger_rule="all_done")
-    def report(*, logical_date=None, run_id=None) -> str:
+    def report(**context) -> str:
         from audiences.pipeline import report_step
 
         with fail_fast():
-            return report_step(logical_date.date(), run_id)
+            return report_step(run_day(context), context["run_id"])
 
     manifests = [
         extract.override(task_id=f"extract_{source}")(source)

@@ -8,4 +8,4 @@ bin="$here/../.venv/bin"
 mkdir -p "$AIRFLOW_HOME"
 "$bin/airflow" db migrate > "$AIRFLOW_HOME/db_migrate.log" 2>&1 \
   || { tail -20 "$AIRFLOW_HOME/db_migrate.log"; exit 1; }
-"$bin/airflow" pools set duckdb_writer 1 "DuckDB allows one writer at a time" > /dev/null
+"$bin/airflow" pools import "$here/../deploy/airflow_pools.json" > /dev/null

@@ -1,10 +1,12 @@
 """Tell someone when a nightly run fails or is held.
 
-Airflow calls :func:`notify_failure` when a task fails. It names the failing
-critical checks of the run's gates (from ``reports/<date>/gates/*.json``),
-logs them, and posts them as JSON to ``AUDIENCES_ALERT_WEBHOOK`` when that is
-set (a Slack or Teams incoming webhook, or any HTTP endpoint). Kept free of
-heavy imports: the DAG file imports it when the scheduler parses it.
+:class:`FailureNotifier` is the DAG's Airflow Notifier (its
+``on_failure_callback``). It names the failing critical checks of the run's
+gates (from ``reports/<date>/gates/*.json``), logs them, and posts them as
+JSON to a webhook (a Slack or Teams incoming webhook, or any HTTP endpoint):
+the URL of the Airflow Connection ``audiences_alerts`` when the deployment
+defines one, else ``AUDIENCES_ALERT_WEBHOOK``, else only the log. Kept free
+of heavy imports: the DAG file imports it when the scheduler parses it.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ import json
 import logging
 import urllib.request
 from datetime import date
+from typing import Any
+
+from airflow.sdk import BaseNotifier
 
 log = logging.getLogger(__name__)
 
-WEBHOOK = "AUDIENCES_ALERT_WEBHOOK"
+ALERT_CONNECTION = "audiences_alerts"
 GATES = ("raw", "marts", "drift")
 
 
@@ -33,17 +38,32 @@ def failing_checks(settings, as_of: date) -> list[str]:
     ]
 
 
-def notify_failure(context) -> None:
-    """Airflow on_failure_callback: log the failure and post it to the webhook."""
+class FailureNotifier(BaseNotifier):
+    """Log a failed task's run and post it to the alert webhook."""
+
+    template_fields = ("connection_id",)
+
+    def __init__(self, connection_id: str = ALERT_CONNECTION):
+        super().__init__()
+        self.connection_id = connection_id
+
+    def notify(self, context) -> None:
+        payload = failure_payload(context)
+        log.error(payload["text"])
+        url = webhook_url(self.connection_id)
+        if url:
+            post(url, payload)
+
+
+def failure_payload(context) -> dict[str, Any]:
+    """The alert: what failed, which checks, where the report is."""
+    from audiences.airflow_tasks import run_day
     from audiences.config import settings
 
     task_id = context["task_instance"].task_id
-    logical_date = context["logical_date"].date()
-    checks = (
-        failing_checks(settings(), logical_date)
-        if "gate" in task_id or (task_id == "publish")
-        else []
-    )
+    logical_date = run_day(context)
+    held = "gate" in task_id or task_id == "publish"
+    checks = failing_checks(settings(), logical_date) if held else []
     exception = context.get("exception")
     text = (
         f"audiences: {context['dag'].dag_id} run {context.get('run_id')} for {logical_date}"
@@ -55,11 +75,7 @@ def notify_failure(context) -> None:
         text += f" {type(exception).__name__}: {str(exception).splitlines()[0][:300]}"
     report = settings().reports / logical_date.isoformat() / "report.html"
     text += f" Report: {report}"
-    log.error(text)
-    url = settings().alert_webhook
-    if not url:
-        return
-    payload = {
+    return {
         "text": text,
         "dag_id": context["dag"].dag_id,
         "run_id": context.get("run_id"),
@@ -68,8 +84,31 @@ def notify_failure(context) -> None:
         "failing_checks": checks,
         "report": str(report),
     }
+
+
+def webhook_url(connection_id: str = ALERT_CONNECTION) -> str | None:
+    """The Connection's URL (``host`` a full URL, or ``schema://host:port`` + extra
+    ``endpoint``); without the Connection, ``AUDIENCES_ALERT_WEBHOOK``."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from audiences.config import settings
+
+    try:
+        connection = BaseHook.get_connection(connection_id)
+    except AirflowNotFoundException:
+        url = settings().alert_webhook
+        return str(url) if url else None
+    if "://" in (connection.host or ""):
+        return connection.host
+    port = f":{connection.port}" if connection.port else ""
+    endpoint = connection.extra_dejson.get("endpoint", "").lstrip("/")
+    return f"{connection.schema or 'https'}://{connection.host}{port}/{endpoint}"
+
+
+def post(url: str, payload: dict[str, Any]) -> None:
     request = urllib.request.Request(
-        str(url),
+        url,
         data=json.dumps(payload).encode(),
         headers={"Content-Type": "application/json"},
         method="POST",
@@ -78,4 +117,4 @@ def notify_failure(context) -> None:
         with urllib.request.urlopen(request, timeout=10) as response:
             log.info("alert posted to the webhook (HTTP %s)", response.status)
     except OSError as exc:  # an unreachable webhook must not hide the original failure
-        log.error("could not post the alert to %s: %s", WEBHOOK, exc)
+        log.error("could not post the alert to the webhook: %s", exc)

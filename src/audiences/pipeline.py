@@ -41,9 +41,15 @@ def _settings() -> Settings:
     return config
 
 
-def extract_step(source: str, logical_date: date, run_id: str) -> str:
-    """Extract one source; return the path of its manifest (small enough for XCom)."""
+def extract_step(source: str, logical_date: date, run_id: str, shop_url: str | None = None) -> str:
+    """Extract one source; return the path of its manifest (small enough for XCom).
+
+    ``shop_url`` (from the deployment's Airflow Connection) overrides
+    ``AUDIENCES_SHOP_URL``.
+    """
     config = _settings()
+    if shop_url:
+        config = config.model_copy(update={"shop_url": shop_url})
     ctx = RunContext(config, logical_date, run_id)
     with stage_timer(config, logical_date, run_id, f"extract_{source}"):
         results = extract_source(ctx, source)

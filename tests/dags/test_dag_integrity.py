@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
+import pendulum
 import pytest
 
 from audiences.config import settings
@@ -110,11 +113,43 @@ def test_write_audit_publish_order(nightly):
     assert prune.upstream_task_ids == {"publish"} and prune.trigger_rule == "all_success"
 
 
-def test_failures_alert(nightly):
-    from audiences.alerts import notify_failure
+def test_failures_alert_through_the_notifier(nightly):
+    from audiences.alerts import FailureNotifier
 
     for task in nightly.tasks:
-        assert notify_failure in task.on_failure_callback, task.task_id
+        notifiers = [c for c in task.on_failure_callback if isinstance(c, FailureNotifier)]
+        assert [n.connection_id for n in notifiers] == ["audiences_alerts"], task.task_id
+
+
+def test_the_publish_updates_the_published_asset(nightly):
+    outlets = nightly.get_task("publish").outlets
+    assert [(a.name, a.uri) for a in outlets] == [
+        ("audiences_published", settings().published.as_uri())
+    ]
+
+
+def test_the_pool_file_creates_the_writer_pool():
+    pools = json.loads((DAGS.parent / "deploy" / "airflow_pools.json").read_text())
+    assert pools["duckdb_writer"]["slots"] == 1
+
+
+def test_a_run_without_a_logical_date_covers_the_last_complete_day(nightly):
+    from audiences.airflow_tasks import run_day
+
+    triggered = SimpleNamespace(run_after=pendulum.datetime(2026, 11, 23, 9, 30, tz="UTC"))
+    context = {"logical_date": None, "data_interval_start": None, "dag": nightly}
+    assert run_day({**context, "dag_run": triggered}) == date(2026, 11, 22)
+    scheduled = pendulum.datetime(2026, 11, 21, 2, tz="UTC")
+    assert run_day({**context, "logical_date": scheduled}) == date(2026, 11, 21)
+
+
+def test_a_run_with_nothing_to_infer_a_date_from_fails_clearly():
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from audiences.airflow_tasks import run_day
+
+    with pytest.raises(AirflowFailException, match="--logical-date"):
+        run_day({"logical_date": None, "dag_run": None, "dag": None})
 
 
 def test_dag_files_import_nothing_heavy():

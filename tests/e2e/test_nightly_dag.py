@@ -16,13 +16,15 @@ import http.server
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import threading
+import urllib.parse
 from pathlib import Path
 
 import pytest
 
-from audiences.config import airflow_env, settings
+from audiences.config import PROJECT_ROOT, airflow_env, settings
 from audiences.report.stages import executed_run
 from tests.conftest import DAY_BEFORE, END, use_sources, warehouse_query
 
@@ -30,11 +32,19 @@ pytestmark = pytest.mark.e2e
 
 AIRFLOW = str(Path(os.sys.executable).with_name("airflow"))
 DAG_ID = "customer_segments_nightly"
+POOLS = str(PROJECT_ROOT / "deploy" / "airflow_pools.json")  # what a deployment imports
 CHROMIUM = os.environ.get("AUDIENCES_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def _env(home: Path) -> dict[str, str]:
-    return airflow_env(home, AUDIENCES_RETRY_DELAY_SECONDS="1")
+    # The shop database is the deployment's Airflow Connection, which wins over the variable.
+    shop = {"conn_type": "sqlite", "host": str(home / "sources" / "shop.sqlite")}
+    return airflow_env(
+        home,
+        AUDIENCES_RETRY_DELAY_SECONDS="1",
+        AUDIENCES_SHOP_URL="sqlite:////nonexistent/shop.sqlite",
+        AIRFLOW_CONN_AUDIENCES_SHOP=json.dumps(shop),
+    )
 
 
 def _airflow(home: Path, *args: str) -> str:
@@ -53,6 +63,18 @@ def _run(home: Path, day) -> str:
     return log
 
 
+def _asset_events(home: Path) -> list[tuple[str, dict]]:
+    con = sqlite3.connect(home / "airflow" / "airflow.db")
+    try:
+        rows = con.execute(
+            "select asset.name, asset_event.extra from asset_event"
+            " join asset on asset.id = asset_event.asset_id order by asset_event.timestamp"
+        ).fetchall()
+    finally:
+        con.close()
+    return [(name, json.loads(extra)) for name, extra in rows]
+
+
 def _raw_snapshot() -> dict[str, list]:
     tables = [
         t
@@ -68,7 +90,7 @@ def _raw_snapshot() -> dict[str, list]:
 
 def test_two_nights_a_rerun_and_a_held_run(home, sources_day_before, sources_through_end, webhook):
     _airflow(home, "db", "migrate")
-    _airflow(home, "pools", "set", "duckdb_writer", "1", "DuckDB allows one writer")
+    _airflow(home, "pools", "import", POOLS)
 
     use_sources(home, sources_day_before)
     _run(home, DAY_BEFORE)
@@ -146,6 +168,12 @@ def test_two_nights_a_rerun_and_a_held_run(home, sources_day_before, sources_thr
         assert (home / "reports" / END.isoformat() / "data_docs" / gate / "index.html").is_file()
     run = json.loads((home / "reports" / END.isoformat() / "run.json").read_text())
     assert run["status"] == "published"
+    # Each publish updated the asset a downstream DAG can be scheduled on.
+    events = _asset_events(home)
+    assert [(name, extra["as_of"]) for name, extra in events] == [
+        ("audiences_published", DAY_BEFORE.isoformat()),
+        ("audiences_published", END.isoformat()),
+    ]
     assert (home / "reports" / "index.html").is_file()
 
     before = _raw_snapshot()
@@ -158,7 +186,7 @@ def test_two_nights_a_rerun_and_a_held_run(home, sources_day_before, sources_thr
 
 def test_a_failing_source_fails_the_run_with_a_clear_message(home, sources_through_end):
     _airflow(home, "db", "migrate")
-    _airflow(home, "pools", "set", "duckdb_writer", "1", "DuckDB allows one writer")
+    _airflow(home, "pools", "import", POOLS)
     use_sources(home, sources_through_end)
     shutil.rmtree(home / "sources" / "crm")
     out = subprocess.run(
@@ -216,6 +244,13 @@ def _duplicate_contact_keys(sources: Path, day) -> int:
     return len(copies)
 
 
+def _connection(url: str) -> dict:
+    """An HTTP Connection the way a deployment writes one for a webhook."""
+    parts = urllib.parse.urlsplit(url)
+    return {"conn_type": "http", "host": parts.hostname, "port": parts.port,
+            "schema": parts.scheme, "extra": {"endpoint": parts.path}}  # fmt: skip
+
+
 def _published_state(home: Path) -> dict[str, bytes]:
     live = (home / "published").resolve()
     return {
@@ -231,7 +266,7 @@ def _held_run_keeps_the_live_publication(home: Path, webhook) -> None:
     assert _duplicate_contact_keys(home / "sources", END) > 10
     out = subprocess.run(
         [AIRFLOW, "dags", "test", DAG_ID, END.isoformat()],
-        env={**_env(home), "AUDIENCES_ALERT_WEBHOOK": url},
+        env={**_env(home), "AIRFLOW_CONN_AUDIENCES_ALERTS": json.dumps(_connection(url))},
         capture_output=True,
         text=True,
         timeout=600,
@@ -272,18 +307,21 @@ def _held_run_keeps_the_live_publication(home: Path, webhook) -> None:
 
 
 def _check_in_browser(page: Path, expected: str) -> None:
-    """Open a report in headless Chromium: no console or page errors, charts drawn."""
+    """Open a report in headless Chromium at 1400 px: no console or page errors, charts
+    drawn, nothing wider than the screen."""
     from playwright.sync_api import sync_playwright
 
     errors: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
-            tab = browser.new_page()
+            tab = browser.new_page(viewport={"width": 1400, "height": 900})
             tab.on("pageerror", lambda exc: errors.append(str(exc)))
             tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
             tab.goto(page.as_uri())
             assert expected in tab.inner_text("body")
+            # The page fits a 1400 px screen: wide tables scroll in their own box.
+            assert tab.evaluate("document.documentElement.scrollWidth") <= 1400
             if page.name == "report.html":
                 assert tab.locator("svg.chart").count() >= 1
                 box = tab.locator("svg.chart").first.bounding_box()

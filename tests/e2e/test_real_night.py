@@ -32,7 +32,7 @@ from audiences.config import airflow_env, settings
 from audiences.errors import AudiencesError
 from audiences.report.stages import executed_run
 from tests.conftest import DAY_BEFORE, END, append_csv, crm_contact, warehouse_query
-from tests.e2e.test_nightly_dag import AIRFLOW, DAG_ID
+from tests.e2e.test_nightly_dag import AIRFLOW, DAG_ID, POOLS
 
 pytestmark = pytest.mark.e2e
 
@@ -134,7 +134,7 @@ def test_a_night_of_trouble(
         monkeypatch.setenv(name, value)
     env = airflow_env(home, AUDIENCES_RETRY_DELAY_SECONDS="1", **sources)
     _airflow(env, "db", "migrate")
-    _airflow(env, "pools", "set", "duckdb_writer", "1", "DuckDB allows one writer")
+    _airflow(env, "pools", "import", POOLS)
 
     _use(sources_day_before, systems)
     late = (systems / "web" / LATE_HOUR).read_bytes()

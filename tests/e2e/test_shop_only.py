@@ -20,7 +20,7 @@ import pytest
 from audiences.config import airflow_env, settings
 from audiences.report.stages import executed_run
 from tests.conftest import warehouse_query
-from tests.e2e.test_nightly_dag import AIRFLOW, DAG_ID
+from tests.e2e.test_nightly_dag import AIRFLOW, DAG_ID, POOLS
 
 pytestmark = pytest.mark.e2e
 
@@ -188,7 +188,7 @@ def test_a_shop_only_company_with_2011_history(home, tmp_path_factory, monkeypat
         monkeypatch.setenv(name, value)
     env = airflow_env(home, AUDIENCES_RETRY_DELAY_SECONDS="1", **variables)
     _airflow(env, "db", "migrate")
-    _airflow(env, "pools", "set", "duckdb_writer", "1", "DuckDB allows one writer")
+    _airflow(env, "pools", "import", POOLS)
     log = _airflow(env, "dags", "test", DAG_ID, AS_OF.isoformat())
     assert "state=success" in log, log[-4000:]
     executed_run(settings(), AS_OF, log)
