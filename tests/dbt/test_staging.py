@@ -65,6 +65,7 @@ def test_failing_build_names_the_failure(home, sources_through_end):
 
 
 def test_source_freshness_reads_the_business_timestamps(two_nights, monkeypatch):
+    from audiences.report.html import write_run_report
     from audiences.transform import freshness_path, source_freshness
 
     monkeypatch.setenv("AUDIENCES_SOURCES", "crm,shop")  # web disabled: not judged
@@ -86,3 +87,5 @@ def test_source_freshness_reads_the_business_timestamps(two_nights, monkeypatch)
     assert datetime.fromisoformat(results["crm.crm_email_activity"]["max_loaded_at"]) == activity
     # Judged against the time it ran: generated days ago, so past the error threshold.
     assert contacts["status"] == "error" and contacts["max_loaded_at_time_ago_in_s"] > 72 * 3600
+    page = write_run_report(settings(), END).read_text()
+    assert "crm.crm_contacts" in page and "error after 72 hours" in page

@@ -30,6 +30,7 @@ def check_drift(settings: Settings, as_of: date, staged: dict, live: dict | None
     for segment, counts in sorted(staged["segments"].items()):
         now = counts["members"]
         was = before.get(segment, {}).get("members")
+        compared = was is not None and max(now, was) >= config["min_size"]
         if was is None:
             change, success, note = None, True, "new segment: nothing published to compare with"
         elif max(now, was) < config["min_size"]:
@@ -51,6 +52,7 @@ def check_drift(settings: Settings, as_of: date, staged: dict, live: dict | None
                 success=success,
                 observed=None if change is None else round(change, 4),
                 notes=note,
+                compared=compared,
             )
         )
     result = GateResult(

@@ -51,6 +51,8 @@ class CheckResult:
     sample: list = field(default_factory=list)
     notes: str | None = None
     error: str | None = None
+    # False when the check had nothing to compare (a new segment's drift).
+    compared: bool = True
 
     @property
     def label(self) -> str:

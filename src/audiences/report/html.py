@@ -1,20 +1,27 @@
 """The run report data engineers review: one HTML page per run and an index.
 
 ``reports/<as_of>/report.html`` shows the run's status and stage timings,
-what each source read, loaded and quarantined (with the main reasons), every
-quality check with its severity and result (failing samples are masked or
-hashed by the suites), the segment sizes with their trend over recent runs,
-the overlap matrix, and per-segment KPIs. ``reports/index.html`` lists every
-run. Pages are static HTML with inline SVG charts: no scripts, no network.
-No email address, phone number or name appears in them.
+the checks that failed (first), what each source read, loaded and quarantined
+(with the main reasons), how fresh each source is, every quality check with
+its severity and result (failing samples are masked or hashed by the
+suites), the segment sizes with their trend over recent runs, the overlap
+matrix, and per-segment KPIs. ``reports/index.html`` lists every run.
+
+Pages are Jinja2 templates (``templates/``) rendered with autoescaping, so
+a status, a stage error or a segment name can never inject markup; the
+charts are inline SVG built by ``charts`` (which escapes its labels). Static
+HTML: no scripts, no network. No email address, phone number or name
+appears in them.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import date
-from html import escape
 from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from audiences import warehouse_lock
 from audiences.config import Settings
@@ -22,13 +29,19 @@ from audiences.publish.publication import current, read_record
 from audiences.quality.gates import GateResult, read_gate_result
 from audiences.report.charts import bar_chart, line_chart, sparkline
 from audiences.report.stages import read_stages
+from audiences.transform import freshness_path
 
 GATES = ("raw", "marts", "drift")
 HELD_AT = ("raw_gate", "marts_gate", "publish")
 TREND_RUNS = 30
 STAGE_CLASS = {"success": "ok", "skipped": "warn"}
+FRESHNESS_CLASS = {"pass": "ok", "warn": "warn"}
+SEGMENT_COLUMNS = (
+    "segment", "priority", "members", "primary_members", "audience", "revenue", "aov",
+    "open_rate", "click_rate", "not_computable_reason",
+)  # fmt: skip
 
-STYLE = (Path(__file__).parent / "report.css").read_text()
+STYLE = Markup((Path(__file__).parent / "report.css").read_text())
 
 
 def run_status(stages: list[dict]) -> tuple[str, str]:
@@ -52,7 +65,26 @@ def write_run_report(settings: Settings, as_of: date, run_id: str | None = None)
     status, why = run_status(stages)
     gates = {gate: read_gate_result(settings, as_of, gate) for gate in GATES}
     data = _warehouse_facts(settings, as_of)
-    page = _page(settings, as_of, run_id, status, why, stages, gates, data)
+    page = TEMPLATES.get_template("run.html").render(
+        title=f"audiences — {as_of.isoformat()} — {status}",
+        style=STYLE,
+        as_of=as_of.isoformat(),
+        status=status,
+        why=why,
+        run_id=run_id,
+        live=_live(settings),
+        failed_checks=[c for g in gates.values() if g for c in g.checks if not c.success],
+        stages=stages,
+        sources=[_source(*row) for row in data["sources"]],
+        reasons=data["reasons"],
+        freshness=_freshness(settings, as_of),
+        countries=data["countries"],
+        duplicate_lines=data["duplicate_lines"],
+        gates=[_gate(name, result) for name, result in gates.items()],
+        segments=_segments(data),
+        overlaps=_overlaps(data["overlaps"]),
+        charts=_charts(stages, data),
+    )
     folder = settings.reports / as_of.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "report.html"
@@ -70,34 +102,18 @@ def write_run_report(settings: Settings, as_of: date, run_id: str | None = None)
             },
             indent=2,
         )
-        + "\n"
     )
     write_index(settings)
     return path
 
 
 def write_index(settings: Settings) -> Path:
-    runs = []
-    for path in sorted(settings.reports.glob("*/run.json"), reverse=True):
-        runs.append(json.loads(path.read_text()))
-    rows = "".join(
-        _row(
-            _td(f'<a href="{escape(r["as_of"])}/report.html">{escape(r["as_of"])}</a>'),
-            _td(f'<span class="status {r["status"]}">{r["status"]}</span>'),
-            _td(f"{r['seconds']:,.0f} s", "num"),
-            _td(r["critical_failures"], "num"),
-            _td(r["warnings"], "num"),
-            _td(escape(r["why"]), "muted"),
-            _td(escape(str(r["run_id"])), "muted"),
-        )
-        for r in runs
-    )
-    page = _html(
-        "audiences — runs",
-        "<h1>audiences — nightly runs</h1>"
-        '<table><tr><th>logical date</th><th>status</th><th class="num">duration</th>'
-        '<th class="num">critical failures</th><th class="num">warnings</th><th>why</th>'
-        f"<th>run id</th></tr>{rows}</table>",
+    runs = [
+        json.loads(path.read_text())
+        for path in sorted(settings.reports.glob("*/run.json"), reverse=True)
+    ]
+    page = TEMPLATES.get_template("index.html").render(
+        title="audiences — runs", style=STYLE, runs=runs
     )
     path = settings.reports / "index.html"
     path.write_text(page)
@@ -219,29 +235,6 @@ def _duplicate_lines(con) -> int | None:
     ).fetchone()[0]
 
 
-def _page(settings, as_of, run_id, status, why, stages, gates, data) -> str:
-    body = [
-        f"<h1>audiences — run of {as_of.isoformat()}</h1>",
-        f'<p><span class="status {status}">{status}</span> {escape(why)}</p>',
-        f'<p class="muted">run id {escape(str(run_id))} · <a href="../index.html">all runs</a></p>',
-        f"<p>{escape(_live(settings))}</p>",
-        '<h2 id="stages">Stages</h2>',
-        _stages_table(stages),
-        bar_chart([(s["stage"], s["seconds"]) for s in stages], unit=" s"),
-        '<h2 id="sources">Sources</h2>',
-        _sources(data),
-        _countries(data),
-        _duplicates(data),
-        '<h2 id="quality-checks">Quality checks</h2>',
-        _checks(settings, as_of, gates),
-        '<h2 id="segments">Segments</h2>',
-        _segments(data),
-        '<h2 id="overlaps">Overlaps</h2>',
-        _overlaps(data),
-    ]
-    return _html(f"audiences — {as_of.isoformat()} — {status}", "\n".join(body))
-
-
 def _live(settings: Settings) -> str:
     """What consumers read now, whatever this run did."""
     live = current(settings)
@@ -250,193 +243,98 @@ def _live(settings: Settings) -> str:
     return f"Live: the publication of {read_record(live)['as_of']} ({live.name})."
 
 
-def _stages_table(stages: list[dict]) -> str:
-    if not stages:
-        return '<p class="muted">no stage recorded</p>'
-    rows = "".join(
-        f"<tr><td>{escape(s['stage'])}</td><td>{escape(s['started_at'])}</td>"
-        f'<td class="num">{s["seconds"]:,.1f} s</td>'
-        f'<td class="{STAGE_CLASS.get(s["status"], "fail")}">{s["status"]}</td>'
-        f'<td class="muted">{escape(s["error"] or "")}</td></tr>'
-        for s in stages
-    )
-    return (
-        '<table><tr><th>stage</th><th>started (UTC)</th><th class="num">duration</th>'
-        f"<th>status</th><th>error</th></tr>{rows}</table>"
-    )
+def _source(name: str, read: int, loaded: int, quarantined: int, notes: str | None) -> dict:
+    return {
+        "name": name,
+        "read": read,
+        "loaded": loaded,
+        "quarantined": quarantined,
+        "share": quarantined / read if read else 0,
+        "notes": json.loads(notes or "[]"),
+    }
 
 
-def _sources(data: dict) -> str:
-    if not data["sources"]:
-        return '<p class="muted">nothing loaded for this date</p>'
-    rows = "".join(
-        f'<tr><td>{escape(name)}</td><td class="num">{read:,}</td>'
-        f'<td class="num">{loaded:,}</td><td class="num">{quarantined:,}</td>'
-        f'<td class="num">{quarantined / read if read else 0:.1%}</td>'
-        f'<td class="muted">{"<br>".join(escape(n) for n in json.loads(notes or "[]"))}</td></tr>'
-        for name, read, loaded, quarantined, notes in data["sources"]
-    )
-    reasons = "".join(
-        f'<tr><td>{escape(name)}</td><td>{escape(reason)}</td><td class="num">{n:,}</td></tr>'
-        for name, reason, n in data["reasons"]
-    )
-    return (
-        '<table><tr><th>source.entity</th><th class="num">read</th><th class="num">loaded</th>'
-        f'<th class="num">quarantined</th><th class="num">share</th><th>notes</th></tr>'
-        f"{rows}</table>"
-        + (
-            "<h3>Main quarantine reasons</h3><table><tr><th>source.entity</th><th>reason</th>"
-            f'<th class="num">records</th></tr>{reasons}</table>'
-            if reasons
-            else ""
-        )
+def _freshness(settings: Settings, as_of: date) -> dict | None:
+    """dbt source freshness of the night (its own sources.json), oldest first."""
+    path = freshness_path(settings, as_of)
+    if not path.exists():
+        return None
+    results = json.loads(path.read_text())["results"]
+    tables = [
+        {
+            "table": r["unique_id"].split(".", 2)[-1],
+            "newest": r.get("max_loaded_at"),
+            "age_s": r.get("max_loaded_at_time_ago_in_s"),
+            "status": r["status"],
+            "thresholds": _thresholds(r.get("criteria") or {}),
+        }
+        for r in results
+    ]
+    return {
+        "snapshot": results[0].get("snapshotted_at", "") if results else "",
+        "tables": sorted(tables, key=lambda t: -(t["age_s"] or 0)),
+    }
+
+
+def _thresholds(criteria: dict) -> str:
+    return ", ".join(
+        f"{level} after {c['count']} {c['period']}s"
+        for level in ("warn", "error")
+        if (c := criteria.get(f"{level}_after") or {}).get("count")
     )
 
 
-def _duplicates(data: dict) -> str:
-    if not data["duplicate_lines"]:
-        return ""
-    return (
-        f"<p>Order lines repeating an earlier line of their order exactly (same product,"
-        f" quantity and price): <strong>{data['duplicate_lines']:,}</strong> — kept, and"
-        " counted in <code>fct_orders.duplicate_line_count</code>; the dbt var"
-        " <code>collapse_duplicate_order_lines</code> leaves them out of item counts.</p>"
-    )
+def _gate(name: str, result: GateResult | None) -> dict:
+    """A gate's checks, failures first; those that compared nothing apart."""
+    if result is None:
+        return {"name": name, "result": None}
+    checks = sorted(result.checks, key=lambda c: (c.success, c.severity != "critical"))
+    return {
+        "name": name,
+        "result": result,
+        "compared": [c for c in checks if c.compared],
+        "not_compared": [c for c in checks if not c.compared],
+    }
 
 
-def _countries(data: dict) -> str:
-    if not data["countries"]:
-        return ""
-    rows = "".join(
-        f'<tr><td>{escape(raw)}</td><td>{escape(reason)}</td><td class="num">{n:,}</td></tr>'
-        for raw, reason, n in data["countries"]
-    )
-    return (
-        '<h3>Unmapped countries</h3><p class="muted">Values without an ISO code (null in the'
-        " profiles); add a spelling to seeds/country_aliases.csv to map it.</p>"
-        f'<table><tr><th>country as delivered</th><th>why</th><th class="num">records</th></tr>'
-        f"{rows}</table>"
-    )
+def _segments(data: dict) -> list[dict]:
+    rows = [dict(zip(SEGMENT_COLUMNS, row, strict=True)) for row in data["segments"]]
+    for row in rows:
+        trend = [members for _, members in data["trend"].get(row["segment"], [])]
+        row["sparkline"] = Markup(sparkline(trend))
+    return rows
 
 
-def _checks(settings: Settings, as_of: date, gates: dict[str, GateResult | None]) -> str:
-    parts = []
-    for gate, result in gates.items():
-        if result is None:
-            parts.append(f'<h3>{gate}</h3><p class="muted">did not run</p>')
-            continue
-        docs = (
-            f' · <a href="data_docs/{gate}/index.html">Great Expectations Data Docs</a>'
-            if result.data_docs
-            else ""
-        )
-        verdict = (
-            '<span class="ok">passed</span>'
-            if result.passed
-            else f'<span class="fail">{len(result.critical_failures)} critical failure(s)</span>'
-        )
-        rows = "".join(
-            _row(
-                _td(escape(c.suite)),
-                _td(escape(c.expectation)),
-                _td(escape(c.column or "")),
-                _td(c.severity),
-                _td(
-                    "pass" if c.success else "FAIL",
-                    "ok" if c.success else ("fail" if c.severity == "critical" else "warn"),
-                ),
-                _td(escape(_short(c.observed))),
-                _td("" if c.unexpected_count is None else f"{c.unexpected_count:,}", "num"),
-                _td(escape(", ".join(map(str, c.sample[:3]))), "muted"),
-                _td(escape(c.error or c.notes or ""), "muted"),
-            )
-            for c in sorted(result.checks, key=lambda c: (c.success, c.severity != "critical"))
-        )
-        summary = f"{len(result.checks)} checks, {result.seconds:.1f} s"
-        parts.append(
-            f"<h3>{gate} gate: {verdict} ({summary}){docs}</h3>"
-            "<table><tr><th>suite</th><th>expectation</th><th>column</th><th>severity</th>"
-            '<th>result</th><th>observed</th><th class="num">unexpected</th>'
-            f"<th>sample (masked)</th><th>notes</th></tr>{rows}</table>"
-        )
-    return "\n".join(parts)
-
-
-def _segments(data: dict) -> str:
-    if not data["segments"]:
-        return '<p class="muted">the segments were not built for this date</p>'
+def _overlaps(overlaps: list[tuple]) -> dict | None:
+    if not overlaps:
+        return None
+    names = sorted({row[0] for row in overlaps})
+    share = {(a, b): (n, s) for a, b, n, s in overlaps}
     rows = []
-    for segment, priority, members, primary, audience, revenue, aov, opens, clicks, why in data[
-        "segments"
-    ]:
-        if why:
-            rows.append(
-                f'<tr><td class="num">{priority}</td><td>{escape(segment)}</td>'
-                f'<td colspan="8" class="muted">not computable: {escape(why)}'
-                " (AUDIENCES_SOURCES)</td></tr>"
-            )
-            continue
-        trend = [v for _, v in data["trend"].get(segment, [])]
-        rows.append(
-            f'<tr><td class="num">{priority}</td><td>{escape(segment)}</td>'
-            f'<td class="num">{members:,}</td><td class="num">{primary:,}</td>'
-            f'<td class="num">{audience:,}</td><td class="num">{float(revenue):,.0f} €</td>'
-            f'<td class="num">{_money(aov)}</td><td class="num">{_rate(opens)}</td>'
-            f'<td class="num">{_rate(clicks)}</td><td>{sparkline(trend)}</td></tr>'
-        )
-    top = sorted(data["segments"], key=lambda r: -r[2])[:8]
-    trend_chart = line_chart({row[0]: data["trend"].get(row[0], []) for row in top})
-    return (
-        '<table><tr><th class="num">priority</th><th>segment</th><th class="num">members</th>'
-        '<th class="num">primary</th><th class="num">audience</th>'
-        '<th class="num">revenue</th><th class="num">AOV</th><th class="num">open rate</th>'
-        f'<th class="num">click rate</th><th>trend</th></tr>{"".join(rows)}</table>'
-        "<h3>Members of the largest segments over recent runs</h3>"
-        + trend_chart
-        + "<h3>Audience sizes</h3>"
-        + bar_chart([(row[0], row[4]) for row in data["segments"]])
-    )
-
-
-def _overlaps(data: dict) -> str:
-    if not data["overlaps"]:
-        return '<p class="muted">no overlap matrix for this date</p>'
-    names = sorted({row[0] for row in data["overlaps"]})
-    share = {(a, b): (n, s) for a, b, n, s in data["overlaps"]}
-    header = "".join(
-        f'<th class="num" title="{escape(n)}">{i + 1}</th>' for i, n in enumerate(names)
-    )
-    rows = []
-    for i, a in enumerate(names):
+    for a in names:
         cells = []
         for b in names:
-            n, s = share.get((a, b), (0, None))
-            alpha = 0 if s is None else min(float(s), 1)
-            cells.append(
-                f'<td class="num" style="background: rgba(37, 99, 235, {alpha:.2f})"'
-                f' title="{escape(a)} ∩ {escape(b)}: {n:,}">{n:,}</td>'
-            )
-        rows.append(f"<tr><th>{i + 1}. {escape(a)}</th>{''.join(cells)}</tr>")
-    return (
-        '<p class="muted">customers in both segments; the shade is the share of the row\'s'
-        " segment, the diagonal its size.</p>"
-        f"<table><tr><th></th>{header}</tr>{''.join(rows)}</table>"
-    )
+            shared, of_row = share.get((a, b), (0, None))
+            alpha = 0.0 if of_row is None else min(float(of_row), 1.0)
+            cells.append({"other": b, "shared": shared, "alpha": alpha})
+        rows.append({"name": a, "cells": cells})
+    return {"names": names, "rows": rows}
 
 
-def _td(value, cls: str | None = None) -> str:
-    return f'<td class="{cls}">{value}</td>' if cls else f"<td>{value}</td>"
+def _charts(stages: list[dict], data: dict) -> dict[str, Markup]:
+    """The inline SVG charts (charts.py escapes every label it draws)."""
+    top = sorted(data["segments"], key=lambda r: -r[2])[:8]
+    return {
+        "stages": Markup(bar_chart([(s["stage"], s["seconds"]) for s in stages], unit=" s")),
+        "trend": Markup(line_chart({row[0]: data["trend"].get(row[0], []) for row in top})),
+        "audiences": Markup(bar_chart([(row[0], row[4]) for row in data["segments"]])),
+    }
 
 
-def _row(*cells: str) -> str:
-    return f"<tr>{''.join(cells)}</tr>"
-
-
-def _html(title: str, body: str) -> str:
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>\n"
-    )
+def _number(value, digits: int | None = None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,}" if digits is None else f"{float(value):,.{digits}f}"
 
 
 def _short(value) -> str:
@@ -452,3 +350,30 @@ def _money(value) -> str:
 
 def _rate(value) -> str:
     return "-" if value is None else f"{float(value):.1%}"
+
+
+def _hours(seconds) -> str:
+    return "—" if seconds is None else f"{seconds / 3600:,.1f} h"
+
+
+def _templates() -> Environment:
+    environment = Environment(
+        loader=PackageLoader("audiences.report", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(
+        number=_number,
+        short=_short,
+        money=_money,
+        rate=_rate,
+        hours=_hours,
+        stage_class=lambda status: STAGE_CLASS.get(status, "fail"),
+        freshness_class=lambda status: FRESHNESS_CLASS.get(status, "fail"),
+    )
+    return environment
+
+
+TEMPLATES = _templates()
