@@ -13,12 +13,23 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, AnyHttpUrl, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from audiences.errors import ConfigError
 
+# The repository checkout this package runs from, if it does: the defaults of
+# the data folder, the dbt project and the expectations. An installed package
+# (a wheel in someone's Airflow) is told where they are (docs/deploy.md).
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+IN_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file()
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 ENV_PREFIX = "AUDIENCES_"
 
@@ -75,6 +86,9 @@ EXPECTED = {
     "crm_encoding": "a Python codec name such as utf-8 or cp1252",
     "sources": "a comma-separated list of crm, web, shop (at least one)",
     "crm_delimiter": "one character, or 'tab'",
+    "home": "the folder of the pipeline's data (required when installed as a package)",
+    "dbt_project_dir": "the folder holding the project's dbt_project.yml",
+    "expectations_dir": "the folder holding the project's expectations (checkpoints.yml)",
 }
 
 
@@ -83,7 +97,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
-    home: Path = PROJECT_ROOT / "data"
+    home: Path = Field(None, validate_default=True)  # type: ignore[assignment]
     # The source systems the company has: the others are not extracted, their
     # gates are skipped and the segments that need them are not computable.
     sources: Annotated[str, AfterValidator(_sources)] = ",".join(SOURCE_NAMES)
@@ -94,7 +108,8 @@ class Settings(BaseSettings):
     crm_encoding: Annotated[str, AfterValidator(_encoding)] = "utf-8"
     crm_delimiter: Annotated[str | None, AfterValidator(_delimiter)] = None
     warehouse: Path | None = None
-    dbt_project_dir: Path = DBT_PROJECT_DIR
+    dbt_project_dir: Path = Field(DBT_PROJECT_DIR, validate_default=True)
+    expectations_dir: Path = Field(PROJECT_ROOT / "expectations", validate_default=True)
     # No business timestamp is older: earlier ones are placeholders (1900, 1970) or typos.
     earliest_date: date = date(2000, 1, 1)
     # The group that may read the data folder (audiences.privacy); None: owner only.
@@ -108,6 +123,23 @@ class Settings(BaseSettings):
     schedule: Annotated[str, AfterValidator(_cron)] = "0 2 * * *"
     retry_delay_seconds: int = Field(60, ge=0)
     alert_webhook: AnyHttpUrl | None = None
+
+    @field_validator("home", mode="before")
+    @classmethod
+    def _home(cls, value: Path | str | None) -> Path | str:
+        if value is None:
+            if not IN_CHECKOUT:
+                raise ValueError("not set")
+            return PROJECT_ROOT / "data"
+        return value
+
+    @field_validator("dbt_project_dir", "expectations_dir")
+    @classmethod
+    def _project_folder(cls, value: Path, info) -> Path:
+        marker = "dbt_project.yml" if info.field_name == "dbt_project_dir" else "checkpoints.yml"
+        if not (value / marker).is_file():
+            raise ValueError(f"no {marker}")
+        return value.resolve()
 
     @model_validator(mode="after")
     def _follow_home(self) -> Settings:
@@ -178,7 +210,12 @@ def settings() -> Settings:
             field = str(error["loc"][0]) if error["loc"] else ""
             variable = ENV_PREFIX + field.upper()
             expected = EXPECTED.get(field, error["msg"])
-            problems.append(f"{variable}={error.get('input')!r} is not valid: expected {expected}")
+            if error.get("input") is None:
+                problems.append(f"{variable} is not set: expected {expected}")
+            else:
+                problems.append(
+                    f"{variable}={error.get('input')!r} is not valid: expected {expected}"
+                )
         raise ConfigError("; ".join(problems)) from None
 
 

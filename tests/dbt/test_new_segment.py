@@ -28,7 +28,6 @@ def project(home, monkeypatch):
     shutil.copytree(
         DBT_PROJECT_DIR, copy / "dbt_project", ignore=shutil.ignore_patterns("target", "logs")
     )
-    shutil.copytree(DBT_PROJECT_DIR.parent / "seeds", copy / "seeds")
     monkeypatch.setenv("AUDIENCES_DBT_PROJECT_DIR", str(copy / "dbt_project"))
     return copy / "dbt_project"
 

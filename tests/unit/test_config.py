@@ -52,3 +52,23 @@ def test_the_dag_import_error_names_the_variable(home, monkeypatch):
     errors = DagBag(dag_folder=str(DAGS)).import_errors
     assert len(errors) == 1
     assert "AUDIENCES_SCHEDULE='nightly at two'" in next(iter(errors.values()))
+
+
+def test_the_project_folders_are_settings_checked_for_their_files(home, monkeypatch):
+    monkeypatch.setenv("AUDIENCES_DBT_PROJECT_DIR", str(home))
+    monkeypatch.setenv("AUDIENCES_EXPECTATIONS_DIR", str(home))
+    with pytest.raises(ConfigError) as error:
+        settings()
+    assert f"AUDIENCES_DBT_PROJECT_DIR='{home}'" in str(error.value)
+    assert "the folder holding the project's dbt_project.yml" in str(error.value)
+    assert f"AUDIENCES_EXPECTATIONS_DIR='{home}'" in str(error.value)
+
+
+def test_an_installed_package_needs_its_data_folder_named(monkeypatch):
+    import audiences.config
+
+    monkeypatch.delenv("AUDIENCES_HOME", raising=False)
+    assert settings().home == audiences.config.PROJECT_ROOT / "data"  # a checkout's default
+    monkeypatch.setattr(audiences.config, "IN_CHECKOUT", False)
+    with pytest.raises(ConfigError, match="AUDIENCES_HOME is not set: expected the folder"):
+        settings()

@@ -42,7 +42,6 @@ def test_a_new_segment_declares_its_audience_exposure(home, monkeypatch):
     copy = home / "dbt_project"
     shutil.copytree(DBT_PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target", "logs"))
     monkeypatch.setenv("AUDIENCES_DBT_PROJECT_DIR", str(copy))
-    shutil.copytree(DBT_PROJECT_DIR.parent / "seeds", home / "seeds")
     monkeypatch.setenv("AUDIENCES_WAREHOUSE", str(home / "scaffold.duckdb"))
     scaffold_segment(settings(), "big_spenders", owner="growth: emea")
     exposures = list_exposures(settings())

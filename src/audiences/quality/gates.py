@@ -22,13 +22,12 @@ from typing import Any
 import yaml
 
 from audiences import warehouse_lock
-from audiences.config import PROJECT_ROOT, Settings
+from audiences.config import Settings, settings
 from audiences.errors import AudiencesError, PermanentError
 from audiences.sql import literal
 
 log = logging.getLogger(__name__)
 
-EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 SEVERITIES = ("critical", "warning")
 SAMPLE_SIZE = 10
 
@@ -93,12 +92,13 @@ class GateResult:
         )
 
 
-def load_config(expectations_dir: Path = EXPECTATIONS_DIR) -> dict:
-    return yaml.safe_load((expectations_dir / "checkpoints.yml").read_text())
+def load_config(expectations_dir: Path | None = None) -> dict:
+    folder = expectations_dir or settings().expectations_dir
+    return yaml.safe_load((folder / "checkpoints.yml").read_text())
 
 
-def load_suite(name: str, expectations_dir: Path = EXPECTATIONS_DIR) -> dict:
-    path = expectations_dir / "suites" / f"{name}.yml"
+def load_suite(name: str, expectations_dir: Path | None = None) -> dict:
+    path = (expectations_dir or settings().expectations_dir) / "suites" / f"{name}.yml"
     if not path.is_file():
         raise AudiencesError(f"suite {name} is listed in checkpoints.yml but {path} does not exist")
     spec = yaml.safe_load(path.read_text())
