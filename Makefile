@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 export AUDIENCES_HOME ?= $(CURDIR)/data
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock browser demo test lint format unit e2e bench-generate bench clean
+.PHONY: help install lock browser postgres demo test lint format unit e2e bench-generate bench clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ install: $(STAMP) ## Create .venv with the locked dependencies (run by every tar
 
 browser: ## Install Debian's Chromium for the report's browser test (if missing)
 	@scripts/install_browser.sh
+
+postgres: ## Install Debian's PostgreSQL for the real-scheduler test (if missing)
+	@scripts/install_postgres.sh
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
@@ -40,13 +43,13 @@ format: $(STAMP) ## Apply ruff and sqlfluff fixes
 	$(BIN)/ruff format .
 	AUDIENCES_WAREHOUSE=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff fix dbt_project/models
 
-test: lint browser ## Every check: lint, then pytest (unit, dbt, DAG integrity, end-to-end, browser)
+test: lint browser postgres ## Every check: lint, then pytest (unit, dbt, DAG integrity, end-to-end, scheduler, browser)
 	$(BIN)/pytest
 
 unit: $(STAMP) ## pytest without the end-to-end Airflow run
 	$(BIN)/pytest -m "not e2e"
 
-e2e: $(STAMP) browser ## Only the end-to-end Airflow runs
+e2e: $(STAMP) browser postgres ## Only the end-to-end Airflow runs
 	$(BIN)/pytest -m e2e
 
 bench-generate: $(STAMP) ## Time the generator at 1,000,000 customers (writes under /tmp)
