@@ -34,7 +34,7 @@ def _dbt(home: Path, *args: str) -> str:
         text=True,
         timeout=900,
     )  # fmt: skip
-    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-3000:]
+    assert out.returncode == 0, f"dbt {args}: " + out.stdout[-4000:] + out.stderr[-3000:]
     return out.stdout
 
 
