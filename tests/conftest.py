@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from audiences.config import settings
+from audiences.config import DBT_PROJECT_DIR, settings
 from audiences.extract import RunContext
 from audiences.generate import GenerateOptions, generate
 
@@ -114,3 +116,28 @@ def append_csv(path: Path, rows: list[dict]) -> None:
         header = next(csv.reader(handle))
     with path.open("a", newline="") as handle:
         csv.DictWriter(handle, header).writerows(rows)
+
+
+def plain_dbt(work: Path, *args: str, warehouse: Path | None = None) -> str:
+    """Run dbt's own CLI from dbt_project/ with the shipped profile, no wrapper, writing
+    under ``work``; return its output (the test fails with it when dbt does)."""
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "AUDIENCES_WAREHOUSE": str(warehouse or work / "plain.duckdb"),
+        "AUDIENCES_DUCKDB_TEMP_DIR": str(work / "tmp" / "duckdb"),
+        "DBT_TARGET_PATH": str(work / "target"),
+        "DBT_LOG_PATH": str(work / "logs"),
+        "DBT_PACKAGES_INSTALL_PATH": str(work / "dbt_packages"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    out = subprocess.run(
+        [dbt, *args, "--profiles-dir", "."],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert out.returncode == 0, f"dbt {args}: " + out.stdout[-4000:] + out.stderr[-3000:]
+    return out.stdout

@@ -7,35 +7,18 @@ functions dbt-duckdb registers through the profile's plugin.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from audiences.config import DBT_PROJECT_DIR, settings
-from tests.conftest import END, warehouse_query
+from tests.conftest import END, plain_dbt, warehouse_query
 
 pytestmark = pytest.mark.dbt
 
 
 def _dbt(home: Path, *args: str) -> str:
-    dbt = str(Path(sys.executable).with_name("dbt"))
-    out = subprocess.run(
-        [dbt, *args],
-        cwd=DBT_PROJECT_DIR,
-        env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
-             "AUDIENCES_WAREHOUSE": str(settings().warehouse),
-             "AUDIENCES_DUCKDB_TEMP_DIR": str(home / "tmp" / "duckdb"),
-             "DBT_TARGET_PATH": str(home / "target"), "DBT_LOG_PATH": str(home / "logs"),
-             "DBT_PACKAGES_INSTALL_PATH": str(home / "dbt_packages"),
-             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )  # fmt: skip
-    assert out.returncode == 0, f"dbt {args}: " + out.stdout[-4000:] + out.stderr[-3000:]
-    return out.stdout
+    return plain_dbt(home, *args, warehouse=settings().warehouse)
 
 
 def test_deps_parse_build_docs_and_ls_without_the_wrapper(two_nights):

@@ -10,14 +10,12 @@ judged on a business timestamp, not on when it was extracted.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
 from audiences.config import DBT_PROJECT_DIR
+from tests.conftest import plain_dbt
 
 GRAIN_TESTS = {"unique", "unique_combination"}
 # Models whose grain is guaranteed upstream and documented in their YAML: a test
@@ -28,18 +26,7 @@ GRAIN_TESTED_UPSTREAM = {"int_customer_web_events"}
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory) -> dict:
     work = tmp_path_factory.mktemp("dbt_parse")
-    dbt = str(Path(sys.executable).with_name("dbt"))
-    out = subprocess.run(
-        [dbt, "parse", "--profiles-dir", ".", "--quiet"],
-        cwd=DBT_PROJECT_DIR,
-        env={"PATH": "/usr/bin:/bin", "AUDIENCES_WAREHOUSE": str(work / "rules.duckdb"),
-             "DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs"),
-             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    plain_dbt(work, "parse", "--quiet")
     return json.loads((work / "target" / "manifest.json").read_text())
 
 

@@ -4,13 +4,11 @@ name exactly the segment models, and `audiences segment new` keeps them so."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 from audiences.config import DBT_PROJECT_DIR, settings
 from audiences.segments import add_dependency, dependency_lines, scaffold_segment
 from audiences.transform import parse_project
+from tests.conftest import plain_dbt
 
 SEGMENTS = DBT_PROJECT_DIR / "models" / "segments"
 
@@ -52,18 +50,8 @@ def test_a_new_segment_declares_its_audience_exposure(home, monkeypatch):
 
 
 def test_plain_dbt_lists_every_segment_upstream_of_memberships(home):
-    dbt = str(Path(sys.executable).with_name("dbt"))
-    out = subprocess.run(
-        [dbt, "ls", "--select", "+segment_memberships", "--resource-type", "model",
-         "--output", "name", "--profiles-dir", "."],
-        cwd=DBT_PROJECT_DIR,
-        env={"PATH": "/usr/bin:/bin", "AUDIENCES_WAREHOUSE": str(home / "plain.duckdb"),
-             "DBT_TARGET_PATH": str(home / "target"), "DBT_LOG_PATH": str(home / "logs"),
-             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-        capture_output=True,
-        text=True,
-        timeout=300,
+    listed = plain_dbt(
+        home, "ls", "--select", "+segment_memberships", "--resource-type", "model",
+        "--output", "name",
     )  # fmt: skip
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    listed = set(out.stdout.split())
-    assert {p.stem for p in SEGMENTS.glob("*.sql")} <= listed
+    assert {p.stem for p in SEGMENTS.glob("*.sql")} <= set(listed.split())
