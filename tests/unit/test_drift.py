@@ -37,7 +37,7 @@ def test_a_jump_beyond_the_allowed_share_holds(home):
 
 def test_on_breach_warn_only_reports(home, monkeypatch):
     config = {"gates": {}, "drift": {"max_change": 0.5, "min_size": 100, "on_breach": "warn"}}
-    monkeypatch.setattr(drift, "load_config", lambda: config)
+    monkeypatch.setattr(drift, "load_config", lambda folder: config)
     result = drift.check_drift(
         settings(), DAY, _record("2026-11-22", vip=0), _record("2026-11-21", vip=1000)
     )

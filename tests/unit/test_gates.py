@@ -35,8 +35,10 @@ def test_materialised_batches_check_the_same_and_leave_the_warehouse_alone(home,
         }
         for name in ("materialised", "plain")
     }
-    monkeypatch.setattr(gates, "load_config", lambda: {"gates": {"marts": {"suites": [*suites]}}})
-    monkeypatch.setattr(gates, "load_suite", lambda name: suites[name])
+    monkeypatch.setattr(
+        gates, "load_config", lambda folder: {"gates": {"marts": {"suites": [*suites]}}}
+    )
+    monkeypatch.setattr(gates, "load_suite", lambda name, folder: suites[name])
 
     result = gates.run_gate(settings(), "marts", date(2026, 11, 22))
 

@@ -23,14 +23,13 @@ from audiences.quality.gates import CheckResult, GateResult, gate_result_path, l
 def check_drift(settings: Settings, as_of: date, staged: dict, live: dict | None) -> GateResult:
     """Compare the staged publication's segment sizes with the live publication's."""
     start = time.perf_counter()
-    config = load_config()["drift"]
+    config = load_config(settings.expectations_dir)["drift"]
     severity = "critical" if config["on_breach"] == "hold" else "warning"
     checks = []
     before = (live or {}).get("segments", {})
     for segment, counts in sorted(staged["segments"].items()):
         now = counts["members"]
         was = before.get(segment, {}).get("members")
-        compared = was is not None and max(now, was) >= config["min_size"]
         if was is None:
             change, success, note = None, True, "new segment: nothing published to compare with"
         elif max(now, was) < config["min_size"]:
@@ -52,7 +51,7 @@ def check_drift(settings: Settings, as_of: date, staged: dict, live: dict | None
                 success=success,
                 observed=None if change is None else round(change, 4),
                 notes=note,
-                compared=compared,
+                compared=change is not None,
             )
         )
     result = GateResult(

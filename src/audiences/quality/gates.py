@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from audiences import warehouse_lock
-from audiences.config import Settings, settings
+from audiences.config import Settings
 from audiences.errors import AudiencesError, PermanentError
 from audiences.sql import literal
 
@@ -92,13 +92,12 @@ class GateResult:
         )
 
 
-def load_config(expectations_dir: Path | None = None) -> dict:
-    folder = expectations_dir or settings().expectations_dir
-    return yaml.safe_load((folder / "checkpoints.yml").read_text())
+def load_config(expectations_dir: Path) -> dict:
+    return yaml.safe_load((expectations_dir / "checkpoints.yml").read_text())
 
 
-def load_suite(name: str, expectations_dir: Path | None = None) -> dict:
-    path = (expectations_dir or settings().expectations_dir) / "suites" / f"{name}.yml"
+def load_suite(name: str, expectations_dir: Path) -> dict:
+    path = expectations_dir / "suites" / f"{name}.yml"
     if not path.is_file():
         raise AudiencesError(f"suite {name} is listed in checkpoints.yml but {path} does not exist")
     spec = yaml.safe_load(path.read_text())
@@ -128,16 +127,18 @@ def render_query(query: str, as_of: date) -> str:
     )
 
 
-def gate_parameters(settings: Settings, suites: dict[str, dict], as_of: date) -> dict:
+def gate_parameters(
+    settings: Settings, suites: dict[str, dict], as_of: date, history: dict
+) -> dict:
     """The suite parameters: the date, its end, and per suite the rows the load wrote
-    and the fewest rows the trailing nights make plausible (see :func:`_row_counts`).
+    and the fewest rows the trailing nights make plausible (``history``: the
+    ``row_counts`` of checkpoints.yml; see :func:`_row_counts`).
     """
     end = as_of + timedelta(days=1)
     parameters: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "as_of_end": f"{end.isoformat()}T00:00:00+00:00",
     }
-    history = load_config().get("row_counts", {})
     con = warehouse_lock.connect(settings.warehouse, read_only=True, config=settings.duckdb_config)
     try:
         for name, spec in suites.items():
@@ -215,10 +216,13 @@ def run_gate(settings: Settings, gate: str, as_of: date, run_name: str | None = 
 
     gx_duckdb.apply()
     start = time.perf_counter()
-    config = load_config()
+    config = load_config(settings.expectations_dir)
     if gate not in config["gates"]:
         raise AudiencesError(f"no gate {gate!r} in expectations/checkpoints.yml")
-    suites = {name: load_suite(name) for name in config["gates"][gate]["suites"]}
+    suites = {
+        name: load_suite(name, settings.expectations_dir)
+        for name in config["gates"][gate]["suites"]
+    }
     # A source the company does not have (AUDIENCES_SOURCES) has nothing to check.
     suites = {
         name: spec
@@ -226,7 +230,7 @@ def run_gate(settings: Settings, gate: str, as_of: date, run_name: str | None = 
         if spec.get("extract_log", {}).get("source") in (None, *settings.enabled_sources)
     }
     # Before GX opens the warehouse: DuckDB allows one configuration per file and process.
-    parameters = gate_parameters(settings, suites, as_of)
+    parameters = gate_parameters(settings, suites, as_of, config.get("row_counts", {}))
 
     queries = {name: render_query(spec["query"], as_of) for name, spec in suites.items()}
     batches = _materialize(
