@@ -60,10 +60,11 @@ def failure_payload(context) -> dict[str, Any]:
     from audiences.airflow_tasks import run_day
     from audiences.config import settings
 
+    config = settings()
     task_id = context["task_instance"].task_id
     logical_date = run_day(context)
     held = "gate" in task_id or task_id == "publish"
-    checks = failing_checks(settings(), logical_date) if held else []
+    checks = failing_checks(config, logical_date) if held else []
     exception = context.get("exception")
     text = (
         f"audiences: {context['dag'].dag_id} run {context.get('run_id')} for {logical_date}"
@@ -73,7 +74,7 @@ def failure_payload(context) -> dict[str, Any]:
         text += " Failing checks: " + "; ".join(checks) + "."
     elif exception is not None:
         text += f" {type(exception).__name__}: {str(exception).splitlines()[0][:300]}"
-    report = settings().reports / logical_date.isoformat() / "report.html"
+    report = config.reports / logical_date.isoformat() / "report.html"
     text += f" Report: {report}"
     return {
         "text": text,
