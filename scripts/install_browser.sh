@@ -8,10 +8,5 @@ for candidate in "${AUDIENCES_CHROMIUM:-}" /usr/bin/chromium /usr/bin/chromium-b
     exit 0
   fi
 done
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-echo "==> installing Debian's chromium (apt-get)"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends chromium > /dev/null
+"$(dirname "$0")/apt_install.sh" chromium
 echo "chromium: $(command -v chromium)"

@@ -9,10 +9,5 @@ for candidate in "${AUDIENCES_PG_BIN:-}" /usr/lib/postgresql/*/bin; do
     exit 0
   fi
 done
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-echo "==> installing Debian's postgresql (apt-get)"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends postgresql > /dev/null
+"$(dirname "$0")/apt_install.sh" postgresql
 echo "postgresql: $(ls -d /usr/lib/postgresql/*/bin | tail -1)"
