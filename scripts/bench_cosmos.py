@@ -229,7 +229,6 @@ def _scheduled_run(env: dict[str, str], database: str, logs: Path, dag_id: str) 
 
 
 def _env(home: Path) -> dict[str, str]:
-    sys.path.insert(0, str(ROOT / "src"))
     from audiences.config import airflow_env
 
     return airflow_env(home, AIRFLOW__CORE__DAGS_FOLDER=str(home / "airflow" / "dags"))
