@@ -88,7 +88,7 @@ EXPECTED = {
     "crm_delimiter": "one character, or 'tab'",
     "home": "the folder of the pipeline's data (required when installed as a package)",
     "dbt_project_dir": "the folder holding the project's dbt_project.yml",
-    "expectations_dir": "the folder holding the project's expectations (checkpoints.yml)",
+    "expectations_dir": "the folder of the GX project (great_expectations.yml)",
 }
 
 
@@ -136,7 +136,9 @@ class Settings(BaseSettings):
     @field_validator("dbt_project_dir", "expectations_dir")
     @classmethod
     def _project_folder(cls, value: Path, info) -> Path:
-        marker = "dbt_project.yml" if info.field_name == "dbt_project_dir" else "checkpoints.yml"
+        marker = (
+            "dbt_project.yml" if info.field_name == "dbt_project_dir" else "great_expectations.yml"
+        )
         if not (value / marker).is_file():
             raise ValueError(f"no {marker}")
         return value.resolve()

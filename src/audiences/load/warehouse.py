@@ -55,6 +55,11 @@ create table if not exists audit.extracted_files (
     path varchar not null,
     size bigint
 );
+-- Personal data reaches a quality check only through these (expectations/):
+-- its shape (letters x, digits 9) or a hash, never the value itself.
+create or replace macro audit.masked(value) as
+    regexp_replace(regexp_replace(value, '[A-Za-z]', 'x', 'g'), '[0-9]', '9', 'g');
+create or replace macro audit.hashed(value) as sha256(lower(trim(value)));
 create table if not exists audit.quarantine (
     source varchar not null,
     entity varchar not null,

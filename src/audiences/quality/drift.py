@@ -3,7 +3,7 @@
 A segment that doubles or empties overnight is more often a broken rule or
 source than a change in customers. The guard compares each segment's members
 in the staged publication with the live publication's, by the settings in
-``expectations/checkpoints.yml`` (``drift``): a change larger than
+``expectations/gates.yml`` (``drift``): a change larger than
 ``max_change`` (a share of the live size) fails the check, which is critical
 (holds the publish) when ``on_breach`` is ``hold`` and a warning when it is
 ``warn``. Segments below ``min_size`` in both runs are not judged.

@@ -1,18 +1,18 @@
 """Run a quality gate: the GX checkpoint of one stage of the nightly run.
 
-The suites are defined in ``expectations/`` (YAML: a batch query and GX
-expectations with a severity each). A gate builds them into GX objects in an
-ephemeral context — datasource on the DuckDB warehouse, one query asset,
-suite and validation definition per suite, a checkpoint that also builds Data
-Docs — runs it, and returns every check's result. The work is SQL in DuckDB:
-GX computes its metrics with queries, nothing is loaded into pandas.
+The suites, validation definitions and checkpoints are a GX project in
+``expectations/`` (a file data context; its README says how it is laid out).
+A gate opens it on this deployment's warehouse, runs the checkpoint
+``<gate>_gate`` with the run's parameters (the logical date, the rows the
+load wrote), which also updates the Data Docs site, and returns every check's
+result with its severity. The work is SQL in DuckDB: GX computes its metrics
+with queries, nothing is loaded into pandas.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
@@ -28,7 +28,6 @@ from audiences.sql import literal
 
 log = logging.getLogger(__name__)
 
-SEVERITIES = ("critical", "warning")
 SAMPLE_SIZE = 10
 
 
@@ -93,46 +92,35 @@ class GateResult:
 
 
 def load_config(expectations_dir: Path) -> dict:
-    return yaml.safe_load((expectations_dir / "checkpoints.yml").read_text())
+    """What the gates add to the GX project: ``row_counts`` and ``drift`` (gates.yml)."""
+    return yaml.safe_load((expectations_dir / "gates.yml").read_text())
 
 
-def load_suite(name: str, expectations_dir: Path) -> dict:
-    path = expectations_dir / "suites" / f"{name}.yml"
-    if not path.is_file():
-        raise AudiencesError(f"suite {name} is listed in checkpoints.yml but {path} does not exist")
-    spec = yaml.safe_load(path.read_text())
-    for item in spec["expectations"]:
-        if item.get("severity") not in SEVERITIES:
-            raise AudiencesError(
-                f"{path}: {item.get('type')} needs a severity, one of {', '.join(SEVERITIES)}"
-            )
-    return spec
+def open_context(settings: Settings):
+    """The GX file data context of ``expectations/``, on this deployment's warehouse.
 
+    ``great_expectations.yml`` names its paths with ``${AUDIENCES_HOME}`` and
+    ``${AUDIENCES_WAREHOUSE}``; they are given here from the settings, so the
+    gates follow the same configuration as every other step.
+    """
+    import great_expectations as gx
 
-def render_query(query: str, as_of: date) -> str:
-    """Fill a suite's query placeholders (see expectations/README.md)."""
-    end = as_of + timedelta(days=1)
-
-    def masked(match: re.Match) -> str:
-        column = match.group(1)
-        return f"regexp_replace(regexp_replace({column}, '[A-Za-z]', 'x', 'g'), '[0-9]', '9', 'g')"
-
-    def hashed(match: re.Match) -> str:
-        return f"sha256(lower(trim({match.group(1)})))"
-
-    query = re.sub(r"\{masked:([\w.]+)\}", masked, query)
-    query = re.sub(r"\{hashed:([\w.]+)\}", hashed, query)
-    return query.replace("{as_of}", f"date '{as_of.isoformat()}'").replace(
-        "{as_of_end}", f"timestamptz '{end.isoformat()} 00:00:00+00'"
+    return gx.get_context(
+        context_root_dir=settings.expectations_dir,
+        runtime_environment={
+            "AUDIENCES_HOME": str(settings.home),
+            "AUDIENCES_WAREHOUSE": str(settings.warehouse),
+        },
     )
 
 
 def gate_parameters(
     settings: Settings, suites: dict[str, dict], as_of: date, history: dict
 ) -> dict:
-    """The suite parameters: the date, its end, and per suite the rows the load wrote
-    and the fewest rows the trailing nights make plausible (``history``: the
-    ``row_counts`` of checkpoints.yml; see :func:`_row_counts`).
+    """The suite parameters: the date and its end, and per suite the rows the load wrote
+    and the fewest rows the trailing nights make plausible (``suites``: each
+    suite's ``meta``; ``history``: the ``row_counts`` of gates.yml; see
+    :func:`_row_counts`).
     """
     end = as_of + timedelta(days=1)
     parameters: dict[str, Any] = {
@@ -141,8 +129,8 @@ def gate_parameters(
     }
     con = warehouse_lock.connect(settings.warehouse, read_only=True, config=settings.duckdb_config)
     try:
-        for name, spec in suites.items():
-            entity = spec.get("extract_log")
+        for name, meta in suites.items():
+            entity = meta.get("extract_log")
             if entity:
                 loaded, min_rows = _row_counts(con, entity, as_of, history)
                 parameters[f"loaded_rows__{name}"] = loaded
@@ -178,159 +166,53 @@ def _row_counts(con, entity: dict, as_of: date, history: dict) -> tuple[int, int
     return int(loaded), min_rows
 
 
-SUITE_PARAMETERS = ("loaded_rows", "expected_min_rows")
-
-
-def _parametrise(value: Any, suite: str) -> Any:
-    """Name a suite's own parameters after the suite (one checkpoint, many suites)."""
-    if isinstance(value, dict):
-        if value.get("$PARAMETER") in SUITE_PARAMETERS:
-            return {"$PARAMETER": f"{value['$PARAMETER']}__{suite}"}
-        return {k: _parametrise(v, suite) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_parametrise(v, suite) for v in value]
-    return value
-
-
-def _expectation(item: dict, suite: str):
-    import great_expectations as gx
-
-    class_name = "".join(part.capitalize() for part in item["type"].split("_"))
-    expectation_class = getattr(gx.expectations, class_name, None)
-    if expectation_class is None:
-        raise AudiencesError(f"suite {suite}: {item['type']} is not a GX expectation")
-    return expectation_class(
-        **_parametrise(item.get("kwargs", {}), suite),
-        severity=item["severity"],
-        notes=item.get("notes"),
-        meta={"severity": item["severity"]},
-    )
-
-
 def run_gate(settings: Settings, gate: str, as_of: date, run_name: str | None = None) -> GateResult:
-    """Validate every suite of ``gate`` as of ``as_of``; write the results and Data Docs."""
-    import great_expectations as gx
+    """Run the checkpoint ``<gate>_gate`` as of ``as_of``; write the results and Data Docs."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     from audiences.quality import gx_duckdb
 
     gx_duckdb.apply()
     start = time.perf_counter()
-    config = load_config(settings.expectations_dir)
-    if gate not in config["gates"]:
-        raise AudiencesError(f"no gate {gate!r} in expectations/checkpoints.yml")
-    suites = {
-        name: load_suite(name, settings.expectations_dir)
-        for name in config["gates"][gate]["suites"]
-    }
-    # A source the company does not have (AUDIENCES_SOURCES) has nothing to check.
-    suites = {
-        name: spec
-        for name, spec in suites.items()
-        if spec.get("extract_log", {}).get("source") in (None, *settings.enabled_sources)
-    }
+    context = open_context(settings)
+    checkpoint = _checkpoint(context, gate)
+    suites = {d.suite.name: d.suite.meta for d in checkpoint.validation_definitions}
     # Before GX opens the warehouse: DuckDB allows one configuration per file and process.
-    parameters = gate_parameters(settings, suites, as_of, config.get("row_counts", {}))
-
-    queries = {name: render_query(spec["query"], as_of) for name, spec in suites.items()}
-    batches = _materialize(
-        settings,
-        gate,
-        {name: queries[name] for name, spec in suites.items() if spec.get("materialize")},
-    )
-
-    context = gx.get_context(mode="ephemeral")
-    warehouse = context.data_sources.add_sql(
-        name="warehouse",
-        connection_string=f"duckdb:///{settings.warehouse}",
-        kwargs={"connect_args": {"read_only": True, "config": settings.duckdb_config}},
-    )
-    if batches:
-        materialized = context.data_sources.add_sql(
-            name="materialized",
-            connection_string=f"duckdb:///{batches}",
-            kwargs={"connect_args": {"read_only": True, "config": settings.duckdb_config}},
-        )
-    definitions = []
-    for name, spec in suites.items():
-        if spec.get("materialize"):
-            asset = materialized.add_query_asset(name=name, query=f"select * from {name}")
-        else:
-            asset = warehouse.add_query_asset(name=name, query=queries[name])
-        batch = asset.add_batch_definition_whole_table(name=f"{name}__batch")
-        suite = context.suites.add(
-            gx.ExpectationSuite(
-                name=name,
-                expectations=[_expectation(item, name) for item in spec["expectations"]],
-                meta={"description": spec.get("description", "")},
-            )
-        )
-        definitions.append(
-            context.validation_definitions.add(
-                gx.ValidationDefinition(name=name, data=batch, suite=suite)
-            )
-        )
-    docs = settings.reports / as_of.isoformat() / "data_docs" / gate
-    context.add_data_docs_site(
-        site_name=gate,
-        site_config={
-            "class_name": "SiteBuilder",
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(docs),
-            },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        },
-    )
-    checkpoint = context.checkpoints.add(
-        gx.Checkpoint(
-            name=f"{gate}_gate",
-            validation_definitions=definitions,
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[gate])],
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
-        )
-    )
+    history = load_config(settings.expectations_dir).get("row_counts", {})
+    parameters = gate_parameters(settings, suites, as_of, history)
+    batches = _materialize(settings, context, checkpoint, as_of)
+    datasources = [context.data_sources.get(name) for name in DATASOURCES]
+    for datasource in datasources:
+        _session(datasource, settings, as_of)
     try:
         outcome = checkpoint.run(
             expectation_parameters=parameters,
             run_id=RunIdentifier(run_name=run_name or f"{gate}__{as_of.isoformat()}"),
         )
     finally:
-        for datasource in context.data_sources.all().values():
+        for datasource in datasources:
             gx_duckdb.close(datasource.get_execution_engine())
             datasource.get_engine().dispose()
-        if batches:
-            batches.unlink()
-    checks = []
-    for validation in outcome.run_results.values():
-        suite_name = validation.suite_name
-        for result in validation.results:
-            config_ = result.expectation_config
-            error = _exception_message(result.exception_info)
-            details = result.result or {}
-            checks.append(
-                CheckResult(
-                    gate=gate,
-                    suite=suite_name,
-                    expectation=config_.type,
-                    column=config_.kwargs.get("column"),
-                    severity=str(config_.severity.value if config_.severity else "critical"),
-                    success=bool(result.success) and error is None,
-                    observed=_plain(details.get("observed_value")),
-                    unexpected_count=details.get("unexpected_count"),
-                    unexpected_percent=details.get("unexpected_percent"),
-                    sample=[_plain(v) for v in details.get("partial_unexpected_list", [])][
-                        :SAMPLE_SIZE
-                    ],
-                    notes=config_.notes,
-                    error=error,
-                )
-            )
+        batches.unlink(missing_ok=True)
+    # A source the company does not have (AUDIENCES_SOURCES) is not judged:
+    # its raw tables are empty, and its checks are left out of the result.
+    judged = {
+        name
+        for name, meta in suites.items()
+        if meta.get("extract_log", {}).get("source") in (None, *settings.enabled_sources)
+    }
+    checks = [
+        _check(gate, validation.suite_name, result)
+        for validation in outcome.run_results.values()
+        if validation.suite_name in judged
+        for result in validation.results
+    ]
+    docs = settings.reports / "data_docs" / "index.html"
     gate_result = GateResult(
         gate=gate,
         as_of=as_of.isoformat(),
         checks=checks,
-        data_docs=str(docs / "index.html") if (docs / "index.html").exists() else None,
+        data_docs=str(docs) if docs.exists() else None,
         seconds=round(time.perf_counter() - start, 2),
     )
     path = gate_result_path(settings, as_of, gate)
@@ -348,28 +230,90 @@ def run_gate(settings: Settings, gate: str, as_of: date, run_name: str | None = 
     return gate_result
 
 
-def _materialize(settings: Settings, gate: str, queries: dict[str, str]) -> Path | None:
-    """Run each query once into a table of a scratch DuckDB file; return its path.
+# The project's datasources: the warehouse, and the batches computed once per gate.
+DATASOURCES = ("warehouse", "gate_batches")
+
+
+def _checkpoint(context, gate: str):
+    import great_expectations as gx
+
+    try:
+        return context.checkpoints.get(f"{gate}_gate")
+    except gx.exceptions.DataContextError as error:
+        raise AudiencesError(f"no checkpoint {gate}_gate in the GX project: {error}") from error
+
+
+def _session(datasource, settings: Settings, as_of: date) -> None:
+    """Open ``datasource`` read-only with the run's DuckDB settings and ``as_of`` set.
+
+    The raw suites' queries read the logical date as the DuckDB variable
+    ``as_of`` (``getvariable('as_of')``). GX keeps a context's datasources in
+    memory, so the connection arguments set here are the ones it connects
+    with; they are not saved to great_expectations.yml.
+    """
+    import sqlalchemy as sa
+
+    datasource.kwargs = {"connect_args": {"read_only": True, "config": settings.duckdb_config}}
+
+    def set_as_of(connection, _record) -> None:
+        connection.execute(f"set variable as_of = date '{as_of.isoformat()}'")
+
+    # GX queries through its execution engine's SQLAlchemy engine and inspects
+    # schemas through the datasource's own.
+    for engine in (datasource.get_execution_engine().engine, datasource.get_engine()):
+        sa.event.listen(engine, "connect", set_as_of)
+
+
+def _check(gate: str, suite: str, result) -> CheckResult:
+    config = result.expectation_config
+    error = _exception_message(result.exception_info)
+    details = result.result or {}
+    return CheckResult(
+        gate=gate,
+        suite=suite,
+        expectation=config.type,
+        column=config.kwargs.get("column"),
+        severity=str(config.severity.value if config.severity else "critical"),
+        success=bool(result.success) and error is None,
+        observed=_plain(details.get("observed_value")),
+        unexpected_count=details.get("unexpected_count"),
+        unexpected_percent=details.get("unexpected_percent"),
+        sample=[_plain(v) for v in details.get("partial_unexpected_list", [])][:SAMPLE_SIZE],
+        notes=config.notes,
+        error=error,
+    )
+
+
+def _materialize(settings: Settings, context, checkpoint, as_of: date) -> Path:
+    """Compute the gate's ``gate_batches`` tables from the warehouse; return the file.
 
     GX runs a suite's batch query again inside each metric it computes (15-40
-    a suite): a suite marked ``materialize`` (a query that joins or aggregates
-    millions of rows) is validated on a table computed once. GX's own
+    a suite): a suite whose query joins or aggregates millions of rows is
+    validated on a table of the same name in the datasource ``gate_batches``,
+    computed here once from the warehouse query asset of that name. GX's own
     ``create_temp_table`` cannot serve here: its column metadata queries open
     new connections, which do not see a connection's temporary tables. The
     warehouse stays read-only; the file is removed after the gate.
     """
     import duckdb
 
-    if not queries:
-        return None
-    path = settings.home / "tmp" / "gates" / f"{gate}_batches.duckdb"
+    warehouse = context.data_sources.get("warehouse")
+    batches = context.data_sources.get("gate_batches")
+    path = Path(batches.get_engine().url.database)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
+    names = [
+        d.batch_definition.data_asset.name
+        for d in checkpoint.validation_definitions
+        if d.batch_definition.data_asset.datasource.name == batches.name
+    ]
     con = duckdb.connect(str(path), config=settings.duckdb_config)
     try:
         con.execute(f"attach {literal(str(settings.warehouse))} as warehouse (read_only)")
-        con.execute("use warehouse")  # the suites' queries name schema.table
-        for name, query in queries.items():
+        con.execute("use warehouse")  # the queries name schema.table
+        con.execute(f"set variable as_of = date '{as_of.isoformat()}'")
+        for name in names:
+            query = warehouse.get_asset(name).query
             con.execute(f"create table {path.stem}.main.{name} as {query}")
     finally:
         con.close()
