@@ -23,6 +23,11 @@ loaded warehouse, and the ratio of the transformation to it.
 ``--memory-limit 4GB`` runs it all with DuckDB limited to that much memory
 (spilling to disk) and writes ``<scale>-<limit>.json``.
 
+``--scheduler`` runs both nights as a deployment does instead: a scheduler
+with the LocalExecutor on PostgreSQL (the deployment of
+tests/e2e/deployment.py), each night triggered by its logical date, so the
+three extracts run at the same time; it writes ``<scale>-scheduler.json``.
+
 Writes docs/bench/<scale>.json and rewrites the benchmark table in
 docs/performance.md from every result measured so far.
 """
@@ -37,7 +42,8 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +52,7 @@ SCALES = {"XS": 10_000, "S": 100_000, "M": 1_000_000}
 END = date(2026, 11, 22)
 FULL_NIGHT = END - timedelta(days=1)
 MODEL_SCHEMAS = ("staging", "intermediate", "marts", "segments")
+DAG_ID = "customer_segments_nightly"
 TABLE_START, TABLE_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
@@ -55,13 +62,20 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--home", type=Path, help="default: /tmp/audiences-bench-<scale>")
     parser.add_argument("--memory-limit", help="DuckDB's memory limit, e.g. 4GB (default 80%%)")
+    parser.add_argument(
+        "--scheduler",
+        action="store_true",
+        help="run the nights under a real scheduler (PostgreSQL, LocalExecutor)",
+    )
     args = parser.parse_args()
     home = (args.home or Path(f"/tmp/audiences-bench-{args.scale}")).resolve()
     customers = SCALES[args.scale]
     name = args.scale + (f"-{args.memory_limit}" if args.memory_limit else "")
+    name += "-scheduler" if args.scheduler else ""
     result: dict = {
         "scale": args.scale,
         "name": name,
+        "runner": "scheduler" if args.scheduler else "dags-test",
         "customers": customers,
         "days": args.days,
         "memory_limit": args.memory_limit or "80%",
@@ -91,28 +105,16 @@ def main() -> None:
         result["seconds"]["generate"] = round(time.perf_counter() - start, 1)
     _reset(home)
 
-    env = _env(home)
-    subprocess.run(
-        [str(ROOT / "scripts" / "airflow_init.sh")], env=env, check=True, capture_output=True
-    )
     os.environ["AUDIENCES_HOME"] = str(home)
-    from audiences.config import settings
-
-    config = settings()
-    full = _night(FULL_NIGHT, env, home)
-    models = full.pop("models")
-    result["full"] = full
-    result["floor_seconds"] = _floor(config, models, home)
-    result["ratio_dbt_build_to_floor"] = round(
-        full["stages"]["dbt_build"]["seconds"] / result["floor_seconds"], 2
-    )
-    result["ratio_dag_run_to_floor"] = round(full["dag_run_seconds"] / result["floor_seconds"], 2)
-    incremental = _night(END, env, home)
-    incremental.pop("models")
-    result["incremental"] = incremental
-    result["ratio_incremental_to_full"] = round(
-        incremental["dag_run_seconds"] / full["dag_run_seconds"], 3
-    )
+    if args.scheduler:
+        with _scheduler(home) as trigger:
+            _measure(result, home, trigger)
+    else:
+        env = _env(home)
+        subprocess.run(
+            [str(ROOT / "scripts" / "airflow_init.sh")], env=env, check=True, capture_output=True
+        )
+        _measure(result, home, lambda day: _dags_test(day, env, home))
     result["peak_rss_gib"] = round(
         resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20, 2
     )
@@ -125,12 +127,61 @@ def main() -> None:
     print(json.dumps(result, indent=2))
 
 
-def _night(day: date, env: dict[str, str], home: Path) -> dict:
-    """Run the DAG for ``day`` through Airflow; return its stages and dbt's model times."""
+def _measure(result: dict, home: Path, run) -> None:
+    """The full night, the floor and the incremental night; ``run(day)`` runs one night
+    through Airflow and returns its wall-clock seconds."""
+    from audiences.config import settings
+
+    config = settings()
+    full = _night(FULL_NIGHT, run, config)
+    models = full.pop("models")
+    result["full"] = full
+    result["floor_seconds"] = _floor(config, models, home)
+    result["ratio_dbt_build_to_floor"] = round(
+        full["stages"]["dbt_build"]["seconds"] / result["floor_seconds"], 2
+    )
+    result["ratio_dag_run_to_floor"] = round(full["dag_run_seconds"] / result["floor_seconds"], 2)
+    incremental = _night(END, run, config)
+    incremental.pop("models")
+    result["incremental"] = incremental
+    result["ratio_incremental_to_full"] = round(
+        incremental["dag_run_seconds"] / full["dag_run_seconds"], 3
+    )
+
+
+def _night(day: date, run, config) -> dict:
+    """Run the DAG for ``day``; return its stages and dbt's model times."""
+    seconds = run(day)
+    stages = _stages(config.reports / day.isoformat() / "stages.jsonl")
+    extracts = _extracts_wall_seconds(config.reports / day.isoformat() / "stages.jsonl")
+    rows = _rows(config.warehouse, day)
+    results = json.loads((config.dbt_target_dir / "run_results.json").read_text())
+    models = [r for r in results["results"] if r["unique_id"].startswith("model.")]
+    return {
+        "date": day.isoformat(),
+        "dag_run_seconds": seconds,
+        "stages": {
+            name: {"seconds": secs, "rows_per_second": _rate(rows.get(name), secs)}
+            for name, secs in stages.items()
+        },
+        # From the first extract's start to the last one's end: their sum when they
+        # run one after another, less when they overlap.
+        "extracts_wall_seconds": extracts,
+        "rows": rows,
+        "dbt_models_seconds": round(sum(r["execution_time"] for r in models), 1),
+        "dbt_slowest_models": {
+            r["unique_id"].split(".")[-1]: round(r["execution_time"], 1)
+            for r in sorted(models, key=lambda r: -r["execution_time"])[:8]
+        },
+        "models": models,
+    }
+
+
+def _dags_test(day: date, env: dict[str, str], home: Path) -> float:
+    """One night with `airflow dags test` (one process, one task at a time)."""
     from audiences.config import settings
     from audiences.report.stages import executed_run
 
-    config = settings()
     start = time.perf_counter()
     out = subprocess.run(
         [str(BIN / "airflow"), "dags", "test", "customer_segments_nightly", day.isoformat()],
@@ -143,35 +194,74 @@ def _night(day: date, env: dict[str, str], home: Path) -> dict:
     log.write_text(out.stdout + out.stderr)
     if "state=success" not in out.stdout + out.stderr:
         sys.exit(f"the DAG run for {day} did not succeed; see {log}")
-    executed_run(config, day, out.stdout + out.stderr)  # a "success" that ran no task fails
-    stages = _stages(config.reports / day.isoformat() / "stages.jsonl")
-    rows = _rows(config.warehouse, day)
-    run = json.loads((config.dbt_target_dir / "run_results.json").read_text())
-    models = [r for r in run["results"] if r["unique_id"].startswith("model.")]
-    return {
-        "date": day.isoformat(),
-        "dag_run_seconds": seconds,
-        "stages": {
-            name: {"seconds": secs, "rows_per_second": _rate(rows.get(name), secs)}
-            for name, secs in stages.items()
-        },
-        "rows": rows,
-        "dbt_models_seconds": round(sum(r["execution_time"] for r in models), 1),
-        "dbt_slowest_models": {
-            r["unique_id"].split(".")[-1]: round(r["execution_time"], 1)
-            for r in sorted(models, key=lambda r: -r["execution_time"])[:8]
-        },
-        "models": models,
-    }
+    executed_run(settings(), day, out.stdout + out.stderr)  # a "success" that ran no task fails
+    return seconds
+
+
+@contextmanager
+def _scheduler(home: Path):
+    """A deployment (PostgreSQL, LocalExecutor, scheduler, API server); yields a function
+    that triggers the night of a day, waits for it and returns the run's seconds."""
+    sys.path.insert(0, str(ROOT))
+    from tests.e2e import deployment
+
+    api_port, logs = deployment.free_port(), home / "logs"
+    dag = ROOT / "dags" / f"{DAG_ID}.py"
+    with deployment.postgres() as database:
+        env = deployment.deployment_env(
+            home,
+            database,
+            api_port,
+            [dag],
+            # No scheduled run of its own: the next yearly interval after the
+            # start date lies in the future, so only the triggered nights run.
+            AUDIENCES_SCHEDULE="0 2 1 1 *",
+            AUDIENCES_START_DATE=FULL_NIGHT.isoformat(),
+            **_extra_env(),
+        )
+        deployment.airflow_cli(env, "db", "migrate")
+        deployment.airflow_cli(env, "pools", "import", str(ROOT / "deploy" / "airflow_pools.json"))
+        with deployment.airflow_services(env, logs, api_port):
+            deployment.wait("the DAG parsed", lambda: _query(database, "select 1 from dag"), logs)
+            deployment.airflow_cli(env, "dags", "unpause", DAG_ID)
+            yield lambda day: _triggered(env, database, logs, day)
+
+
+def _triggered(env: dict[str, str], database: str, logs: Path, day: date) -> float:
+    from tests.e2e.deployment import airflow_cli, wait
+
+    run_id = f"bench__{day.isoformat()}"
+    airflow_cli(env, "dags", "trigger", DAG_ID, "--run-id", run_id,
+                "--logical-date", f"{day.isoformat()}T02:00:00+00:00")  # fmt: skip
+    finished = (
+        "select state, extract(epoch from end_date - start_date) from dag_run"
+        " where run_id = :run and state in ('success', 'failed')"
+    )
+    (state, seconds), *_ = wait(
+        f"the night of {day}", lambda: _query(database, finished, run=run_id), logs, timeout=7200
+    )
+    if state != "success":
+        sys.exit(f"the DAG run for {day} failed; see {logs}")
+    return round(float(seconds), 1)
+
+
+def _query(database: str, sql: str, **params) -> list[tuple]:
+    from tests.e2e.deployment import query
+
+    return query(database, sql, params)
 
 
 def _env(home: Path) -> dict[str, str]:
     from audiences.config import airflow_env
 
+    return airflow_env(home, **_extra_env())
+
+
+def _extra_env() -> dict[str, str]:
     extra = {"PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
     if "AUDIENCES_DUCKDB_MEMORY_LIMIT" in os.environ:
         extra["AUDIENCES_DUCKDB_MEMORY_LIMIT"] = os.environ["AUDIENCES_DUCKDB_MEMORY_LIMIT"]
-    return airflow_env(home, **extra)
+    return extra
 
 
 def _run(command: list[str], home: Path) -> None:
@@ -181,7 +271,17 @@ def _run(command: list[str], home: Path) -> None:
 
 def _reset(home: Path) -> None:
     """Everything but the generated sources: a first night on a new install."""
-    for name in ("landing", "dbt", "reports", "publications", "airflow", "floor"):
+    for name in (
+        "landing",
+        "dbt",
+        "reports",
+        "gx",
+        "publications",
+        "airflow",
+        "floor",
+        "dags",
+        "logs",
+    ):
         shutil.rmtree(home / name, ignore_errors=True)
     for name in ("warehouse.duckdb", "published", "exports"):
         path = home / name
@@ -189,11 +289,24 @@ def _reset(home: Path) -> None:
             shutil.rmtree(path)  # left by an older layout
         elif path.is_symlink() or path.exists():
             path.unlink()
+    for name in ("dags", "logs"):  # the deployment of --scheduler
+        shutil.rmtree(home / name, ignore_errors=True)
 
 
 def _stages(path: Path) -> dict[str, float]:
     lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return {line["stage"]: line["seconds"] for line in lines}
+
+
+def _extracts_wall_seconds(path: Path) -> float:
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    extracts = [line for line in lines if line["stage"].startswith("extract_")]
+    start = min(datetime.fromisoformat(line["started_at"]) for line in extracts)
+    end = max(
+        datetime.fromisoformat(line["started_at"]) + timedelta(seconds=line["seconds"])
+        for line in extracts
+    )
+    return round((end - start).total_seconds(), 1)
 
 
 def _rows(warehouse: Path, day: date) -> dict[str, int]:
@@ -262,7 +375,7 @@ def _memory_gib() -> int:
 
 
 def _write_table(out_dir: Path) -> None:
-    names = [n for s in SCALES for n in (s, f"{s}-4GB")]
+    names = [n for s in SCALES for n in (s, f"{s}-scheduler", f"{s}-4GB")]
     results = [
         json.loads((out_dir / f"{n}.json").read_text())
         for n in names
@@ -284,7 +397,8 @@ def _write_table(out_dir: Path) -> None:
 
     def label(r: dict) -> str:
         limit = f", DuckDB {r['memory_limit']}" if r["memory_limit"] != "80%" else ""
-        return f"{r['scale']} ({r['customers']:,}{limit})"
+        runner = ", scheduler" if r.get("runner") == "scheduler" else ""
+        return f"{r['scale']} ({r['customers']:,}{limit}{runner})"
 
     def row(title: str, cell) -> str:
         return f"| {title} | " + " | ".join(cell(r) for r in results) + " |"
@@ -297,12 +411,20 @@ def _write_table(out_dir: Path) -> None:
 
         return cell
 
+    def extracts(night: str):
+        def cell(r: dict) -> str:
+            seconds = r[night].get("extracts_wall_seconds")
+            return "-" if seconds is None else f"{seconds} s"
+
+        return cell
+
     lines = [
         "| | " + " | ".join(label(r) for r in results) + " |",
         "|---|" + "---:|" * len(results),
         row("generate (s)", lambda r: str(r["seconds"].get("generate", "-"))),
         row("**full night** (whole history, empty warehouse)", lambda r: r["full"]["date"]),
         *[row(name, stage("full", name)) for name in stages],
+        row("extracts, first start to last end", extracts("full")),
         row(
             "**whole DAG run (Airflow), full**",
             lambda r: f"**{r['full']['dag_run_seconds']} s**",
@@ -313,6 +435,7 @@ def _write_table(out_dir: Path) -> None:
         row("whole DAG run / floor", lambda r: str(r["ratio_dag_run_to_floor"])),
         row("**incremental night** (one new day)", lambda r: r["incremental"]["date"]),
         *[row(name, stage("incremental", name)) for name in stages],
+        row("extracts, first start to last end", extracts("incremental")),
         row(
             "**whole DAG run (Airflow), incremental**",
             lambda r: f"**{r['incremental']['dag_run_seconds']} s**",

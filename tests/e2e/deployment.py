@@ -70,9 +70,10 @@ def postgres() -> Iterator[str]:
 
 
 def deployment_env(
-    home: Path, database: str, api_port: int, dag_files: list[Path]
+    home: Path, database: str, api_port: int, dag_files: list[Path], **extra: str
 ) -> dict[str, str]:
-    """The environment of every Airflow process of the deployment, DAGs from ``dag_files``."""
+    """The environment of every Airflow process of the deployment, DAGs from ``dag_files``
+    (``extra``: more variables)."""
     dags = home / "dags"
     dags.mkdir()
     for path in dag_files:
@@ -87,6 +88,7 @@ def deployment_env(
         AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_hex(16),
         AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="5",
         AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="1",
+        **extra,
     )
 
 
