@@ -29,6 +29,11 @@ OLD_HOUR = "2026/11/18/10.jsonl.gz"
 # again (customer_id_changes) or keeps them (segment_membership_history reads
 # snapshots that are never refreshed), so they are compared separately.
 RUN_LOGS = {"customer_id_changes", "int_customer_id_assignments"}
+# Lookups memoised by spelling (libphonenumber's and email-validator's verdicts):
+# a spelling no longer staged (a contact changed address) stays known, since its
+# verdict depends on nothing else, so a nightly build may hold rows a full
+# refresh does not; never fewer, never different ones. Erasure purges them.
+MEMOS = {"int_email_addresses", "int_phone_numbers"}
 
 
 def _redeliver_old_hour(web: Path) -> tuple[str, str]:
@@ -74,6 +79,8 @@ def _differences(built: Path, reference: Path) -> dict[str, tuple[int, int]]:
             ).fetchone()[0]
             for a, b in (("built", "reference"), ("reference", "built"))
         ]
+        if table.split(".")[1] in MEMOS:
+            only[0] = 0
         if any(only):
             differences[table] = tuple(only)
     con.close()

@@ -1,0 +1,119 @@
+"""A sequence of incremental nights equals a full refresh after every night.
+
+Three nights, each built incrementally on the previous night's build, then
+compared row for row with a full refresh of the same data. Between them the
+sources change the ways real nights do: two contacts merge into one customer
+(one takes the other's address) and split again (it takes its own back), a
+subscriber opts out and then opts in again, an old hour file of web events is
+re-delivered with a late event in it, and a person is erased.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+
+import pytest
+
+from audiences.cli import main
+from audiences.config import settings
+from audiences.generate import GenerateOptions, generate
+from audiences.pipeline import erase_step
+from audiences.transform import dbt_build
+from tests.conftest import (
+    DAY_BEFORE,
+    END,
+    SMALL,
+    append_csv,
+    crm_contact,
+    extract_and_load,
+    use_sources,
+    warehouse_query,
+)
+from tests.dbt.test_incremental import _differences, _redeliver_old_hour
+
+pytestmark = pytest.mark.dbt
+
+FIRST = END - timedelta(days=2)
+ANN, BOB, CARL = "ann.arbour@example.ie", "bob.birch@example.ie", "carl.cedar@example.ie"
+DORA = "dora.daly@example.ie"
+
+
+@pytest.fixture(scope="module")
+def sources_first_night(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sources_first")
+    generate(out, GenerateOptions(**{**SMALL.__dict__, "through": FIRST}))
+    return out
+
+
+def _contacts(home, day, rows: list[dict]) -> None:
+    append_csv(home / "sources" / "crm" / f"contacts_{day:%Y%m%d}.csv", rows)
+
+
+def _customer(identifier: str) -> str | None:
+    found = warehouse_query(
+        "select customer_id from marts.customer_identities where identifier_key = ?",
+        [identifier],
+    )
+    return found[0][0] if found else None
+
+
+def _opted_in(email: str) -> bool:
+    return warehouse_query(
+        "select bool_or(is_opted_in) from marts.dim_customers where email = ?", [email]
+    )[0][0]
+
+
+def _night(day, tmp_path) -> None:
+    """Build ``day`` incrementally on what is there; it must equal a full refresh."""
+    extract_and_load(day)
+    erase_step(day)
+    dbt_build(settings(), day)
+    incremental = tmp_path / f"incremental_{day}.duckdb"
+    shutil.copy(settings().warehouse, incremental)
+    dbt_build(settings(), day, full_refresh=True)
+    assert _differences(incremental, settings().warehouse) == {}, day
+    shutil.copy(incremental, settings().warehouse)  # the next night builds on the nightly chain
+
+
+def test_every_night_of_a_sequence_equals_a_full_refresh(
+    home, sources_first_night, sources_day_before, sources_through_end, tmp_path
+):
+    at = "{day}T08:00:00Z"
+    use_sources(home, sources_first_night)
+    _contacts(home, FIRST, [
+        crm_contact(990201, ANN, "Ann", "Arbour", at.format(day=FIRST)),
+        crm_contact(990202, BOB, "Bob", "Birch", at.format(day=FIRST)),
+        crm_contact(990203, CARL, "Carl", "Cedar", at.format(day=FIRST)),
+        crm_contact(990204, DORA, "Dora", "Daly", at.format(day=FIRST)),
+    ])  # fmt: skip
+    _night(FIRST, tmp_path)
+    assert _customer("crm_contact:990201") != _customer("crm_contact:990202")
+
+    assert _opted_in(DORA)
+
+    # Bob's contact takes Ann's address (a merge); Dora unsubscribes.
+    use_sources(home, sources_day_before)
+    dora_out = {**crm_contact(990204, DORA, "Dora", "Daly", at.format(day=DAY_BEFORE)),
+                "email_opt_in": "false", "opt_in_at": ""}  # fmt: skip
+    _contacts(home, DAY_BEFORE, [
+        crm_contact(990202, ANN, "Bob", "Birch", at.format(day=DAY_BEFORE)),
+        dora_out,
+    ])  # fmt: skip
+    _night(DAY_BEFORE, tmp_path)
+    assert _customer("crm_contact:990201") == _customer("crm_contact:990202")
+    assert not _opted_in(DORA)
+
+    # Bob takes his own address back (a split), Dora opts in again, Carl is
+    # erased, and an old hour of web events comes again with a late event.
+    assert main(["erase", "--email", CARL, "--note", "ticket 5150"]) == 0
+    use_sources(home, sources_through_end)
+    _contacts(home, END, [
+        crm_contact(990202, BOB, "Bob", "Birch", at.format(day=END)),
+        crm_contact(990204, DORA, "Dora", "Daly", at.format(day=END), opt_in=at.format(day=END)),
+    ])  # fmt: skip
+    _redeliver_old_hour(home / "sources" / "web")
+    _night(END, tmp_path)
+    assert _customer("crm_contact:990201") != _customer("crm_contact:990202")
+    assert _opted_in(DORA)
+    assert _customer("crm_contact:990203") is None
