@@ -180,10 +180,12 @@ def run_gate(settings: Settings, gate: str, as_of: date, run_name: str | None = 
     # Before GX opens the warehouse: DuckDB allows one configuration per file and process.
     history = load_config(settings.expectations_dir).get("row_counts", {})
     parameters = gate_parameters(settings, suites, as_of, history)
-    batches = _materialize(settings, context, checkpoint, as_of)
+    # Configured before anything asks for an engine: GX caches a datasource's
+    # engine by its connection string alone, whatever the arguments.
     datasources = [context.data_sources.get(name) for name in DATASOURCES]
     for datasource in datasources:
         _session(datasource, settings, as_of)
+    batches = _materialize(settings, context, checkpoint, as_of)
     try:
         outcome = checkpoint.run(
             expectation_parameters=parameters,
@@ -256,12 +258,17 @@ def _session(datasource, settings: Settings, as_of: date) -> None:
     datasource.kwargs = {"connect_args": {"read_only": True, "config": settings.duckdb_config}}
 
     def set_as_of(connection, _record) -> None:
-        connection.execute(f"set variable as_of = date '{as_of.isoformat()}'")
+        _set_as_of(connection, as_of)
 
     # GX queries through its execution engine's SQLAlchemy engine and inspects
     # schemas through the datasource's own.
     for engine in (datasource.get_execution_engine().engine, datasource.get_engine()):
         sa.event.listen(engine, "connect", set_as_of)
+
+
+def _set_as_of(connection, as_of: date) -> None:
+    """Give a DuckDB connection the logical date the suites' queries read."""
+    connection.execute(f"set variable as_of = date '{as_of.isoformat()}'")
 
 
 def _check(gate: str, suite: str, result) -> CheckResult:
@@ -311,7 +318,7 @@ def _materialize(settings: Settings, context, checkpoint, as_of: date) -> Path:
     try:
         con.execute(f"attach {literal(str(settings.warehouse))} as warehouse (read_only)")
         con.execute("use warehouse")  # the queries name schema.table
-        con.execute(f"set variable as_of = date '{as_of.isoformat()}'")
+        _set_as_of(con, as_of)
         for name in names:
             query = warehouse.get_asset(name).query
             con.execute(f"create table {path.stem}.main.{name} as {query}")
