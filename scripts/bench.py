@@ -228,21 +228,15 @@ def _scheduler(home: Path):
 
 
 def _triggered(env: dict[str, str], database: str, logs: Path, day: date) -> float:
-    from tests.e2e.deployment import airflow_cli, wait
+    from tests.e2e.deployment import airflow_cli, finished_run
 
     run_id = f"bench__{day.isoformat()}"
     airflow_cli(env, "dags", "trigger", DAG_ID, "--run-id", run_id,
                 "--logical-date", f"{day.isoformat()}T02:00:00+00:00")  # fmt: skip
-    finished = (
-        "select state, extract(epoch from end_date - start_date) from dag_run"
-        " where run_id = :run and state in ('success', 'failed')"
-    )
-    (state, seconds), *_ = wait(
-        f"the night of {day}", lambda: _query(database, finished, run=run_id), logs, timeout=7200
-    )
+    state, seconds = finished_run(database, logs, DAG_ID, run_id, timeout=7200)
     if state != "success":
         sys.exit(f"the DAG run for {day} failed; see {logs}")
-    return round(float(seconds), 1)
+    return seconds
 
 
 def _query(database: str, sql: str, **params) -> list[tuple]:

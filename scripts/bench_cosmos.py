@@ -202,22 +202,14 @@ def _under_scheduler(home: Path, loaded: Path, dag_files: list[Path]) -> dict:
 
 def _scheduled_run(env: dict[str, str], database: str, logs: Path, dag_id: str) -> dict:
     """Trigger ``dag_id`` for the night, wait for it; its duration and task states."""
-    from tests.e2e.deployment import airflow_cli, query, wait
-
-    def finished() -> list[tuple]:
-        return query(
-            database,
-            "select state, extract(epoch from end_date - start_date) from dag_run"
-            " where dag_id = :dag and state in ('success', 'failed')",
-            {"dag": dag_id},
-        )
+    from tests.e2e.deployment import airflow_cli, finished_run, query, wait
 
     wait(f"{dag_id} parsed", lambda: query(database, "select 1 from dag where dag_id = :dag",
                                             {"dag": dag_id}), logs)  # fmt: skip
     logical_date = f"{NIGHT.isoformat()}T00:00:00+00:00"
     airflow_cli(env, "dags", "trigger", dag_id, "--run-id", "bench", "--logical-date", logical_date)
     airflow_cli(env, "dags", "unpause", dag_id)
-    (state, seconds), *_ = wait(f"{dag_id} to finish", finished, logs, timeout=3600)
+    state, seconds = finished_run(database, logs, dag_id, "bench", timeout=3600)
     if state != "success":
         raise SystemExit(f"{dag_id} failed: see {logs}")
     tasks = query(
@@ -225,7 +217,7 @@ def _scheduled_run(env: dict[str, str], database: str, logs: Path, dag_id: str) 
         "select state, count(*) from task_instance where dag_id = :dag group by state",
         {"dag": dag_id},
     )
-    return {"seconds": round(float(seconds), 1), "tasks": dict(tasks)}
+    return {"seconds": seconds, "tasks": dict(tasks)}
 
 
 def _env(home: Path) -> dict[str, str]:

@@ -150,6 +150,24 @@ def wait(what: str, check, logs: Path, timeout: float = 900):
     raise TimeoutError(f"timed out waiting for {what}: {json.dumps(tails, indent=1)}")
 
 
+def finished_run(
+    database: str, logs: Path, dag_id: str, run_id: str, timeout: float = 900
+) -> tuple[str, float]:
+    """Wait for a DAG run to end; its state (success or failed) and its seconds."""
+    (state, seconds), *_ = wait(
+        f"{dag_id} run {run_id} to finish",
+        lambda: query(
+            database,
+            "select state, extract(epoch from end_date - start_date) from dag_run"
+            " where dag_id = :dag and run_id = :run and state in ('success', 'failed')",
+            {"dag": dag_id, "run": run_id},
+        ),
+        logs,
+        timeout,
+    )
+    return state, round(float(seconds), 1)
+
+
 def airflow_cli(env: dict[str, str], *args: str) -> None:
     out = subprocess.run([AIRFLOW, *args], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]

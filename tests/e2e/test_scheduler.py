@@ -24,6 +24,7 @@ from tests.e2e.deployment import (
     airflow_cli,
     airflow_services,
     deployment_env,
+    finished_run,
     free_port,
     postgres,
     query,
@@ -75,23 +76,14 @@ def test_a_night_under_the_scheduler_with_postgres(home):
                          "--logical-date", f"{day.isoformat()}T02:00:00+00:00")  # fmt: skip
             airflow_cli(env, "dags", "unpause", DOWNSTREAM)
             airflow_cli(env, "dags", "unpause", DAG_ID)
-            state = wait(
-                "the nightly run to finish",
-                lambda: query(
-                    database,
-                    "select state from dag_run where dag_id = :dag and run_id = 'triggered'"
-                    " and state in ('success', 'failed')",
-                    {"dag": DAG_ID},
-                ),
-                logs,
-            )
+            state, _ = finished_run(database, logs, DAG_ID, "triggered")
             tasks = query(
                 database,
                 "select task_id, state, start_date, end_date from task_instance"
                 " where dag_id = :dag and run_id = 'triggered'",
                 {"dag": DAG_ID},
             )
-            assert state == [("success",)], tasks
+            assert state == "success", tasks
             assert {t[0]: t[1] for t in tasks if t[1] != "success"} == {}
             assert query(database, "select count(*) from dag_run where dag_id = :dag",
                           {"dag": DAG_ID}) == [(1,)]  # fmt: skip
