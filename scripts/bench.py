@@ -151,9 +151,12 @@ def _measure(result: dict, home: Path, run) -> None:
 
 def _night(day: date, run, config) -> dict:
     """Run the DAG for ``day``; return its stages and dbt's model times."""
+    from audiences.report.stages import read_stages
+
     seconds = run(day)
-    stages = _stages(config.reports / day.isoformat() / "stages.jsonl")
-    extracts = _extracts_wall_seconds(config.reports / day.isoformat() / "stages.jsonl")
+    recorded = read_stages(config, day)
+    stages = {line["stage"]: line["seconds"] for line in recorded}
+    extracts = _extracts_wall_seconds(recorded)
     rows = _rows(config.warehouse, day)
     results = json.loads((config.dbt_target_dir / "run_results.json").read_text())
     models = [r for r in results["results"] if r["unique_id"].startswith("model.")]
@@ -287,14 +290,8 @@ def _reset(home: Path) -> None:
         shutil.rmtree(home / name, ignore_errors=True)
 
 
-def _stages(path: Path) -> dict[str, float]:
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return {line["stage"]: line["seconds"] for line in lines}
-
-
-def _extracts_wall_seconds(path: Path) -> float:
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    extracts = [line for line in lines if line["stage"].startswith("extract_")]
+def _extracts_wall_seconds(stages: list[dict]) -> float:
+    extracts = [line for line in stages if line["stage"].startswith("extract_")]
     start = min(datetime.fromisoformat(line["started_at"]) for line in extracts)
     end = max(
         datetime.fromisoformat(line["started_at"]) + timedelta(seconds=line["seconds"])
