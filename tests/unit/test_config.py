@@ -62,6 +62,7 @@ def test_the_project_folders_are_settings_checked_for_their_files(home, monkeypa
     assert f"AUDIENCES_DBT_PROJECT_DIR='{home}'" in str(error.value)
     assert "the folder holding the project's dbt_project.yml" in str(error.value)
     assert f"AUDIENCES_EXPECTATIONS_DIR='{home}'" in str(error.value)
+    assert "the folder of the GX project (great_expectations.yml)" in str(error.value)
 
 
 def test_an_installed_package_needs_its_data_folder_named(monkeypatch):
