@@ -8,7 +8,9 @@ with
 assignments as (
 
     select * from {{ ref('int_customer_id_assignments') }}
-    where change_type in ('merge', 'split')
+    where
+        change_type in ('merge', 'split')
+        and identifier_type in ('crm_contact', 'shop_customer', 'guest_order')
 
 ),
 

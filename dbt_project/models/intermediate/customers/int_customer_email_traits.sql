@@ -1,5 +1,19 @@
 {#- Email engagement per customer as of the logical date, from the CRM's
-    email activity of every contact record that resolved to the customer. -#}
+    email activity of every contact record that resolved to the customer.
+    Incremental by customer (macros/incremental_traits.sql): a night re-derives
+    the customers whose activity, contacts or 30-day window changed. -#}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='customer_id',
+    on_schema_change='fail',
+    post_hook="{{ audiences.delete_retracted_customers() }}",
+) }}
+
+-- depends_on: {{ ref('int_customer_id_assignments') }}
+
+{%- set since = audiences.traits_since() %}
 
 with
 
@@ -17,19 +31,53 @@ identities as (
 
 ),
 
-customer_activities as (
+attributed_activities as (
 
     select
         identities.customer_id,
         activities.campaign_id,
         activities.campaign_type,
         activities.event_type,
-        activities.occurred_at
+        activities.occurred_at,
+        activities.load_date
     from activities
     inner join identities
         on identities.identifier_key = 'crm_contact:' || cast(activities.contact_id as varchar)
 
 ),
+
+{% if since is none %}
+
+    customers as (
+
+        select distinct customer_id from attributed_activities
+
+    ),
+
+    customer_activities as (
+
+        select * from attributed_activities
+
+    ),
+
+{% else %}
+
+    customers as (
+
+        {{ audiences.customers_to_refresh(
+            since, 'attributed_activities', ['crm_contact'], [30 * 24 * 60]
+        ) }}
+
+    ),
+
+    customer_activities as (
+
+        select * from attributed_activities
+        where customer_id in (select customers.customer_id from customers)
+
+    ),
+
+{% endif %}
 
 last_marketing_sends as (
 
@@ -101,7 +149,8 @@ engagement as (
         max(occurred_at) filter (where event_type = 'open') as last_email_opened_at,
         max(occurred_at) filter (
             where event_type = 'sent' and campaign_type = 'marketing'
-        ) as last_marketing_email_sent_at
+        ) as last_marketing_email_sent_at,
+        max(load_date) as last_load_date
     from customer_activities
     group by customer_id
 
@@ -110,15 +159,23 @@ engagement as (
 traits as (
 
     select
-        engagement.*,
+        customers.customer_id,
+        engagement.emails_sent_30d,
+        engagement.email_opens_30d,
+        engagement.email_clicks_30d,
+        engagement.last_email_opened_at,
+        engagement.last_marketing_email_sent_at,
         coalesce(last_three.has_opened_last_3_marketing, false) as has_opened_last_3_marketing,
-        cast(open_hours.open_hour as integer) as preferred_send_hour
-    from engagement
+        cast(open_hours.open_hour as integer) as preferred_send_hour,
+        engagement.last_load_date
+    from customers
+    left outer join engagement
+        on customers.customer_id = engagement.customer_id
     left outer join last_three
-        on engagement.customer_id = last_three.customer_id
+        on customers.customer_id = last_three.customer_id
     left outer join open_hours
         on
-            engagement.customer_id = open_hours.customer_id
+            customers.customer_id = open_hours.customer_id
             and open_hours.hour_rank = 1
 
 )

@@ -42,7 +42,8 @@ customer_events as (
         events.product_category,
         cast(events.product_price * coalesce(rates.rate_to_eur, 1) as decimal(18, 2))
             as product_price_eur,
-        events.occurred_at
+        events.occurred_at,
+        events.load_date
     from events
     left outer join identities as by_user
         on by_user.identifier_key = 'shop_customer:' || events.user_id

@@ -5,15 +5,63 @@
     sessionised (an event's predecessor, if it is more than 30 minutes older,
     starts a session whether it is known or not). "Checkout starts without an
     order" are checkout starts with no completed order by the same customer in
-    the 48 hours after. -#}
+    the 48 hours after. Incremental by customer (macros/incremental_traits.sql):
+    a night re-derives the customers whose events, devices or windows changed. -#}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='customer_id',
+    on_schema_change='fail',
+    post_hook="{{ audiences.delete_retracted_customers() }}",
+) }}
+
+-- depends_on: {{ ref('int_customer_id_assignments') }}
+
+{%- set since = audiences.traits_since() %}
+{#- The windows: 30 and 7 days, and the 30 minutes before 30 days that sessions look at. -#}
+{%- set windows_minutes = [30 * 24 * 60, 30 * 24 * 60 + 30, 7 * 24 * 60] %}
 
 with
 
-customer_events as (
+attributed_events as (
 
     select * from {{ ref('int_customer_web_events') }}
 
 ),
+
+{% if since is none %}
+
+    customers as (
+
+        select distinct customer_id from attributed_events
+
+    ),
+
+    customer_events as (
+
+        select * from attributed_events
+
+    ),
+
+{% else %}
+
+    customers as (
+
+        {{ audiences.customers_to_refresh(
+            since, 'attributed_events', ['anonymous_id', 'shop_customer'], windows_minutes
+        ) }}
+
+    ),
+
+    customer_events as (
+
+        select * from attributed_events
+        where customer_id in (select customers.customer_id from customers)
+
+    ),
+
+{% endif %}
 
 gaps as (
 
@@ -109,7 +157,8 @@ activity as (
             and occurred_at >= {{ dbt.dateadd('day', -30, as_of_end()) }}
         ) as cart_additions_30d,
         max(occurred_at) filter (where event_name = 'product_added') as last_cart_added_at,
-        max(occurred_at) as last_seen_at
+        max(occurred_at) as last_seen_at,
+        max(load_date) as last_load_date
     from customer_events
     group by customer_id
 
@@ -149,7 +198,7 @@ last_views as (
 traits as (
 
     select
-        activity.customer_id,
+        customers.customer_id,
         coalesce(sessions.sessions_7d, 0) as sessions_7d,
         coalesce(sessions.sessions_30d, 0) as sessions_30d,
         activity.product_views_7d,
@@ -161,19 +210,22 @@ traits as (
         last_views.product_id as last_product_viewed_id,
         last_views.occurred_at as last_product_viewed_at,
         activity.last_cart_added_at,
-        activity.last_seen_at
-    from activity
+        activity.last_seen_at,
+        activity.last_load_date
+    from customers
+    left outer join activity
+        on customers.customer_id = activity.customer_id
     left outer join sessions
-        on activity.customer_id = sessions.customer_id
+        on customers.customer_id = sessions.customer_id
     left outer join abandoned_checkouts
-        on activity.customer_id = abandoned_checkouts.customer_id
+        on customers.customer_id = abandoned_checkouts.customer_id
     left outer join category_views
         on
-            activity.customer_id = category_views.customer_id
+            customers.customer_id = category_views.customer_id
             and category_views.category_rank = 1
     left outer join last_views
         on
-            activity.customer_id = last_views.customer_id
+            customers.customer_id = last_views.customer_id
             and last_views.view_rank = 1
 
 )

@@ -1,7 +1,11 @@
-{#- The log of which customer_id each record identifier had, written only when
-    it changes: one row the first time a record is seen and one row each time a
-    merge or a split moves it to another customer_id. Kept across nightly runs
-    (incremental); re-running a date first deletes that date's rows. -#}
+{#- The log of which customer_id each identifier had, written only when it
+    changes: one row the first time an identifier is seen, one row each time a
+    merge or a split moves it to another customer_id, and one row (customer_id
+    null) when it is gone (an erasure, a deleted record, a link the guards now
+    refuse). The incremental trait models read it to find the customers whose
+    identifiers changed since they were built (macros/incremental_traits.sql).
+    Kept across nightly runs (incremental); re-running a date first deletes
+    that date's rows. -#}
 
 {{ config(
     materialized='incremental',
@@ -13,8 +17,11 @@ with
 
 identities as (
 
-    select * from {{ ref('customer_identities') }}
-    where is_record
+    select
+        identifier_key,
+        identifier_type,
+        customer_id
+    from {{ ref('customer_identities') }}
 
 ),
 
@@ -24,6 +31,7 @@ logged as (
 
     select
         identifier_key,
+        identifier_type,
         customer_id,
         row_number() over (
             partition by identifier_key order by assigned_as_of desc
@@ -37,9 +45,10 @@ previous as (
 
     select
         identifier_key,
+        identifier_type,
         customer_id
     from logged
-    where assignment_rank = 1
+    where assignment_rank = 1 and customer_id is not null
 
 ),
 
@@ -49,6 +58,7 @@ previous as (
 
         select
             cast(null as varchar) as identifier_key,
+            cast(null as varchar) as identifier_type,
             cast(null as varchar) as customer_id
         where 1 = 0
 
@@ -65,21 +75,23 @@ surviving_ids as (
 assignments as (
 
     select
-        identities.identifier_key,
+        coalesce(identities.identifier_key, previous.identifier_key) as identifier_key,
+        coalesce(identities.identifier_type, previous.identifier_type) as identifier_type,
         identities.customer_id,
         previous.customer_id as previous_customer_id,
         case
+            when identities.customer_id is null then 'removed'
             when previous.customer_id is null then 'new'
             when surviving_ids.customer_id is null then 'merge'
             else 'split'
         end as change_type,
         cast({{ as_of_date() }} as date) as assigned_as_of
     from identities
-    left outer join previous
+    full outer join previous
         on identities.identifier_key = previous.identifier_key
     left outer join surviving_ids
         on previous.customer_id = surviving_ids.customer_id
-    where previous.customer_id is null or previous.customer_id <> identities.customer_id
+    where previous.customer_id is distinct from identities.customer_id
 
 )
 
