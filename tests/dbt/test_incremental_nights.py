@@ -5,13 +5,18 @@ compared row for row with a full refresh of the same data. Between them the
 sources change the ways real nights do: two contacts merge into one customer
 (one takes the other's address) and split again (it takes its own back), a
 subscriber opts out and then opts in again, an old hour file of web events is
-re-delivered with a late event in it, and a person is erased.
+re-delivered with a late event in it, and a person is erased. A subscriber
+browsed once, weeks before the 30-day window, and an even older event of
+hers arrives late: the nights that take it re-read only her window and the
+late event, and must carry her last visit and last product viewed.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 import shutil
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -48,6 +53,48 @@ def sources_first_night(tmp_path_factory):
 
 def _contacts(home, day, rows: list[dict]) -> None:
     append_csv(home / "sources" / "crm" / f"contacts_{day:%Y%m%d}.csv", rows)
+
+
+def _web_hour(home, at: datetime, events: list[dict]) -> None:
+    """Write one hour file of web events, as the collector delivers them."""
+    path = home / "sources" / "web" / f"{at:%Y/%m/%d/%H}.jsonl.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for number, event in enumerate(events):
+        stamp = (at + timedelta(minutes=number)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        lines.append({
+            "messageId": f"{event['anonymousId']}-{at:%Y%m%d%H}-{number}", "userId": None,
+            "event": None, "properties": {}, "traits": None, "timestamp": stamp,
+            "receivedAt": stamp, "context": {"page": {"path": "/"}, "campaign": None},
+            **event,
+        })  # fmt: skip
+    path.write_bytes(gzip.compress("".join(json.dumps(line) + "\n" for line in lines).encode()))
+
+
+def _dora_browsed_weeks_ago(home) -> None:
+    """Dora's laptop: identified as her and a product viewed, 40 days before the first night."""
+    _web_hour(home, datetime(2026, 10, 10, 20), [
+        {"type": "identify", "anonymousId": "dora-laptop", "traits": {"email": DORA}},
+        {"type": "track", "event": "Product Viewed", "anonymousId": "dora-laptop",
+         "properties": {"product_id": "7", "category": "yoga", "price": 30.0}},
+    ])  # fmt: skip
+
+
+def _dora_late_cart_addition(home) -> None:
+    """An even older event of her laptop, delivered late."""
+    _web_hour(home, datetime(2026, 10, 5, 9), [
+        {"type": "track", "event": "Product Added", "anonymousId": "dora-laptop",
+         "properties": {"product_id": "8", "category": "yoga", "price": 20.0}},
+    ])  # fmt: skip
+
+
+def _web_traits(email: str) -> tuple:
+    return warehouse_query(
+        "select t.last_seen_at, t.last_product_viewed_id, t.last_cart_added_at"
+        " from intermediate.int_customer_web_traits t"
+        " join marts.dim_customers d using (customer_id) where d.email = ?",
+        [email],
+    )[0]
 
 
 def _customer(identifier: str) -> str | None:
@@ -87,6 +134,7 @@ def test_every_night_of_a_sequence_equals_a_full_refresh(
         crm_contact(990203, CARL, "Carl", "Cedar", at.format(day=FIRST)),
         crm_contact(990204, DORA, "Dora", "Daly", at.format(day=FIRST)),
     ])  # fmt: skip
+    _dora_browsed_weeks_ago(home)
     _night(FIRST, tmp_path)
     assert _customer("crm_contact:990201") != _customer("crm_contact:990202")
 
@@ -113,7 +161,13 @@ def test_every_night_of_a_sequence_equals_a_full_refresh(
         crm_contact(990204, DORA, "Dora", "Daly", at.format(day=END), opt_in=at.format(day=END)),
     ])  # fmt: skip
     _redeliver_old_hour(home / "sources" / "web")
+    _dora_late_cart_addition(home)
     _night(END, tmp_path)
     assert _customer("crm_contact:990201") != _customer("crm_contact:990202")
     assert _opted_in(DORA)
     assert _customer("crm_contact:990203") is None
+    assert _web_traits(DORA) == (
+        datetime(2026, 10, 10, 20, 1, tzinfo=UTC),
+        "7",
+        datetime(2026, 10, 5, 9, tzinfo=UTC),
+    )

@@ -62,11 +62,15 @@ attributed_activities as (
 
 {% else %}
 
+    rederived as (
+
+        {{ audiences.customers_rederived(since, ['crm_contact']) }}
+
+    ),
+
     customers as (
 
-        {{ audiences.customers_to_refresh(
-            since, 'attributed_activities', ['crm_contact'], [30 * 24 * 60]
-        ) }}
+        {{ audiences.customers_to_refresh(since, 'attributed_activities', [30 * 24 * 60]) }}
 
     ),
 

@@ -6,7 +6,10 @@
     starts a session whether it is known or not). "Checkout starts without an
     order" are checkout starts with no completed order by the same customer in
     the 48 hours after. Incremental by customer (macros/incremental_traits.sql):
-    a night re-derives the customers whose events, devices or windows changed. -#}
+    a night re-derives the customers whose events, devices or windows changed,
+    from the last 30 days and the nights loaded since, carrying the last
+    product viewed, the last cart addition and the last visit from their row;
+    a customer whose devices changed is re-derived from the whole history. -#}
 
 {{ config(
     materialized='incremental',
@@ -46,18 +49,42 @@ attributed_events as (
 
 {% else %}
 
+    rederived as (
+
+        {{ audiences.customers_rederived(since, ['anonymous_id', 'shop_customer']) }}
+
+    ),
+
     customers as (
 
-        {{ audiences.customers_to_refresh(
-            since, 'attributed_events', ['anonymous_id', 'shop_customer'], windows_minutes
-        ) }}
+        {{ audiences.customers_to_refresh(since, 'attributed_events', windows_minutes) }}
+
+    ),
+
+    carried as (
+
+        select * from {{ this }}
+        where
+            customer_id in (select customers.customer_id from customers)
+            and customer_id not in (select rederived.customer_id from rederived)
 
     ),
 
     customer_events as (
 
         select * from attributed_events
-        where customer_id in (select customers.customer_id from customers)
+        where customer_id in (select rederived.customer_id from rederived)
+
+        union all
+
+        select * from attributed_events
+        where
+            (
+                occurred_at >= {{ dbt.dateadd('minute', -(windows_minutes | max), as_of_end()) }}
+                or load_date >= {{ since }}
+            )
+            and customer_id in (select customers.customer_id from customers)
+            and customer_id not in (select rederived.customer_id from rederived)
 
     ),
 
@@ -190,8 +217,25 @@ last_views as (
         row_number() over (
             partition by customer_id order by occurred_at desc, product_id asc
         ) as view_rank
-    from customer_events
-    where event_name = 'product_viewed'
+    from (
+        select
+            customer_id,
+            product_id,
+            occurred_at
+        from customer_events
+        where event_name = 'product_viewed'
+        {%- if since is not none %}
+
+            union all
+
+            select
+                customer_id,
+                last_product_viewed_id as product_id,
+                last_product_viewed_at as occurred_at
+            from carried
+            where last_product_viewed_at is not null
+        {%- endif %}
+    ) as product_views
 
 ),
 
@@ -201,17 +245,18 @@ traits as (
         customers.customer_id,
         coalesce(sessions.sessions_7d, 0) as sessions_7d,
         coalesce(sessions.sessions_30d, 0) as sessions_30d,
-        activity.product_views_7d,
-        activity.product_views_30d,
-        activity.cart_additions_30d,
+        coalesce(activity.product_views_7d, 0) as product_views_7d,
+        coalesce(activity.product_views_30d, 0) as product_views_30d,
+        coalesce(activity.cart_additions_30d, 0) as cart_additions_30d,
         coalesce(abandoned_checkouts.checkout_starts_without_order_30d, 0)
             as checkout_starts_without_order_30d,
         category_views.product_category as top_category_viewed_30d,
         last_views.product_id as last_product_viewed_id,
         last_views.occurred_at as last_product_viewed_at,
-        activity.last_cart_added_at,
-        activity.last_seen_at,
-        activity.last_load_date
+        {{ audiences.carried_latest(since, 'activity', 'last_cart_added_at') }}
+            as last_cart_added_at,
+        {{ audiences.carried_latest(since, 'activity', 'last_seen_at') }} as last_seen_at,
+        {{ audiences.carried_latest(since, 'activity', 'last_load_date') }} as last_load_date
     from customers
     left outer join activity
         on customers.customer_id = activity.customer_id
@@ -227,6 +272,10 @@ traits as (
         on
             customers.customer_id = last_views.customer_id
             and last_views.view_rank = 1
+    {%- if since is not none %}
+        left outer join carried
+            on customers.customer_id = carried.customer_id
+    {%- endif %}
 
 )
 
