@@ -1,11 +1,12 @@
-{#- Per-customer trait models (web, email) are incremental by customer: a
-    night re-derives only the customers whose traits can have changed since
-    the model was last built, and keeps every other row as it is. A customer's
-    traits depend on three things, and each has its own test of change:
+{#- Per-customer models (the web and email traits, the survivorship
+    candidates) are incremental by customer: a night re-derives only the
+    customers whose rows can have changed since the model was last built, and
+    keeps every other row as it is. A customer's rows depend on three things,
+    and each has its own test of change:
 
-    1. the events of their identifiers — a customer with an event loaded since
-       the last build (`load_date`), or stamped after that build's date (loaded
-       earlier, with a timestamp in the future then);
+    1. the events or source records of their identifiers — a customer with one
+       loaded since the last build (`load_date`), or stamped after that build's
+       date (loaded earlier, with a timestamp in the future then);
     2. which identifiers are theirs — a customer, old or new, of an identifier
        that int_customer_id_assignments shows appeared, moved or went since;
     3. the logical date — a windowed trait ("in the last 30 days") changes

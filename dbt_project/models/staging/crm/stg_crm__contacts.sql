@@ -52,6 +52,7 @@ renamed as (
 
         -- dates
         source.birth_date,
+        source._logical_date as load_date,
 
         -- timestamps
         source.opt_in_at as opted_in_at,

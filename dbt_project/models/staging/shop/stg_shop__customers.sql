@@ -38,7 +38,10 @@ renamed as (
         -- timestamps
         source.created_at,
         source.updated_at,
-        source._extracted_at as extracted_at
+        source._extracted_at as extracted_at,
+
+        -- dates
+        source._logical_date as load_date
 
     from source
     left outer join countries
