@@ -8,7 +8,9 @@ subscriber opts out and then opts in again, an old hour file of web events is
 re-delivered with a late event in it, and a person is erased. A subscriber
 browsed once, weeks before the 30-day window, and an even older event of
 hers arrives late: the nights that take it re-read only her window and the
-late event, and must carry her last visit and last product viewed.
+late event, and must carry her last visit and last product viewed. Another
+browsed anonymously on a tablet weeks before and identifies on it on the
+second night: her customer takes the tablet's whole history.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ pytestmark = pytest.mark.dbt
 
 FIRST = END - timedelta(days=2)
 ANN, BOB, CARL = "ann.arbour@example.ie", "bob.birch@example.ie", "carl.cedar@example.ie"
-DORA = "dora.daly@example.ie"
+DORA, ERIN = "dora.daly@example.ie", "erin.elm@example.ie"
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +87,23 @@ def _dora_late_cart_addition(home) -> None:
     _web_hour(home, datetime(2026, 10, 5, 9), [
         {"type": "track", "event": "Product Added", "anonymousId": "dora-laptop",
          "properties": {"product_id": "8", "category": "yoga", "price": 20.0}},
+    ])  # fmt: skip
+
+
+def _erin_browsed_anonymously(home) -> None:
+    """A tablet nobody has identified: a product viewed and added, weeks before."""
+    _web_hour(home, datetime(2026, 10, 12, 18), [
+        {"type": "track", "event": "Product Viewed", "anonymousId": "erin-tablet",
+         "properties": {"product_id": "9", "category": "running", "price": 90.0}},
+        {"type": "track", "event": "Product Added", "anonymousId": "erin-tablet",
+         "properties": {"product_id": "9", "category": "running", "price": 90.0}},
+    ])  # fmt: skip
+
+
+def _erin_identifies(home, day) -> None:
+    """Erin signs in on the tablet: the device becomes hers."""
+    _web_hour(home, datetime(day.year, day.month, day.day, 10), [
+        {"type": "identify", "anonymousId": "erin-tablet", "traits": {"email": ERIN}},
     ])  # fmt: skip
 
 
@@ -133,8 +152,10 @@ def test_every_night_of_a_sequence_equals_a_full_refresh(
         crm_contact(990202, BOB, "Bob", "Birch", at.format(day=FIRST)),
         crm_contact(990203, CARL, "Carl", "Cedar", at.format(day=FIRST)),
         crm_contact(990204, DORA, "Dora", "Daly", at.format(day=FIRST)),
+        crm_contact(990205, ERIN, "Erin", "Elm", at.format(day=FIRST)),
     ])  # fmt: skip
     _dora_browsed_weeks_ago(home)
+    _erin_browsed_anonymously(home)
     _night(FIRST, tmp_path)
     assert _customer("crm_contact:990201") != _customer("crm_contact:990202")
 
@@ -148,9 +169,15 @@ def test_every_night_of_a_sequence_equals_a_full_refresh(
         crm_contact(990202, ANN, "Bob", "Birch", at.format(day=DAY_BEFORE)),
         dora_out,
     ])  # fmt: skip
+    _erin_identifies(home, DAY_BEFORE)
     _night(DAY_BEFORE, tmp_path)
     assert _customer("crm_contact:990201") == _customer("crm_contact:990202")
     assert not _opted_in(DORA)
+    assert _web_traits(ERIN) == (
+        datetime(DAY_BEFORE.year, DAY_BEFORE.month, DAY_BEFORE.day, 10, tzinfo=UTC),
+        "9",
+        datetime(2026, 10, 12, 18, 1, tzinfo=UTC),
+    )
 
     # Bob takes his own address back (a split), Dora opts in again, Carl is
     # erased, and an old hour of web events comes again with a late event.

@@ -9,7 +9,9 @@
     a night re-derives the customers whose events, devices or windows changed,
     from the last 30 days and the nights loaded since, carrying the last
     product viewed, the last cart addition and the last visit from their row;
-    a customer whose devices changed is re-derived from the whole history. -#}
+    a customer whose devices changed is re-derived from the whole history.
+    Their events are picked from the staged events by the customers'
+    identifiers and only then attributed (macro attribute_web_events). -#}
 
 {{ config(
     materialized='incremental',
@@ -20,6 +22,9 @@
 ) }}
 
 -- depends_on: {{ ref('int_customer_id_assignments') }}
+-- depends_on: {{ ref('customer_identities') }}
+-- depends_on: {{ ref('stg_web__events') }}
+-- depends_on: {{ ref('int_currency_rates') }}
 
 {%- set since = audiences.traits_since() %}
 {#- The windows: 30 and 7 days, and the 30 minutes before 30 days that sessions look at. -#}
@@ -27,23 +32,17 @@
 
 with
 
-attributed_events as (
-
-    select * from {{ ref('int_customer_web_events') }}
-
-),
-
 {% if since is none %}
-
-    customers as (
-
-        select distinct customer_id from attributed_events
-
-    ),
 
     customer_events as (
 
-        select * from attributed_events
+        select * from {{ ref('int_customer_web_events') }}
+
+    ),
+
+    customers as (
+
+        select distinct customer_id from customer_events
 
     ),
 
@@ -57,7 +56,7 @@ attributed_events as (
 
     customers as (
 
-        {{ audiences.customers_to_refresh(since, 'attributed_events', windows_minutes) }}
+        {{ audiences.customers_to_refresh(since, ref('int_customer_web_events'), windows_minutes) }}
 
     ),
 
@@ -70,21 +69,72 @@ attributed_events as (
 
     ),
 
+    {#- The events of the customers re-derived are found among the staged events
+        by their identifiers, and only those are attributed: a filter on the
+        customer_id of every attributed event would attribute them all. -#}
+    customer_keys as (
+
+        select
+            identifier_type,
+            identifier_value,
+            customer_id in (select rederived.customer_id from rederived) as is_rederived
+        from {{ ref('customer_identities') }}
+        where
+            identifier_type in ('anonymous_id', 'shop_customer')
+            and customer_id in (select customers.customer_id from customers)
+
+    ),
+
+    {#- Whole histories for the customers re-derived; for the others, the
+        windows and the nights loaded since, the rest being carried. -#}
+    staged_events as (
+
+        select * from {{ ref('stg_web__events') }}
+        where
+            occurred_at < {{ as_of_end() }}
+            and (
+                anonymous_id in (
+                    select customer_keys.identifier_value from customer_keys
+                    where customer_keys.identifier_type = 'anonymous_id' and customer_keys.is_rederived
+                )
+                or user_id in (
+                    select customer_keys.identifier_value from customer_keys
+                    where customer_keys.identifier_type = 'shop_customer' and customer_keys.is_rederived
+                )
+                or (
+                    (
+                        occurred_at >= {{ dbt.dateadd('minute', -(windows_minutes | max), as_of_end()) }}
+                        or load_date >= {{ since }}
+                    )
+                    and (
+                        anonymous_id in (
+                            select customer_keys.identifier_value from customer_keys
+                            where customer_keys.identifier_type = 'anonymous_id'
+                        )
+                        or user_id in (
+                            select customer_keys.identifier_value from customer_keys
+                            where customer_keys.identifier_type = 'shop_customer'
+                        )
+                    )
+                )
+            )
+
+    ),
+
+    {#- The same, attributed: an event of a customer's device can be someone
+        else's, by its userId. -#}
     customer_events as (
 
-        select * from attributed_events
-        where customer_id in (select rederived.customer_id from rederived)
-
-        union all
-
-        select * from attributed_events
+        select * from ({{ audiences.attribute_web_events('staged_events') }}) as attributed
         where
-            (
-                occurred_at >= {{ dbt.dateadd('minute', -(windows_minutes | max), as_of_end()) }}
-                or load_date >= {{ since }}
+            customer_id in (select rederived.customer_id from rederived)
+            or (
+                customer_id in (select customers.customer_id from customers)
+                and (
+                    occurred_at >= {{ dbt.dateadd('minute', -(windows_minutes | max), as_of_end()) }}
+                    or load_date >= {{ since }}
+                )
             )
-            and customer_id in (select customers.customer_id from customers)
-            and customer_id not in (select rederived.customer_id from rederived)
 
     ),
 
