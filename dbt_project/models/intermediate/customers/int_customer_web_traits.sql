@@ -29,6 +29,7 @@
 {%- set since = audiences.traits_since() %}
 {#- The windows: 30 and 7 days, and the 30 minutes before 30 days that sessions look at. -#}
 {%- set windows_minutes = [30 * 24 * 60, 30 * 24 * 60 + 30, 7 * 24 * 60] %}
+{%- set window_start = dbt.dateadd('minute', -(windows_minutes | max), as_of_end()) %}
 
 with
 
@@ -103,7 +104,7 @@ with
                 )
                 or (
                     (
-                        occurred_at >= {{ dbt.dateadd('minute', -(windows_minutes | max), as_of_end()) }}
+                        occurred_at >= {{ window_start }}
                         or load_date >= {{ since }}
                     )
                     and (
@@ -131,7 +132,7 @@ with
             or (
                 customer_id in (select customers.customer_id from customers)
                 and (
-                    occurred_at >= {{ dbt.dateadd('minute', -(windows_minutes | max), as_of_end()) }}
+                    occurred_at >= {{ window_start }}
                     or load_date >= {{ since }}
                 )
             )
