@@ -80,7 +80,7 @@ web_identifies as (
     from {{ ref('stg_web__events') }}
     where
         event_type = 'identify'
-        and is_traits_email_valid
+        and traits_email in (select valid_emails.email from valid_emails)
         and occurred_at < {{ as_of_end() }}
     group by anonymous_id, traits_email
 

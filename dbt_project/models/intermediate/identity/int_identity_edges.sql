@@ -84,7 +84,7 @@ observations as (
         'web_identify_call' as link_source,
         occurred_at as seen_at
     from web_events
-    where event_type = 'identify' and is_traits_email_valid
+    where event_type = 'identify' and traits_email in (select valid_emails.email from valid_emails)
 
 ),
 

@@ -1,10 +1,11 @@
 {#- Every email address (normalised) in the CRM's contacts, the shop's
-    accounts and orders (staged), with email-validator's verdict, computed
-    once. The library runs in Python (tens of microseconds an address), so
-    validating every record on every build would cost seconds per hundred
-    thousand records; the models that need the verdict join this lookup
-    instead. Incremental: a build adds the addresses it has not seen before. The verdict depends on
-    nothing but the address, so the lookup holds for any logical date. -#}
+    accounts and orders and the web's identify calls (staged), with
+    email-validator's verdict, computed once. The library runs in Python
+    (tens of microseconds an address), so validating every record on every
+    build would cost seconds per hundred thousand records; the models that
+    need the verdict join this lookup instead. Incremental: a build adds the
+    addresses it has not seen before. The verdict depends on nothing but the
+    address, so the lookup holds for any logical date. -#}
 
 {{ config(
     materialized='incremental',
@@ -25,6 +26,11 @@ addresses as (
     union
 
     select email from {{ ref('stg_shop__orders') }}
+
+    union
+
+    select traits_email as email from {{ ref('stg_web__events') }}
+    where event_type = 'identify'
 
 ),
 

@@ -78,9 +78,6 @@ renamed as (
         {{ audiences.try_cast('property[5]', 'decimal(18, 4)') }} as product_price,
         {{ audiences.try_cast('property[6]', 'decimal(18, 2)') }} as revenue,
 
-        -- booleans
-        {{ is_valid_email('traits_email') }} as is_traits_email_valid,
-
         -- timestamps
         timestamp as occurred_at,
         received_at,
