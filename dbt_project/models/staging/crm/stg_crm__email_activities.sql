@@ -27,9 +27,9 @@ source as (
 
 deduplicated as (
 
-    {{ deduplicate(
+    {{ deduplicate_redeliveries(
         'source',
-        partition_by='event_id',
+        key='event_id',
         order_by='_logical_date, _record_number'
     ) }}
 

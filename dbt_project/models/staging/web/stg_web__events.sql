@@ -25,9 +25,9 @@ source as (
 
 deduplicated as (
 
-    {{ deduplicate(
+    {{ deduplicate_redeliveries(
         'source',
-        partition_by='message_id',
+        key='message_id',
         order_by='received_at, _logical_date, _source_file, _record_number'
     ) }}
 
