@@ -122,7 +122,6 @@ def _checks(home, monkeypatch):
         gx.Checkpoint(
             name="marts_gate",
             validation_definitions=definitions,
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
         )
     )
     for name in gates.DATASOURCES:  # DuckDB: one configuration per file and process

@@ -4,8 +4,8 @@ The suites, validation definitions and checkpoints are a GX project in
 ``expectations/`` (a file data context; its README says how it is laid out).
 A gate opens it on this deployment's warehouse, runs the checkpoint
 ``<gate>_gate`` with the run's parameters (the logical date, the rows the
-load wrote), which also updates the Data Docs site, and returns every check's
-result with its severity. The work is SQL in DuckDB: GX computes its metrics
+load wrote), builds the Data Docs pages of its results, and returns every
+check's result with its severity. The work is SQL in DuckDB: GX computes its metrics
 with queries, nothing is loaded into pandas.
 """
 
@@ -196,6 +196,7 @@ def run_gate(settings: Settings, gate: str, as_of: date, run_name: str | None = 
             gx_duckdb.close(datasource.get_execution_engine())
             datasource.get_engine().dispose()
         batches.unlink(missing_ok=True)
+    _build_data_docs(context, outcome)
     # A source the company does not have (AUDIENCES_SOURCES) is not judged:
     # its raw tables are empty, and its checks are left out of the result.
     judged = {
@@ -243,6 +244,23 @@ def _checkpoint(context, gate: str):
         return context.checkpoints.get(f"{gate}_gate")
     except gx.exceptions.DataContextError as error:
         raise AudiencesError(f"no checkpoint {gate}_gate in the GX project: {error}") from error
+
+
+def _build_data_docs(context, outcome) -> None:
+    """Build the Data Docs pages of the gate's results and the site's index, once.
+
+    GX's ``UpdateDataDocsAction`` builds once per suite, and every build
+    renders the index of all stored results again: nine times for the raw
+    gate, 1.9 s of its 5 s at XS, growing with the nights kept.
+    """
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
+
+    identifiers = []
+    for identifier, result in outcome.run_results.items():
+        identifiers += [identifier, ExpectationSuiteIdentifier(name=result.suite_name)]
+    context.build_data_docs(resource_identifiers=identifiers)
 
 
 def _session(datasource, settings: Settings, as_of: date) -> None:
