@@ -366,7 +366,12 @@ def _memory_gib() -> int:
 
 
 def _write_table(out_dir: Path) -> None:
-    names = [n for s in SCALES for n in (s, f"{s}-scheduler", f"{s}-4GB")]
+    # Per scale: dags test, the scheduler, then each memory limit measured.
+    names = [
+        n
+        for s in SCALES
+        for n in (s, f"{s}-scheduler", *sorted(p.stem for p in out_dir.glob(f"{s}-*GB.json")))
+    ]
     results = [
         json.loads((out_dir / f"{n}.json").read_text())
         for n in names
