@@ -18,14 +18,18 @@
         through a sort, so only the rows of repeated keys are ranked and the
         rest pass as they are. A null key is ranked with the repeats, as
         deduplicate() keeps one row of them. -#}
-    select *, 1 as dedupe_rank
-    from {{ relation }}
-    where {{ key }} not in (
+    with repeated_keys as (
+
         select {{ key }} from {{ relation }}
         where {{ key }} is not null
         group by {{ key }}
         having count(*) > 1
+
     )
+
+    select *, 1 as dedupe_rank
+    from {{ relation }}
+    where {{ key }} not in (select repeated_keys.{{ key }} from repeated_keys)
 
     union all
 
@@ -37,11 +41,7 @@
         from {{ relation }}
         where
             {{ key }} is null
-            or {{ key }} in (
-                select {{ key }} from {{ relation }}
-                group by {{ key }}
-                having count(*) > 1
-            )
+            or {{ key }} in (select repeated_keys.{{ key }} from repeated_keys)
     ) as ranked
     where dedupe_rank = 1
 {%- endmacro %}
