@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-pyc-$(shell cat requirements.lock pyproject.toml | c
 export AUDIENCES_HOME ?= $(CURDIR)/data
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock browser postgres demo test lint format unit e2e bench-generate bench clean
+.PHONY: help install lock browser postgres java demo test lint format unit spark e2e bench-generate bench clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ browser: ## Install Debian's Chromium for the report's browser test (if missing)
 postgres: ## Install Debian's PostgreSQL for the real-scheduler test (if missing)
 	@scripts/install_postgres.sh
 
+java: ## Install Debian's Java runtime for the Spark tests (if missing)
+	@scripts/install_java.sh
+
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
 
@@ -45,11 +48,14 @@ format: $(STAMP) ## Apply ruff and sqlfluff fixes
 	$(BIN)/ruff format .
 	AUDIENCES_WAREHOUSE=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff fix dbt_project/models
 
-test: lint browser postgres ## Every check: lint, then pytest (unit, dbt, DAG integrity, end-to-end, scheduler, browser)
+test: lint browser postgres java ## Every check: lint, then pytest (unit, dbt, Spark, DAG integrity, end-to-end, scheduler, browser)
 	$(BIN)/pytest
 
-unit: $(STAMP) ## pytest without the end-to-end Airflow run
-	$(BIN)/pytest -m "not e2e"
+unit: $(STAMP) ## pytest without the end-to-end Airflow runs and the Spark builds
+	$(BIN)/pytest -m "not e2e and not spark"
+
+spark: $(STAMP) java ## Only the Spark builds (parity with DuckDB, a standalone cluster)
+	$(BIN)/pytest -m spark
 
 e2e: $(STAMP) browser postgres ## Only the end-to-end Airflow runs
 	$(BIN)/pytest -m e2e

@@ -21,7 +21,7 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set latest = run_query(
-        'select cast(max(' ~ load_date_column ~ ') as varchar) from ' ~ this
+        'select cast(max(' ~ load_date_column ~ ') as string) from ' ~ this
     ).columns[0].values()[0] -%}
     {%- if latest is none -%}
         {{ return(none) }}

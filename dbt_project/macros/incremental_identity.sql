@@ -9,6 +9,10 @@
     bit_xor(hash({{ column }}))
 {%- endmacro %}
 
+{% macro spark__set_digest(column) -%}
+    bit_xor(xxhash64({{ column }}))
+{%- endmacro %}
+
 {% macro default__set_digest(column) -%}
     {{ exceptions.raise_compiler_error(
         "set_digest has no implementation for " ~ adapter.type()
@@ -20,6 +24,8 @@
 {% macro delete_gone_identifiers() -%}
     {#- Post-hook of int_identity_components: remove the rows of identifiers
         that are no longer nodes of the graph (a deleted or erased record). -#}
+    {%- if is_incremental() %}
     delete from {{ this }}
     where identifier_key not in (select identifier_key from {{ ref('int_identity_nodes') }})
+    {%- endif %}
 {%- endmacro %}

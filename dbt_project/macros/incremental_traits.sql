@@ -107,5 +107,7 @@
 {% macro delete_retracted_customers() -%}
     {#- Post-hook: remove the rows of re-derived customers with nothing left to
         count (see the top of this file). -#}
+    {%- if is_incremental() %}
     delete from {{ this }} where last_load_date is null
+    {%- endif %}
 {%- endmacro %}

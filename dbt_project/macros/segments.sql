@@ -117,6 +117,10 @@
     (cast('0x' || substr(md5({{ expression }}), 1, 8) as ubigint) % {{ buckets }})
 {%- endmacro %}
 
+{% macro spark__stable_bucket(expression, buckets) -%}
+    (cast(conv(substr(md5({{ expression }}), 1, 8), 16, 10) as bigint) % {{ buckets }})
+{%- endmacro %}
+
 
 {% macro sha256_email(expression) -%}
     {{ return(adapter.dispatch('sha256_email', 'audiences')(expression)) }}
@@ -130,6 +134,10 @@
 
 {% macro duckdb__sha256_email(expression) -%}
     sha256(lower(trim({{ expression }})))
+{%- endmacro %}
+
+{% macro spark__sha256_email(expression) -%}
+    sha2(lower(trim({{ expression }})), 256)
 {%- endmacro %}
 
 

@@ -19,6 +19,11 @@
     email_invalid_reason({{ column }})
 {%- endmacro %}
 
+{% macro spark__email_invalid_reason(column) -%}
+    {#- The Python UDF audiences.spark.functions registers. -#}
+    email_invalid_reason({{ column }})
+{%- endmacro %}
+
 {% macro default__email_invalid_reason(column) -%}
     {{ exceptions.raise_compiler_error(
         "email_invalid_reason needs an email-validator UDF on " ~ adapter.type()
@@ -46,6 +51,11 @@
     normalize_phone({{ column }}, {{ region }})
 {%- endmacro %}
 
+{% macro spark__normalize_phone(column, region) -%}
+    {#- The Python UDF audiences.spark.functions registers. -#}
+    normalize_phone({{ column }}, {{ region }})
+{%- endmacro %}
+
 {% macro default__normalize_phone(column, region) -%}
     {{ exceptions.raise_compiler_error(
         "normalize_phone needs a libphonenumber UDF on " ~ adapter.type()
@@ -55,8 +65,11 @@
 
 {% macro snake_case(column) -%}
     nullif(
-        lower(regexp_replace(regexp_replace(trim({{ column }}), '[^A-Za-z0-9]+', '_', 'g'),
-            '^_+|_+$', '', 'g')),
+        lower({{ audiences.regexp_replace_all(
+            audiences.regexp_replace_all('trim(' ~ column ~ ')', "'[^A-Za-z0-9]+'", "'_'"),
+            "'^_+|_+$'",
+            "''",
+        ) }}),
         ''
     )
 {%- endmacro %}
@@ -68,13 +81,13 @@
     select
         lower(country_code) as country_key,
         country_code,
-        cast(null as varchar) as unmapped_reason
+        cast(null as string) as unmapped_reason
     from {{ ref('country_codes') }}
     union all
     select
         lower(country_name) as country_key,
         country_code,
-        cast(null as varchar) as unmapped_reason
+        cast(null as string) as unmapped_reason
     from {{ ref('country_codes') }}
     union all
     select

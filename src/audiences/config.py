@@ -11,7 +11,7 @@ import os
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -89,6 +89,7 @@ EXPECTED = {
     "home": "the folder of the pipeline's data (required when installed as a package)",
     "dbt_project_dir": "the folder holding the project's dbt_project.yml",
     "expectations_dir": "the folder of the GX project (great_expectations.yml)",
+    "engine": "duckdb or spark",
 }
 
 
@@ -108,6 +109,12 @@ class Settings(BaseSettings):
     crm_encoding: Annotated[str, AfterValidator(_encoding)] = "utf-8"
     crm_delimiter: Annotated[str | None, AfterValidator(_delimiter)] = None
     warehouse: Path | None = None
+    # The engine dbt builds on: the embedded DuckDB, or Apache Spark
+    # (docs/scale-out.md) at spark_master, keeping its catalog and tables
+    # under spark_dir (a local folder, or object storage on a cluster).
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    spark_master: str = "local[*]"
+    spark_dir: str | None = None
     dbt_project_dir: Path = Field(DBT_PROJECT_DIR, validate_default=True)
     expectations_dir: Path = Field(PROJECT_ROOT / "expectations", validate_default=True)
     # No business timestamp is older: earlier ones are placeholders (1900, 1970) or typos.
@@ -151,6 +158,7 @@ class Settings(BaseSettings):
         self.web_dir = self.web_dir or sources / "web"
         self.shop_url = self.shop_url or f"sqlite:///{sources / 'shop.sqlite'}"
         self.warehouse = self.warehouse or self.home / "warehouse.duckdb"
+        self.spark_dir = self.spark_dir or str(self.home / "spark")
         self.duckdb_temp_dir = (self.duckdb_temp_dir or self.home / "tmp" / "duckdb").resolve()
         return self
 

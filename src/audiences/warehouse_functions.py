@@ -9,35 +9,18 @@ with ``region`` (ISO 3166 alpha-2) as the default region, else NULL.
 finds the address's syntax valid (strict RFC 5321/5322 limits, no DNS
 lookup), else its reason ("An email address cannot start with a period.").
 
-On another warehouse each would be a UDF of that warehouse; the dbt macros
-of the same names are the only callers.
+On Spark they are Python UDFs (``audiences.spark.functions``); the dbt
+macros of the same names are the only callers. Both engines run the same
+functions of ``audiences.identifiers``.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-import phonenumbers
 import pyarrow as pa
 from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb import DuckDBPyConnection
-from email_validator import EmailNotValidError, validate_email
 
-
-@lru_cache(maxsize=200_000)
-def to_e164(raw: str | None, region: str | None) -> str | None:
-    if not raw or not raw.strip():
-        return None
-    text = raw.strip()
-    if text.startswith("00"):
-        text = "+" + text[2:]  # the international prefix most of the world dials
-    try:
-        number = phonenumbers.parse(text, (region or "").upper() or None)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+from audiences.identifiers import email_invalid_reason, to_e164
 
 
 def _normalize_phone(raw: pa.Array, region: pa.Array) -> pa.Array:
@@ -45,17 +28,6 @@ def _normalize_phone(raw: pa.Array, region: pa.Array) -> pa.Array:
         [to_e164(r, g) for r, g in zip(raw.to_pylist(), region.to_pylist(), strict=True)],
         type=pa.string(),
     )
-
-
-@lru_cache(maxsize=200_000)
-def email_invalid_reason(email: str | None) -> str | None:
-    if email is None:
-        return None
-    try:
-        validate_email(email, check_deliverability=False, strict=True)
-    except EmailNotValidError as exc:
-        return str(exc)
-    return None
 
 
 def _email_invalid_reason(email: pa.Array) -> pa.Array:

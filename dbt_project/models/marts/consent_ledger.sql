@@ -88,7 +88,7 @@ bounces as (
         campaign_id,
         occurred_at,
         row_number() over (
-            partition by coalesce(email, cast(contact_id as varchar)) order by occurred_at
+            partition by coalesce(email, cast(contact_id as string)) order by occurred_at
         ) as bounce_number
     from activities
     where event_type = 'bounce'
@@ -138,8 +138,8 @@ events as (
 ledger as (
 
     select
-        {{ dbt.hash("cast(events.contact_id as varchar) || '|' || events.consent_event || '|'"
-            ~ " || events.event_detail || '|' || cast(events.occurred_at as varchar)") }}
+        {{ dbt.hash("cast(events.contact_id as string) || '|' || events.consent_event || '|'"
+            ~ " || events.event_detail || '|' || " ~ audiences.timestamp_text('events.occurred_at')) }}
             as consent_event_id,
         coalesce(by_contact.customer_id, by_email.customer_id) as customer_id,
         events.contact_id,
@@ -158,7 +158,7 @@ ledger as (
     left outer join consent_sources
         on events.event_detail = consent_sources.opt_in_source
     left outer join identities as by_contact
-        on by_contact.identifier_key = 'crm_contact:' || cast(events.contact_id as varchar)
+        on by_contact.identifier_key = 'crm_contact:' || cast(events.contact_id as string)
     left outer join identities as by_email
         on by_email.identifier_key = 'email:' || events.email
 

@@ -115,8 +115,8 @@ final as (
     left outer join identities
         on identities.identifier_key = case
             when orders.customer_id is not null
-                then 'shop_customer:' || cast(orders.customer_id as varchar)
-            else 'guest_order:' || cast(orders.order_id as varchar)
+                then 'shop_customer:' || cast(orders.customer_id as string)
+            else 'guest_order:' || cast(orders.order_id as string)
         end
     left outer join rates
         on

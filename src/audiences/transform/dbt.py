@@ -33,7 +33,8 @@ class DbtBuildError(PermanentError):
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
-    return {
+    env = {
+        "DBT_TARGET": settings.engine,
         "AUDIENCES_WAREHOUSE": str(settings.warehouse),
         "AUDIENCES_SOURCES": settings.sources,
         "DBT_PROFILES_DIR": str(settings.dbt_project_dir),
@@ -44,6 +45,19 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "AUDIENCES_DUCKDB_MEMORY_LIMIT": settings.duckdb_config["memory_limit"],
         "AUDIENCES_DUCKDB_TEMP_DIR": settings.duckdb_config["temp_directory"],
     }
+    if settings.engine == "spark":
+        from audiences.spark.session import spark_env
+
+        env.update(spark_env(settings))
+    return env
+
+
+def _start_engine(settings: Settings) -> None:
+    """On Spark, start the session dbt then takes, with the project's UDFs."""
+    if settings.engine == "spark":
+        from audiences.spark.session import start
+
+        start(settings)
 
 
 def _common_args(settings: Settings, as_of: date | None, quiet: bool = False) -> list[str]:
@@ -91,9 +105,11 @@ def run_dbt(
         if manifest is None:
             manifest = parse_project(settings, quiet)
         os.environ.update(dbt_env(settings))
+        _start_engine(settings)
         result = dbtRunner(manifest=manifest).invoke([*args, *_common_args(settings, as_of, quiet)])
     finally:
-        _release_warehouse()
+        if settings.engine == "duckdb":
+            _release_warehouse()
     if result.exception is not None:
         raise DbtBuildError(f"dbt {args[0]} could not run: {result.exception}") from (
             result.exception

@@ -8,7 +8,7 @@
     record they hold; the others keep their rows. -#}
 
 {{ config(
-    materialized='incremental',
+    materialized=audiences.materialized_incremental(),
     incremental_strategy='delete+insert',
     unique_key='customer_id',
     on_schema_change='fail',
@@ -113,19 +113,19 @@ rules as (
     {#- A deleted contact's version counts too: it takes the contact's values away. -#}
     changed_records as (
 
-        select 'crm_contact:' || cast(contact_id as varchar) as identifier_key
+        select 'crm_contact:' || cast(contact_id as string) as identifier_key
         from all_contacts
         where load_date >= {{ since }} or updated_at >= {{ since }}
 
         union all
 
-        select 'shop_customer:' || cast(customer_id as varchar) as identifier_key
+        select 'shop_customer:' || cast(customer_id as string) as identifier_key
         from accounts
         where load_date >= {{ since }} or updated_at >= {{ since }}
 
         union all
 
-        select 'guest_order:' || cast(order_id as varchar) as identifier_key
+        select 'guest_order:' || cast(order_id as string) as identifier_key
         from guest_orders
         where load_date >= {{ since }} or updated_at >= {{ since }}
 
@@ -164,7 +164,7 @@ crm_records as (
     select
         identities.customer_id,
         'crm' as source_system,
-        'crm_contact:' || cast(contacts.contact_id as varchar) as record_key,
+        'crm_contact:' || cast(contacts.contact_id as string) as record_key,
         contacts.updated_at,
         valid_emails.email,
         contacts.first_name,
@@ -173,11 +173,11 @@ crm_records as (
         contacts.country_code,
         contacts.city,
         contacts.postal_code,
-        cast(contacts.birth_date as varchar) as birth_date,
+        cast(contacts.birth_date as string) as birth_date,
         contacts.load_date
     from contacts
     inner join identities
-        on identities.identifier_key = 'crm_contact:' || cast(contacts.contact_id as varchar)
+        on identities.identifier_key = 'crm_contact:' || cast(contacts.contact_id as string)
     left outer join valid_emails
         on contacts.email = valid_emails.email
     left outer join phone_numbers
@@ -192,7 +192,7 @@ shop_records as (
     select
         identities.customer_id,
         'shop' as source_system,
-        'shop_customer:' || cast(accounts.customer_id as varchar) as record_key,
+        'shop_customer:' || cast(accounts.customer_id as string) as record_key,
         accounts.updated_at,
         valid_emails.email,
         accounts.first_name,
@@ -202,7 +202,7 @@ shop_records as (
         accounts.load_date
     from accounts
     inner join identities
-        on identities.identifier_key = 'shop_customer:' || cast(accounts.customer_id as varchar)
+        on identities.identifier_key = 'shop_customer:' || cast(accounts.customer_id as string)
     left outer join valid_emails
         on accounts.email = valid_emails.email
     left outer join phone_numbers
@@ -220,7 +220,7 @@ candidates as (
             select
                 customer_id,
                 '{{ attribute }}' as attribute_name,
-                cast({{ attribute }} as varchar) as attribute_value,
+                cast({{ attribute }} as string) as attribute_value,
                 source_system,
                 record_key,
                 updated_at,
@@ -240,13 +240,13 @@ candidates as (
         'email' as attribute_name,
         guest_orders.email as attribute_value,
         'guest_checkout' as source_system,
-        'guest_order:' || cast(guest_orders.order_id as varchar) as record_key,
+        'guest_order:' || cast(guest_orders.order_id as string) as record_key,
         guest_orders.updated_at,
         1 as record_completeness,
         guest_orders.load_date as last_load_date
     from guest_orders
     inner join identities
-        on identities.identifier_key = 'guest_order:' || cast(guest_orders.order_id as varchar)
+        on identities.identifier_key = 'guest_order:' || cast(guest_orders.order_id as string)
 
     union all
 

@@ -4,7 +4,7 @@
     the customers whose activity, contacts or 30-day window changed. -#}
 
 {{ config(
-    materialized='incremental',
+    materialized=audiences.materialized_incremental(),
     incremental_strategy='delete+insert',
     unique_key='customer_id',
     on_schema_change='fail',
@@ -42,7 +42,7 @@ attributed_activities as (
         activities.load_date
     from activities
     inner join identities
-        on identities.identifier_key = 'crm_contact:' || cast(activities.contact_id as varchar)
+        on identities.identifier_key = 'crm_contact:' || cast(activities.contact_id as string)
 
 ),
 

@@ -40,8 +40,10 @@ with_value as (
             when completed_orders > 0
                 then cast(net_revenue_eur / completed_orders as decimal(18, 2))
         end as average_order_value_eur,
-        {{ dbt.datediff('cast(last_order_at as date)', as_of_date(), 'day') }}
-            as days_since_last_order
+        cast(
+            {{ dbt.datediff('cast(last_order_at as date)', as_of_date(), 'day') }}
+            as bigint
+        ) as days_since_last_order
     from per_customer
 
 ),

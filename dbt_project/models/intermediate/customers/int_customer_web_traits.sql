@@ -14,7 +14,7 @@
     identifiers and only then attributed (macro attribute_web_events). -#}
 
 {{ config(
-    materialized='incremental',
+    materialized=audiences.materialized_incremental(),
     incremental_strategy='delete+insert',
     unique_key='customer_id',
     on_schema_change='fail',

@@ -5,11 +5,13 @@
     refuse). The incremental trait models read it to find the customers whose
     identifiers changed since they were built (macros/incremental_traits.sql).
     Kept across nightly runs (incremental); re-running a date first deletes
-    that date's rows. -#}
+    that date's rows (on Spark: overwrites that date's partition). -#}
 
 {{ config(
     materialized='incremental',
-    pre_hook="{% if is_incremental() %}delete from {{ this }}"
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'append',
+    partition_by=['assigned_as_of'] if target.type == 'spark' else none,
+    pre_hook="{% if is_incremental() and target.type != 'spark' %}delete from {{ this }}"
         ~ " where assigned_as_of = {{ audiences.as_of_date() }}{% endif %}",
 ) }}
 
@@ -57,9 +59,9 @@ previous as (
     previous as (
 
         select
-            cast(null as varchar) as identifier_key,
-            cast(null as varchar) as identifier_type,
-            cast(null as varchar) as customer_id
+            cast(null as string) as identifier_key,
+            cast(null as string) as identifier_type,
+            cast(null as string) as customer_id
         where 1 = 0
 
     ),

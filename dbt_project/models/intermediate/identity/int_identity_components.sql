@@ -16,7 +16,7 @@
     (tests/dbt/test_incremental_nights.py). -#}
 
 {{ config(
-    materialized='incremental',
+    materialized=audiences.materialized_incremental(),
     incremental_strategy='delete+insert',
     unique_key='identifier_key',
     on_schema_change='fail',

@@ -42,7 +42,7 @@ web_events as (
 observations as (
 
     select
-        'crm_contact:' || cast(contact_id as varchar) as left_key,
+        'crm_contact:' || cast(contact_id as string) as left_key,
         'email:' || email as right_key,
         'crm_contact_email' as link_source,
         created_at as seen_at
@@ -51,7 +51,7 @@ observations as (
     union all
 
     select
-        'shop_customer:' || cast(customer_id as varchar) as left_key,
+        'shop_customer:' || cast(customer_id as string) as left_key,
         'email:' || email as right_key,
         'shop_account_email' as link_source,
         created_at as seen_at
@@ -60,7 +60,7 @@ observations as (
     union all
 
     select
-        'guest_order:' || cast(order_id as varchar) as left_key,
+        'guest_order:' || cast(order_id as string) as left_key,
         'email:' || email as right_key,
         'guest_checkout_email' as link_source,
         ordered_at as seen_at

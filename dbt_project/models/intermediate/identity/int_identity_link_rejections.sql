@@ -51,7 +51,7 @@ over_cap as (
 
     select
         hub_key,
-        'identifier links ' || cast(linked_records as varchar) || ' records (cap '
+        'identifier links ' || cast(linked_records as string) || ' records (cap '
         || '{{ var("identity_max_records_per_identifier") }})' as reason
     from hub_fan_out
     where linked_records > {{ var('identity_max_records_per_identifier') }}

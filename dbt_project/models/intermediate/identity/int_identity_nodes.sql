@@ -33,7 +33,7 @@ edges as (
 sightings as (
 
     select
-        'crm_contact:' || cast(contact_id as varchar) as identifier_key,
+        'crm_contact:' || cast(contact_id as string) as identifier_key,
         'crm' as source_system,
         created_at as seen_at
     from contacts
@@ -41,7 +41,7 @@ sightings as (
     union all
 
     select
-        'shop_customer:' || cast(customer_id as varchar) as identifier_key,
+        'shop_customer:' || cast(customer_id as string) as identifier_key,
         'shop' as source_system,
         created_at as seen_at
     from accounts
@@ -49,7 +49,7 @@ sightings as (
     union all
 
     select
-        'guest_order:' || cast(order_id as varchar) as identifier_key,
+        'guest_order:' || cast(order_id as string) as identifier_key,
         'shop' as source_system,
         ordered_at as seen_at
     from guest_orders

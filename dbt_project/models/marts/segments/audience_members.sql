@@ -50,7 +50,7 @@ members as (
     inner join customers
         on memberships.customer_id = customers.customer_id
     left outer join products
-        on customers.last_product_viewed_id = cast(products.product_id as varchar)
+        on customers.last_product_viewed_id = cast(products.product_id as string)
 
 ),
 

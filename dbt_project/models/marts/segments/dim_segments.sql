@@ -18,22 +18,22 @@
             cast({{ segment_holdout_share(node) }} as double) as holdout_share,
             {{ sql_string(node.original_file_path) }} as model_path,
             {% set reason = segment_not_computable(node) -%}
-            {{ sql_string(reason) if reason else 'cast(null as varchar)' }}
+            {{ sql_string(reason) if reason else 'cast(null as string)' }}
                 as not_computable_reason,
             cast({{ as_of_date() }} as date) as as_of
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 {% else %}
     select
-        cast(null as varchar) as segment,
-        cast(null as varchar) as rule_description,
-        cast(null as varchar) as owner,
+        cast(null as string) as segment,
+        cast(null as string) as rule_description,
+        cast(null as string) as owner,
         cast(null as integer) as priority,
-        cast(null as varchar) as status,
-        cast(null as varchar) as tags,
+        cast(null as string) as status,
+        cast(null as string) as tags,
         cast(null as double) as holdout_share,
-        cast(null as varchar) as model_path,
-        cast(null as varchar) as not_computable_reason,
+        cast(null as string) as model_path,
+        cast(null as string) as not_computable_reason,
         cast(null as date) as as_of
     where 1 = 0
 {% endif %}

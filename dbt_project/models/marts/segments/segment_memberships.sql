@@ -51,8 +51,8 @@ with
     members as (
 
         select
-            cast(null as varchar) as customer_id,
-            cast(null as varchar) as segment,
+            cast(null as string) as customer_id,
+            cast(null as string) as segment,
             cast(null as integer) as priority,
             cast(null as double) as holdout_share
         where 1 = 0

@@ -3,7 +3,7 @@
     kept; the models that read them filter on occurred_at. -#}
 
 {{ config(
-    materialized='incremental',
+    materialized=audiences.materialized_incremental(),
     incremental_strategy='delete+insert',
     unique_key='email_event_id',
     on_schema_change='fail',

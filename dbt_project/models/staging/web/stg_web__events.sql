@@ -3,7 +3,7 @@
     kept; the models that read them filter on occurred_at. -#}
 
 {{ config(
-    materialized='incremental',
+    materialized=audiences.materialized_incremental(),
     incremental_strategy='delete+insert',
     unique_key='event_id',
     on_schema_change='fail',
@@ -35,18 +35,18 @@ deduplicated as (
 
 fields as (
 
-    -- One parse of each JSON column: JSON functions parse their input on every
-    -- call, and a path list extracts every field of one document at once.
+    -- One parse of each JSON column where the engine can (DuckDB: a path
+    -- list extracts every field of one document at once).
     select
         *,
-        json_extract_string(
-            properties,
-            ['$.product_id', '$.order_id', '$.category', '$.currency', '$.price', '$.revenue']
-        ) as property,
-        json_extract_string(
-            context, ['$.page.path', '$.campaign.source', '$.userAgent']
-        ) as context_field,
-        {{ normalize_email("json_extract_string(traits, '$.email')") }} as traits_email
+        {{ audiences.json_strings(
+            'properties',
+            ['$.product_id', '$.order_id', '$.category', '$.currency', '$.price', '$.revenue'],
+        ) }} as property,
+        {{ audiences.json_strings(
+            'context', ['$.page.path', '$.campaign.source', '$.userAgent']
+        ) }} as context_field,
+        {{ normalize_email(audiences.json_string('traits', '$.email')) }} as traits_email
     from deduplicated
 
 ),
@@ -58,25 +58,27 @@ renamed as (
         message_id as event_id,
         anonymous_id,
         user_id,
-        property[1] as product_id,
-        property[2] as order_id,
+        {{ audiences.list_item('property', 1) }} as product_id,
+        {{ audiences.list_item('property', 2) }} as order_id,
 
         -- strings
         type as event_type,
         {{ snake_case('event') }} as event_name,
-        {{ snake_case('property[3]') }} as product_category,
-        context_field[1] as page_path,
-        context_field[2] as utm_source,
-        context_field[3] as user_agent,
+        {{ snake_case(audiences.list_item('property', 3)) }} as product_category,
+        {{ audiences.list_item('context_field', 1) }} as page_path,
+        {{ audiences.list_item('context_field', 2) }} as utm_source,
+        {{ audiences.list_item('context_field', 3) }} as user_agent,
         traits_email,
-        property[4] as currency,
+        {{ audiences.list_item('property', 4) }} as currency,
         properties,
         context,
         traits,
 
         -- numerics
-        {{ audiences.try_cast('property[5]', 'decimal(18, 4)') }} as product_price,
-        {{ audiences.try_cast('property[6]', 'decimal(18, 2)') }} as revenue,
+        {{ audiences.try_cast(audiences.list_item('property', 5), 'decimal(18, 4)') }}
+            as product_price,
+        {{ audiences.try_cast(audiences.list_item('property', 6), 'decimal(18, 2)') }}
+            as revenue,
 
         -- timestamps
         timestamp as occurred_at,

@@ -1,0 +1,1 @@
+"""Apache Spark, the second engine (docs/scale-out.md): the session dbt builds on."""
