@@ -42,7 +42,9 @@ folder), so a downstream DAG can be scheduled on fresh audiences.
 - Re-running *D* gives the same rows; backfilling an earlier date works.
 - Every task that opens the DuckDB file runs in the one-slot pool
   `duckdb_writer` (`airflow pools import deploy/airflow_pools.json`):
-  DuckDB allows one writer at a time.
+  DuckDB allows one writer at a time. With `AUDIENCES_ENGINE=spark`
+  (docs/scale-out.md) dbt builds on Spark, whose tables take many writers:
+  the tasks run in Airflow's default pool.
 
 Tasks are thin calls into `audiences.pipeline`. A permanent error (schema
 drift, a contract or configuration error, a failed gate or build) fails its
@@ -62,9 +64,10 @@ from audiences.airflow_tasks import fail_fast, published_asset, run_day
 from audiences.alerts import FailureNotifier
 from audiences.config import settings
 
-WAREHOUSE_POOL = "duckdb_writer"  # created by the deployment: deploy/airflow_pools.json
 # A wrong AUDIENCES_* variable fails the import with its name and expected form.
 CONFIG = settings()
+# DuckDB's single writer: the pool is created by the deployment (deploy/airflow_pools.json).
+WAREHOUSE_POOL = "duckdb_writer" if CONFIG.engine == "duckdb" else "default_pool"
 # First retry delay; extracts double it on each retry (sources are often briefly unavailable).
 RETRY_DELAY = timedelta(seconds=CONFIG.retry_delay_seconds)
 # Updated by every publish: schedule a downstream DAG (an email-platform sync) on it.

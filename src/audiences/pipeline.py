@@ -86,9 +86,16 @@ def load_step(manifests: list[str], logical_date: date, run_id: str | None = Non
     ]
     config = _settings()
     with stage_timer(config, logical_date, run_id, "load"):
-        rows = load_results(config.warehouse, results)
+        on_spark = config.engine == "spark"
+        # On Spark the landing Parquet is the raw layer: DuckDB keeps the accounting.
+        rows = load_results(config.warehouse, results, raw_rows=not on_spark)
         disabled = [e for e in ENTITIES if e.source not in config.enabled_sources]
-        if disabled:
+        if on_spark:
+            from audiences.spark.raw import stage_raw
+
+            enabled = [e for e in ENTITIES if e.source in config.enabled_sources]
+            stage_raw(config, enabled, disabled)
+        elif disabled:
             ensure_raw_tables(config.warehouse, disabled)
     return [
         {

@@ -81,8 +81,13 @@ def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def load_results(warehouse: Path, results: list[EntityResult]) -> list[dict]:
-    """Load every entity of a run in one transaction; return the extract-log rows written."""
+def load_results(warehouse: Path, results: list[EntityResult], raw_rows: bool = True) -> list[dict]:
+    """Load every entity of a run in one transaction; return the extract-log rows written.
+
+    ``raw_rows=False`` (the Spark engine, whose raw layer is the landing
+    Parquet itself) keeps only the accounting here: the extract log, the
+    files taken and the quarantine, with the landed rows counted in place.
+    """
     for r in results:
         if r.records_read != r.records_loaded + r.records_quarantined:
             raise CountMismatchError(
@@ -98,7 +103,7 @@ def load_results(warehouse: Path, results: list[EntityResult]) -> list[dict]:
     try:
         con.execute(AUDIT_DDL)
         con.execute("begin transaction")
-        logged = [_load_entity(con, r) for r in results]
+        logged = [_load_entity(con, r, raw_rows) for r in results]
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -142,16 +147,19 @@ def _add_new_columns(con: duckdb.DuckDBPyConnection, table: str, landed: str) ->
             con.execute(f'alter table {table} add column "{name}" {type_}')
 
 
-def _load_entity(con: duckdb.DuckDBPyConnection, r: EntityResult) -> dict:
+def _load_entity(con: duckdb.DuckDBPyConnection, r: EntityResult, raw_rows: bool) -> dict:
     table = f"raw.{r.source}_{r.entity}"
     day = r.logical_date
     # The landing folders are named like Hive partitions; their values are
     # already columns, so the path must not add them a second time.
     landed = f"read_parquet({_paths(r.data_files)}, hive_partitioning = false)"
-    con.execute(f"create table if not exists {table} as select * from {landed} limit 0")
-    _add_new_columns(con, table, landed)
-    con.execute(f"delete from {table} where _logical_date = ?", [day])
-    con.execute(f"insert into {table} by name select * from {landed}")
+    rows = landed
+    if raw_rows:
+        con.execute(f"create table if not exists {table} as select * from {landed} limit 0")
+        _add_new_columns(con, table, landed)
+        con.execute(f"delete from {table} where _logical_date = ?", [day])
+        con.execute(f"insert into {table} by name select * from {landed}")
+        rows = table
     con.execute(
         "delete from audit.quarantine where source = ? and entity = ? and _logical_date = ?",
         [r.source, r.entity, day],
@@ -161,7 +169,7 @@ def _load_entity(con: duckdb.DuckDBPyConnection, r: EntityResult) -> dict:
         f" select * from read_parquet({_paths(r.quarantine_files)}, hive_partitioning = false)"
     )
 
-    loaded = con.execute(f"select count(*) from {table} where _logical_date = ?", [day]).fetchone()[
+    loaded = con.execute(f"select count(*) from {rows} where _logical_date = ?", [day]).fetchone()[
         0
     ]
     quarantined = con.execute(

@@ -1,0 +1,71 @@
+"""The night's load on Spark: the landing Parquet becomes the raw tables.
+
+DuckDB keeps the accounting (extract log, quarantine); Spark reads the rows
+where they landed. A source the company does not have gets empty tables of
+its contract, as on DuckDB, so the project builds on every source.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from audiences.config import settings
+from audiences.pipeline import extract_step, load_step
+from tests.conftest import END, use_sources
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory, sources_through_end):
+    home = tmp_path_factory.mktemp("spark-load")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUDIENCES_HOME", str(home))
+        patch.setenv("AUDIENCES_ENGINE", "spark")
+        patch.setenv("AUDIENCES_SOURCES", "crm,web")
+        for var in ("AUDIENCES_CRM_DIR", "AUDIENCES_WEB_DIR", "AUDIENCES_SHOP_URL"):
+            patch.delenv(var, raising=False)
+        use_sources(home, sources_through_end)
+        manifests = [extract_step(source, END, "test__load") for source in ("crm", "web")]
+        rows = load_step(manifests, END, "test__load")
+
+        from audiences.spark.session import start
+
+        spark = start(settings())
+        counts = {
+            table: spark.sql(f"select count(*) from raw.{table}").collect()[0][0]
+            for table in (
+                "crm_contacts",
+                "crm_email_activity",
+                "web_events",
+                "shop_orders",
+                "shop_order_items",
+                "shop_customers",
+                "shop_refunds",
+                "shop_products",
+            )
+        }
+        ledger = duckdb.connect(str(settings().warehouse), read_only=True)
+        raw_schema_tables = ledger.execute(
+            "select count(*) from information_schema.tables where table_schema = 'raw'"
+        ).fetchone()[0]
+        yield rows, counts, raw_schema_tables
+
+
+def test_raw_tables_on_spark_hold_what_the_extract_log_says_was_loaded(loaded):
+    rows, counts, _ = loaded
+    logged = {f"{r['source']}_{r['entity']}": r["records_loaded"] for r in rows}
+    assert set(logged) == {"crm_contacts", "crm_email_activity", "web_events"}
+    for table, records in logged.items():
+        assert records > 0 and counts[table] == records, table
+
+
+def test_a_source_the_company_lacks_has_empty_raw_tables(loaded):
+    _, counts, _ = loaded
+    assert {counts[t] for t in counts if t.startswith("shop_")} == {0}
+
+
+def test_duckdb_keeps_the_accounting_not_the_rows(loaded):
+    _, _, raw_schema_tables = loaded
+    assert raw_schema_tables == 0
