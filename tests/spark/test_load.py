@@ -13,6 +13,7 @@ import pytest
 from audiences.config import settings
 from audiences.pipeline import extract_step, load_step
 from tests.conftest import END, use_sources
+from tests.spark.conftest import LEFT_BY_OTHER_RUNS
 
 pytestmark = pytest.mark.spark
 
@@ -21,11 +22,11 @@ pytestmark = pytest.mark.spark
 def loaded(tmp_path_factory, sources_through_end):
     home = tmp_path_factory.mktemp("spark-load")
     with pytest.MonkeyPatch.context() as patch:
+        for var in LEFT_BY_OTHER_RUNS:
+            patch.delenv(var, raising=False)
         patch.setenv("AUDIENCES_HOME", str(home))
         patch.setenv("AUDIENCES_ENGINE", "spark")
         patch.setenv("AUDIENCES_SOURCES", "crm,web")
-        for var in ("AUDIENCES_CRM_DIR", "AUDIENCES_WEB_DIR", "AUDIENCES_SHOP_URL"):
-            patch.delenv(var, raising=False)
         use_sources(home, sources_through_end)
         manifests = [extract_step(source, END, "test__load") for source in ("crm", "web")]
         rows = load_step(manifests, END, "test__load")

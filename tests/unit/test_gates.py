@@ -14,6 +14,7 @@ from audiences.load import ensure_raw_tables
 from audiences.quality import gates, gx_duckdb
 
 GATES = {"raw_gate", "marts_gate"}
+FROM_LEDGER = ("raw_quarantine",)
 
 
 @pytest.fixture
@@ -37,7 +38,8 @@ def test_gx_opens_the_project_and_lists_its_suites(project):
     assert isinstance(context, FileDataContext)
     suites = {suite.name for suite in context.suites.all()}
     assert suites == {path.stem for path in (folder / "expectations").glob("*.json")}
-    assert {checkpoint.name for checkpoint in context.checkpoints.all()} == GATES
+    spark_gates = {f"{name}__spark" for name in GATES}
+    assert {checkpoint.name for checkpoint in context.checkpoints.all()} == GATES | spark_gates
     # Every suite is validated by exactly one gate, on a batch of the project's datasources.
     validated = [
         definition
@@ -54,6 +56,17 @@ def test_gx_opens_the_project_and_lists_its_suites(project):
     for suite in context.suites.all():
         for expectation in suite.expectations:
             assert expectation.severity.value in ("critical", "warning"), (suite.name, expectation)
+    # The Spark engine's gates validate the same suites on batches of GX's Spark
+    # datasource, each computed by its query in spark/ (the quarantine's from DuckDB).
+    for name in GATES:
+        on_duckdb = [d.suite.name for d in context.checkpoints.get(name).validation_definitions]
+        on_spark = context.checkpoints.get(f"{name}__spark").validation_definitions
+        assert [d.suite.name for d in on_spark] == on_duckdb
+        for definition in on_spark:
+            asset = definition.batch_definition.data_asset
+            assert asset.datasource.name == "spark_batches" and asset.name == definition.suite.name
+            query = folder / "spark" / f"{asset.name}.sql"
+            assert query.is_file() or asset.name in FROM_LEDGER, asset.name
 
 
 def test_a_night_with_no_rows_passes_and_writes_nothing_into_the_project(project, home):

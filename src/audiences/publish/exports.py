@@ -8,9 +8,11 @@ For each active segment (``marts.dim_segments``), from ``marts.audience_members`
 - ``<segment>.sha256.csv``: the hex SHA-256 of each normalised email, the
   match key ad platforms (Meta, Google Customer Match) take;
 
-plus ``_manifest.json`` (counts and a checksum per file). The SQL runs in
-DuckDB and DuckDB's COPY writes the files; the warehouse is only read.
-Publishing (``audiences.publish.publication``) makes the folder visible.
+plus ``_manifest.json`` (counts and a checksum per file). The SQL, in the
+dialect DuckDB and Spark share, runs on the night's engine, which writes the
+files (:class:`DuckDBFiles`: DuckDB's COPY; ``audiences.spark.files``:
+Spark's CSV writer); the warehouse is only read. Publishing
+(``audiences.publish.publication``) makes the folder visible.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import logging
 import os
 from datetime import date
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 
@@ -46,6 +49,37 @@ class ExportError(AudiencesError):
     """The warehouse does not hold what the export needs."""
 
 
+class Files(Protocol):
+    """What writing the audience files needs of an engine."""
+
+    def rows(self, query: str) -> list[tuple]:
+        """The rows of a query."""
+
+    def csv(self, path: Path) -> str:
+        """A relation (SQL) of a CSV file written earlier, every column as text."""
+
+    def copy(self, query: str, path: Path) -> int:
+        """Write a query's rows to a CSV file with a header; return how many."""
+
+
+class DuckDBFiles:
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def rows(self, query: str) -> list[tuple]:
+        return self.con.execute(query).fetchall()
+
+    def csv(self, path: Path) -> str:
+        return f"read_csv({literal(str(path))}, header = true, all_varchar = true)"
+
+    def copy(self, query: str, path: Path) -> int:
+        # COPY returns the rows it wrote.
+        (rows,) = self.con.execute(
+            f"copy ({query}) to {literal(str(path))} (format csv, header true)"
+        ).fetchone()
+        return rows
+
+
 def published_runs(exports: Path) -> list[date]:
     """The logical dates with a complete (manifested) audience folder, oldest first."""
     if not exports.is_dir():
@@ -68,19 +102,19 @@ def last_published(exports: Path, before: date) -> date | None:
 
 
 def write_audiences(
-    con: duckdb.DuckDBPyConnection,
+    engine: Files,
     folder: Path,
     as_of: date,
     previous: Path | None,
 ) -> dict:
     """Write every active segment's files into ``folder``; return the manifest.
 
-    ``con`` reads the warehouse; ``previous`` is the last published run's
-    folder the deltas compare with (None: everyone entered).
+    ``engine`` reads the warehouse and writes the files; ``previous`` is the
+    last published run's folder the deltas compare with (None: everyone entered).
     """
     folder.mkdir(parents=True, exist_ok=True)
-    segments = _active_segments(con, as_of)
-    summary = {segment: _write_segment(con, folder, segment, previous) for segment in segments}
+    segments = _active_segments(engine, as_of)
+    summary = {segment: _write_segment(engine, folder, segment, previous) for segment in segments}
     manifest = {
         "as_of": as_of.isoformat(),
         "previous_published_as_of": previous.name if previous else None,
@@ -92,11 +126,11 @@ def write_audiences(
     return manifest
 
 
-def _active_segments(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
-    built = con.execute(
+def _active_segments(engine: Files, as_of: date) -> list[str]:
+    (built,) = engine.rows(
         "select (select max(as_of) from marts.dim_segments),"
         " (select max(as_of) from marts.segment_memberships)"
-    ).fetchone()
+    )
     built_as_of = next((day for day in built if day is not None), None)
     if built_as_of is not None and built_as_of != as_of:
         raise ExportError(
@@ -105,39 +139,35 @@ def _active_segments(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
         )
     return [
         row[0]
-        for row in con.execute(
+        for row in engine.rows(
             # A segment that needs a source the company does not have gets no file.
             "select segment from marts.dim_segments where status = 'active'"
             " and not_computable_reason is null order by priority, segment"
-        ).fetchall()
+        )
     ]
 
 
-def _write_segment(
-    con: duckdb.DuckDBPyConnection, folder: Path, segment: str, previous: Path | None
-) -> dict:
+def _write_segment(engine: Files, folder: Path, segment: str, previous: Path | None) -> dict:
     name = literal(segment)
     columns = ", ".join(AUDIENCE_COLUMNS)
     current = f"select {columns} from marts.audience_members where segment = {name}"
     previous_file = previous / f"{segment}.csv" if previous else None
     if previous_file is not None and previous_file.is_file():
-        before = (
-            f"select customer_id, email from read_csv({literal(str(previous_file))},"
-            " header = true, all_varchar = true)"
-        )
+        before = f"select customer_id, email from {engine.csv(previous_file)}"
     else:
         before = (
-            "select cast(null as varchar) as customer_id, cast(null as varchar) as email"
-            " where false"
+            "select cast(null as string) as customer_id, cast(null as string) as email where false"
         )
     queries = {
         f"{segment}.csv": f"{current} order by customer_id",
         f"{segment}.entered.csv": (
-            f"select * from ({current}) as now anti join ({before}) as was using (customer_id)"
+            f"select * from ({current}) as now where not exists"
+            f" (select 1 from ({before}) as was where was.customer_id = now.customer_id)"
             " order by customer_id"
         ),
         f"{segment}.exited.csv": (
-            f"select was.* from ({before}) as was anti join ({current}) as now using (customer_id)"
+            f"select * from ({before}) as was where not exists"
+            f" (select 1 from ({current}) as now where now.customer_id = was.customer_id)"
             " order by customer_id"
         ),
         f"{segment}.sha256.csv": (
@@ -148,10 +178,7 @@ def _write_segment(
     files = {}
     for filename, query in queries.items():
         path = folder / filename
-        # COPY returns the rows it wrote.
-        (rows,) = con.execute(
-            f"copy ({query}) to {literal(str(path))} (format csv, header true)"
-        ).fetchone()
+        rows = engine.copy(query, path)
         files[filename] = {"rows": rows, "sha256": _fsync_and_hash(path)}
     return {
         "audience": files[f"{segment}.csv"]["rows"],

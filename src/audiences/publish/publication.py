@@ -26,6 +26,8 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -34,7 +36,13 @@ import duckdb
 from audiences import warehouse_lock
 from audiences.config import Settings
 from audiences.errors import PermanentError, StepSkipped
-from audiences.publish.exports import fsync_dir, last_published, write_audiences
+from audiences.publish.exports import (
+    DuckDBFiles,
+    Files,
+    fsync_dir,
+    last_published,
+    write_audiences,
+)
 from audiences.sql import literal
 
 log = logging.getLogger(__name__)
@@ -83,7 +91,6 @@ def stage(settings: Settings, as_of: date, run_id: str) -> Path:
         live = current(settings)
         live_exports = live / "exports" if live else None
 
-        tables = _copy_marts(settings, staging / MARTS_FILE)
         exports = staging / "exports"
         exports.mkdir()
         if live_exports and live_exports.is_dir():
@@ -91,21 +98,18 @@ def stage(settings: Settings, as_of: date, run_id: str) -> Path:
                 if folder.name != as_of.isoformat() and folder.is_dir():
                     _link_tree(folder, exports / folder.name)
         previous = last_published(live_exports, before=as_of) if live_exports else None
-        con = warehouse_lock.connect(settings.warehouse, read_only=True)
-        try:
+        with _engine(settings, staging) as (tables, engine):
             manifest = write_audiences(
-                con,
+                engine,
                 exports / as_of.isoformat(),
                 as_of,
                 live_exports / previous.isoformat() if previous else None,
             )
             members = dict(
-                con.execute(
+                engine.rows(
                     "select segment, count(*) from marts.segment_memberships group by segment"
-                ).fetchall()
+                )
             )
-        finally:
-            con.close()
         record = {
             "name": name,
             "as_of": as_of.isoformat(),
@@ -240,6 +244,26 @@ def prune(settings: Settings, keep: int = 7) -> list[str]:
         shutil.rmtree(leftover)
         removed.append(leftover.name)
     return removed
+
+
+@contextmanager
+def _engine(settings: Settings, staging: Path) -> Iterator[tuple[dict[str, int], Files]]:
+    """Copy the marts into the publication and yield their row counts, with the
+    night's engine to write the audience files: DuckDB's marts are a DuckDB
+    file (``warehouse.duckdb``), Spark's a Parquet folder per table (``marts/``)."""
+    if settings.engine == "spark":
+        from audiences.spark.files import SparkFiles, copy_marts
+        from audiences.spark.session import start
+
+        spark = start(settings)
+        yield copy_marts(spark, staging / "marts"), SparkFiles(spark)
+        return
+    tables = _copy_marts(settings, staging / MARTS_FILE)
+    con = warehouse_lock.connect(settings.warehouse, read_only=True)
+    try:
+        yield tables, DuckDBFiles(con)
+    finally:
+        con.close()
 
 
 def _copy_marts(settings: Settings, target: Path) -> dict[str, int]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
@@ -167,7 +168,8 @@ def _row_counts(con, entity: dict, as_of: date, history: dict) -> tuple[int, int
 
 
 def run_gate(settings: Settings, gate: str, as_of: date, run_name: str | None = None) -> GateResult:
-    """Run the checkpoint ``<gate>_gate`` as of ``as_of``; write the results and Data Docs."""
+    """Run the checkpoint ``<gate>_gate`` (on Spark ``<gate>_gate__spark``) as of ``as_of``;
+    write the results and Data Docs."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     from audiences.quality import gx_duckdb
@@ -175,27 +177,18 @@ def run_gate(settings: Settings, gate: str, as_of: date, run_name: str | None = 
     gx_duckdb.apply()
     start = time.perf_counter()
     context = open_context(settings)
-    checkpoint = _checkpoint(context, gate)
+    # On Spark the gate's checkpoint validates the batches with GX's Spark datasource.
+    on_spark = settings.engine == "spark"
+    checkpoint = _checkpoint(context, f"{gate}_gate__spark" if on_spark else f"{gate}_gate")
     suites = {d.suite.name: d.suite.meta for d in checkpoint.validation_definitions}
     # Before GX opens the warehouse: DuckDB allows one configuration per file and process.
     history = load_config(settings.expectations_dir).get("row_counts", {})
     parameters = gate_parameters(settings, suites, as_of, history)
-    # Configured before anything asks for an engine: GX caches a datasource's
-    # engine by its connection string alone, whatever the arguments.
-    datasources = [context.data_sources.get(name) for name in DATASOURCES]
-    for datasource in datasources:
-        _session(datasource, settings, as_of)
-    batches = _materialize(settings, context, checkpoint, as_of)
-    try:
-        outcome = checkpoint.run(
-            expectation_parameters=parameters,
-            run_id=RunIdentifier(run_name=run_name or f"{gate}__{as_of.isoformat()}"),
-        )
-    finally:
-        for datasource in datasources:
-            gx_duckdb.close(datasource.get_execution_engine())
-            datasource.get_engine().dispose()
-        batches.unlink(missing_ok=True)
+    run_id = RunIdentifier(run_name=run_name or f"{gate}__{as_of.isoformat()}")
+    if on_spark:
+        outcome = _run_on_spark(settings, context, checkpoint, parameters, as_of, run_id)
+    else:
+        outcome = _run_on_duckdb(settings, context, checkpoint, parameters, as_of, run_id)
     _build_data_docs(context, outcome)
     # A source the company does not have (AUDIENCES_SOURCES) is not judged:
     # its raw tables are empty, and its checks are left out of the result.
@@ -233,17 +226,52 @@ def run_gate(settings: Settings, gate: str, as_of: date, run_name: str | None = 
     return gate_result
 
 
-# The project's datasources: the warehouse, and the batches computed once per gate.
+# The project's DuckDB datasources: the warehouse, and the batches computed once per gate.
 DATASOURCES = ("warehouse", "gate_batches")
 
 
-def _checkpoint(context, gate: str):
+def _run_on_duckdb(settings: Settings, context, checkpoint, parameters, as_of: date, run_id):
+    from audiences.quality import gx_duckdb
+
+    # Configured before anything asks for an engine: GX caches a datasource's
+    # engine by its connection string alone, whatever the arguments.
+    datasources = [context.data_sources.get(name) for name in DATASOURCES]
+    for datasource in datasources:
+        _session(datasource, settings, as_of)
+    batches = _materialize(settings, context, checkpoint, as_of)
+    try:
+        return checkpoint.run(expectation_parameters=parameters, run_id=run_id)
+    finally:
+        for datasource in datasources:
+            gx_duckdb.close(datasource.get_execution_engine())
+            datasource.get_engine().dispose()
+        batches.unlink(missing_ok=True)
+
+
+def _run_on_spark(settings: Settings, context, checkpoint, parameters, as_of: date, run_id):
+    from audiences.quality.spark_batches import materialize
+
+    batches = materialize(settings, context, checkpoint, as_of)
+    # GX substitutes ${VARIABLES} in connection strings, not in a folder path:
+    # each validation definition's datasource is pointed at the run's folder
+    # here, in memory, and its asset's file connector built again on it.
+    for definition in checkpoint.validation_definitions:
+        asset = definition.batch_definition.data_asset
+        asset.datasource.base_directory = batches
+        asset.datasource._build_data_connector(asset)
+    try:
+        return checkpoint.run(expectation_parameters=parameters, run_id=run_id)
+    finally:
+        shutil.rmtree(batches, ignore_errors=True)
+
+
+def _checkpoint(context, name: str):
     import great_expectations as gx
 
     try:
-        return context.checkpoints.get(f"{gate}_gate")
+        return context.checkpoints.get(name)
     except gx.exceptions.DataContextError as error:
-        raise AudiencesError(f"no checkpoint {gate}_gate in the GX project: {error}") from error
+        raise AudiencesError(f"no checkpoint {name} in the GX project: {error}") from error
 
 
 def _build_data_docs(context, outcome) -> None:

@@ -24,9 +24,14 @@ def spark_type(duckdb_type: str) -> str:
 
 
 def empty_table_ddl(entity: Entity) -> str:
-    columns = [(c.name, c.type) for c in entity.columns] + list(LINEAGE)
+    """The raw table of an entity with no landing: its contract's columns, the
+    lineage, and the landing's partition column, as a landed table has them."""
+    columns = [(c.name, c.type) for c in entity.columns] + [*LINEAGE, ("logical_date", "DATE")]
     listed = ", ".join(f"`{name}` {spark_type(type_)}" for name, type_ in columns)
-    return f"create table if not exists raw.{entity.table} ({listed}) using parquet"
+    return (
+        f"create table if not exists raw.{entity.table} ({listed})"
+        " using parquet partitioned by (logical_date)"
+    )
 
 
 def stage_raw(settings: Settings, enabled: list[Entity], disabled: list[Entity]) -> None:
