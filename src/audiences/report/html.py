@@ -28,6 +28,7 @@ from audiences.config import Settings
 from audiences.publish.publication import current, read_record
 from audiences.quality.gates import GateResult, read_gate_result
 from audiences.report.charts import bar_chart, line_chart, sparkline
+from audiences.report.models import Models, models
 from audiences.report.stages import read_stages
 from audiences.transform import freshness_path
 
@@ -145,94 +146,95 @@ def _warehouse_facts(settings: Settings, as_of: date) -> dict:
             " where _logical_date = ? group by all order by 3 desc, 1, 2 limit 10",
             [as_of],
         ).fetchall()
-        facts["countries"] = _unmapped_countries(con)
-        facts["duplicate_lines"] = _duplicate_lines(con)
-        built = con.execute(
-            "select count(*) from information_schema.tables"
-            " where table_schema = 'marts' and table_name = 'segment_memberships'"
-        ).fetchone()[0]
-        if (
-            built
-            and con.execute("select max(as_of) from marts.dim_customers").fetchone()[0] == as_of
-        ):
-            facts["segments"] = con.execute(
-                """
-                select
-                    s.segment, s.priority,
-                    count(m.customer_id) as members,
-                    count(m.customer_id) filter (where m.is_primary) as primary_members,
-                    count(a.customer_id) as audience,
-                    coalesce(sum(c.net_revenue_eur), 0) as revenue,
-                    sum(c.net_revenue_eur) / nullif(sum(c.completed_orders), 0) as aov,
-                    sum(c.email_opens_30d) / nullif(sum(c.emails_sent_30d), 0) as open_rate,
-                    sum(c.email_clicks_30d) / nullif(sum(c.emails_sent_30d), 0) as click_rate,
-                    s.not_computable_reason
-                from marts.dim_segments as s
-                left join marts.segment_memberships as m using (segment)
-                left join marts.dim_customers as c using (customer_id)
-                left join marts.audience_members as a
-                    on a.segment = m.segment and a.customer_id = m.customer_id
-                where s.status = 'active'
-                group by s.segment, s.priority, s.not_computable_reason
-                order by s.priority
-                """
-            ).fetchall()
-            for segment, run_date, members in con.execute(
-                """
-                select segment, as_of, count(*) from intermediate.int_segment_membership_snapshots
-                where as_of in (
-                    select distinct as_of from intermediate.int_segment_membership_snapshots
-                    where as_of <= ? order by as_of desc limit ?
-                )
-                group by all order by as_of
-                """,
-                [as_of, TREND_RUNS],
-            ).fetchall():
-                facts["trend"].setdefault(segment, []).append((run_date.isoformat(), members))
-            facts["overlaps"] = con.execute(
-                "select segment, other_segment, shared_customers, share_of_segment"
-                " from marts.segment_overlaps"
-            ).fetchall()
+        with models(settings, con) as built:
+            facts.update(_model_facts(built, as_of))
     finally:
         con.close()
+    return facts
+
+
+def _model_facts(built: Models, as_of: date) -> dict:
+    """What the report shows of the models built as of ``as_of``."""
+    facts: dict = {
+        "countries": _unmapped_countries(built),
+        "duplicate_lines": _duplicate_lines(built),
+    }
+    if "segment_memberships" not in built.tables("marts"):
+        return facts
+    if built.rows("select max(as_of) from marts.dim_customers") != [(as_of,)]:
+        return facts
+    facts["segments"] = built.rows(
+        """
+        select
+            s.segment, s.priority,
+            count(m.customer_id) as members,
+            count(m.customer_id) filter (where m.is_primary) as primary_members,
+            count(a.customer_id) as audience,
+            coalesce(sum(c.net_revenue_eur), 0) as revenue,
+            sum(c.net_revenue_eur) / nullif(sum(c.completed_orders), 0) as aov,
+            sum(c.email_opens_30d) / nullif(sum(c.emails_sent_30d), 0) as open_rate,
+            sum(c.email_clicks_30d) / nullif(sum(c.emails_sent_30d), 0) as click_rate,
+            s.not_computable_reason
+        from marts.dim_segments as s
+        left join marts.segment_memberships as m on m.segment = s.segment
+        left join marts.dim_customers as c on c.customer_id = m.customer_id
+        left join marts.audience_members as a
+            on a.segment = m.segment and a.customer_id = m.customer_id
+        where s.status = 'active'
+        group by s.segment, s.priority, s.not_computable_reason
+        order by s.priority
+        """
+    )
+    trend: dict = {}
+    for segment, run_date, members in built.rows(
+        f"""
+        with recent as (
+            select distinct as_of from intermediate.int_segment_membership_snapshots
+            where as_of <= ? order by as_of desc limit {TREND_RUNS}
+        )
+        select segment, as_of, count(*) from intermediate.int_segment_membership_snapshots
+        where as_of in (select as_of from recent)
+        group by segment, as_of order by as_of
+        """,
+        [as_of],
+    ):
+        trend.setdefault(segment, []).append((run_date.isoformat(), members))
+    facts["trend"] = trend
+    facts["overlaps"] = built.rows(
+        "select segment, other_segment, shared_customers, share_of_segment"
+        " from marts.segment_overlaps"
+    )
     return facts
 
 
 COUNTRY_MODELS = ("stg_crm__contacts", "stg_shop__customers")
 
 
-def _unmapped_countries(con) -> list[tuple]:
+def _unmapped_countries(built: Models) -> list[tuple]:
     """Country values without an ISO code, with why and how many records (staging)."""
-    built = [
+    names = [
         name
-        for (name,) in con.execute(
-            "select table_name from information_schema.columns where table_schema = 'staging'"
-            " and column_name = 'country_unmapped_reason'"
-        ).fetchall()
-        if name in COUNTRY_MODELS
+        for name in COUNTRY_MODELS
+        if "country_unmapped_reason" in built.columns("staging", name)
     ]
-    if not built:
+    if not names:
         return []
     union = " union all ".join(
-        f"select country_raw, country_unmapped_reason from staging.{name}" for name in built
+        f"select country_raw, country_unmapped_reason from staging.{name}" for name in names
     )
-    return con.execute(
-        f"select country_raw, country_unmapped_reason, count(*) from ({union})"
-        " where country_unmapped_reason is not null group by all order by 3 desc, 1 limit 25"
-    ).fetchall()
+    return built.rows(
+        f"select country_raw, country_unmapped_reason, count(*) as records from ({union})"
+        " where country_unmapped_reason is not null"
+        " group by country_raw, country_unmapped_reason order by records desc, 1 limit 25"
+    )
 
 
-def _duplicate_lines(con) -> int | None:
+def _duplicate_lines(built: Models) -> int | None:
     """Order lines that exactly repeat an earlier line of their order (staging)."""
-    found = con.execute(
-        "select count(*) from information_schema.columns where table_schema = 'staging'"
-        " and table_name = 'stg_shop__order_items' and column_name = 'is_duplicate_line'"
-    ).fetchone()[0]
-    if not found:
+    if "is_duplicate_line" not in built.columns("staging", "stg_shop__order_items"):
         return None
-    return con.execute(
-        "select count(*) from staging.stg_shop__order_items where is_duplicate_line"
-    ).fetchone()[0]
+    query = "select count(*) from staging.stg_shop__order_items where is_duplicate_line"
+    return built.rows(query)[0][0]
 
 
 def _live(settings: Settings) -> str:

@@ -8,6 +8,7 @@ from datetime import date
 from audiences import warehouse_lock
 from audiences.config import Settings
 from audiences.errors import AudiencesError
+from audiences.report.models import Models, models
 
 
 def run_summary(settings: Settings, logical_date: date | None = None) -> str:
@@ -39,36 +40,8 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
             """,
             [logical_date],
         ).fetchall()
-        built = [
-            (f"{schema}.{name}", con.execute(f"select count(*) from {schema}.{name}").fetchone()[0])
-            for schema, name in con.execute(
-                "select table_schema, table_name from information_schema.tables"
-                " where table_schema in ('staging', 'marts') order by all"
-            ).fetchall()
-        ]
-        segments = []
-        if "marts.segment_memberships" in dict(built):
-            segments = con.execute(
-                """
-                select s.segment, s.priority, count(m.customer_id),
-                    count(m.customer_id) filter (where m.is_primary)
-                from marts.dim_segments as s
-                left join marts.segment_memberships as m using (segment)
-                where s.status = 'active'
-                group by all order by s.priority
-                """
-            ).fetchall()
-        profiles = None
-        if "marts.dim_customers" in dict(built):
-            profiles = con.execute(
-                """
-                select max(as_of), count(*), count(*) filter (where is_contactable),
-                    count(*) filter (where completed_orders > 0),
-                    count(*) filter (where crm_contact_count + shop_account_count > 1),
-                    (select count(*) from intermediate.int_identity_link_rejections)
-                from marts.dim_customers
-                """
-            ).fetchone()
+        with models(settings, con) as built_models:
+            built, segments, profiles = _model_summary(built_models)
     finally:
         con.close()
 
@@ -140,3 +113,36 @@ def write_run_summary(settings: Settings, logical_date: date, text: str | None =
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text((text or run_summary(settings, logical_date)) + "\n")
     return str(path)
+
+
+def _model_summary(built_models: Models) -> tuple[list, list, tuple | None]:
+    """The models' tables with their rows, the segments' sizes and the profiles' counts."""
+    built = [
+        (f"{schema}.{name}", built_models.rows(f"select count(*) from {schema}.{name}")[0][0])
+        for schema in ("marts", "staging")
+        for name in sorted(built_models.tables(schema))
+    ]
+    segments = []
+    if "marts.segment_memberships" in dict(built):
+        segments = built_models.rows(
+            """
+            select s.segment, s.priority, count(m.customer_id),
+                count(m.customer_id) filter (where m.is_primary)
+            from marts.dim_segments as s
+            left join marts.segment_memberships as m on m.segment = s.segment
+            where s.status = 'active'
+            group by s.segment, s.priority order by s.priority
+            """
+        )
+    profiles = None
+    if "marts.dim_customers" in dict(built):
+        (profiles,) = built_models.rows(
+            """
+            select max(as_of), count(*), count(*) filter (where is_contactable),
+                count(*) filter (where completed_orders > 0),
+                count(*) filter (where crm_contact_count + shop_account_count > 1),
+                (select count(*) from intermediate.int_identity_link_rejections)
+            from marts.dim_customers
+            """
+        )
+    return built, segments, profiles
