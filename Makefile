@@ -57,7 +57,7 @@ unit: $(STAMP) ## pytest without the end-to-end Airflow runs and the Spark build
 spark: $(STAMP) java ## Only the Spark builds (parity with DuckDB, a standalone cluster)
 	$(BIN)/pytest -m spark
 
-e2e: $(STAMP) browser postgres ## Only the end-to-end Airflow runs
+e2e: $(STAMP) browser postgres java ## Only the end-to-end Airflow runs (the DuckDB and Spark engines)
 	$(BIN)/pytest -m e2e
 
 bench-generate: $(STAMP) ## Time the generator at 1,000,000 customers (writes under /tmp)
