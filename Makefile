@@ -63,9 +63,10 @@ e2e: $(STAMP) browser postgres java ## Only the end-to-end Airflow runs (the Duc
 bench-generate: $(STAMP) ## Time the generator at 1,000,000 customers (writes under /tmp)
 	$(BIN)/python scripts/bench_generate.py --customers 1000000
 
-bench: $(STAMP) ## The benchmark through Airflow at SCALE=XS|S|M (default M): full + incremental night; SCHEDULER=1: under a real scheduler
+bench: $(STAMP) ## The benchmark through Airflow at SCALE=XS|S|M (default M): full + incremental night; SCHEDULER=1: under a real scheduler; ENGINE=spark
 	$(BIN)/python scripts/bench.py --scale $(or $(SCALE),M) \
-		$(if $(MEMORY_LIMIT),--memory-limit $(MEMORY_LIMIT)) $(if $(SCHEDULER),--scheduler)
+		$(if $(MEMORY_LIMIT),--memory-limit $(MEMORY_LIMIT)) $(if $(SCHEDULER),--scheduler) \
+		$(if $(ENGINE),--engine $(ENGINE))
 
 clean: ## Remove runtime data (data/) and build output
 	rm -rf data dbt_project/target dbt_project/logs .pytest_cache .ruff_cache
