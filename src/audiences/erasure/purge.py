@@ -12,9 +12,12 @@ with those keys and the values they carry (addresses, phone spellings, ids):
 - **warehouse**: ``raw`` rows, ``audit.quarantine`` records, and every table
   of the staging, intermediate, marts and segments schemas holding one of the
   values in an identifying column (lookups and history included);
-- **publications**: each retained publication's marts copy and audience files
-  (``.csv``, ``.entered.csv``, ``.exited.csv``, ``.sha256.csv``; manifests
-  updated), the live one included;
+- **Spark's tables** (on the Spark engine, whose raw layer is the landing and
+  whose DuckDB file keeps only the accounting): every Parquet file of those
+  schemas holding such a value is rewritten, as the landing's are;
+- **publications**: each retained publication's marts copy (a DuckDB file, or
+  Spark's Parquet folders) and audience files (``.csv``, ``.entered.csv``,
+  ``.exited.csv``, ``.sha256.csv``; manifests updated), the live one included;
 
 and DuckDB files are compacted (copied whole), because a deleted row's bytes
 stay in a database file's free blocks until they are overwritten. Reports and
@@ -65,8 +68,11 @@ def erase_pending(settings: Settings) -> list[dict]:
     done = []
     for request in requests:
         person = _resolve(settings, request["identifiers"])
-        removed = {
-            **_purge_landing(settings, person),
+        removed = _purge_landing(settings, person)
+        if settings.engine == "spark":
+            _count_landing_erased(settings, removed)
+            removed |= _purge_spark_tables(settings, person)
+        removed |= {
             **_purge_warehouse(settings, person),
             **_purge_publications(settings, person),
         }
@@ -86,9 +92,12 @@ BY_KEY = "list_has_any(keys, (select list(key) from person_keys))"
 def _resolve(settings: Settings, hashes: list[str]) -> dict[str, list[str]]:
     """The person's identity keys and the values their records carry."""
     person: dict[str, list[str]] = {name: [] for name in set(COLUMN_VALUES.values())}
-    if not settings.warehouse.exists():
+    if settings.engine == "spark":
+        con = _spark_records(settings)
+    elif settings.warehouse.exists():
+        con = warehouse_lock.connect(settings.warehouse, read_only=True)
+    else:
         return person
-    con = warehouse_lock.connect(settings.warehouse, read_only=True)
     try:
         con.execute("create temp table wanted as select unnest(?::varchar[]) as hash", [hashes])
         wanted = set(hashes)
@@ -105,6 +114,35 @@ def _resolve(settings: Settings, hashes: list[str]) -> dict[str, list[str]]:
     return person
 
 
+def _spark_records(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """DuckDB over what the Spark engine keeps, named as in the warehouse: ``raw``
+    (the landing Parquet) and ``marts`` (Spark's tables)."""
+    con = duckdb.connect(config=settings.duckdb_config)
+    con.execute("create schema raw")
+    for entity in ENTITIES:
+        folder = settings.landing / entity.source / entity.name
+        if entity.identifiers and any(folder.rglob("*.parquet")):
+            con.execute(
+                f"create view raw.{entity.table} as select * from read_parquet("
+                f"{literal(str(folder / '**' / '*.parquet'))},"
+                " hive_partitioning = false, union_by_name = true)"
+            )
+    marts = _spark_tables(settings) / "marts.db"
+    con.execute("create schema marts")
+    for table in ("customer_identities", "dim_customers"):
+        if any((marts / table).rglob("*.parquet")):
+            con.execute(
+                f"create view marts.{table} as select * from"
+                f" read_parquet({literal(str(marts / table / '**' / '*.parquet'))})"
+            )
+    return con
+
+
+def _spark_tables(settings: Settings) -> Path:
+    """Where Spark keeps its tables (its warehouse directory, profiles.yml)."""
+    return Path(settings.spark_dir) / "tables"
+
+
 def _person_keys(con: duckdb.DuckDBPyConnection, keys: set[str]) -> None:
     con.execute("create or replace temp table person_keys (key varchar)")
     con.execute("insert into person_keys select unnest(?::varchar[])", [sorted(keys)])
@@ -114,7 +152,7 @@ def _raw_entities(con: duckdb.DuckDBPyConnection) -> list[Entity]:
     tables = {
         name
         for (name,) in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'raw'"
+            "select table_name from information_schema.tables where table_schema = 'raw'"
         ).fetchall()
     }
     return [e for e in ENTITIES if e.identifiers and e.table in tables]
@@ -290,6 +328,66 @@ def _purge_warehouse(settings: Settings, person: dict[str, list[str]]) -> dict[s
     return {table: n for table, n in removed.items() if n}
 
 
+def _count_landing_erased(settings: Settings, removed: dict[str, int]) -> None:
+    """Add the records erased from the landing to the extract log of the night
+    that landed them: on Spark the landing is the raw layer, so its files are
+    where records are erased (``landing/<source>/<entity>/logical_date=<day>/…``)."""
+    counts: dict[tuple[str, str, str], int] = {}
+    for path, n in removed.items():
+        _, source, entity, partition, *_ = Path(path).parts
+        if source != "_quarantine":
+            key = (source, entity, partition.removeprefix("logical_date="))
+            counts[key] = counts.get(key, 0) + n
+    if not counts or not settings.warehouse.exists():
+        return
+    con = warehouse_lock.connect(settings.warehouse, config=settings.duckdb_config)
+    try:
+        for (source, entity, day), n in sorted(counts.items()):
+            con.execute(
+                "update audit.extract_log set records_erased = records_erased + ?"
+                " where source = ? and entity = ? and logical_date = ?",
+                [n, source, entity, day],
+            )
+    finally:
+        con.close()
+
+
+def _purge_spark_tables(settings: Settings, person: dict[str, list[str]]) -> dict[str, int]:
+    """Rewrite every Parquet file of Spark's derived tables that holds the person."""
+    if not person["keys"]:
+        return {}
+    removed = {}
+    for schema in DERIVED_SCHEMAS:
+        for folder in sorted((_spark_tables(settings) / f"{schema}.db").glob("*/")):
+            n = _purge_parquet_table(settings, folder, person)
+            if n:
+                removed[f"{schema}.{folder.name}"] = n
+    return removed
+
+
+def _purge_parquet_table(settings: Settings, folder: Path, person: dict[str, list[str]]) -> int:
+    """Rewrite each Parquet file of a table folder without the rows an identifying
+    column ties to the person; the number of rows removed."""
+    con = duckdb.connect(config=settings.duckdb_config)
+    removed = 0
+    try:
+        _person_tables(con, person)
+        for path in sorted(folder.rglob("*.parquet")):
+            source = f"read_parquet({literal(str(path))}, hive_partitioning = false)"
+            columns = [row[0] for row in con.execute(f"describe select * from {source}").fetchall()]
+            found = [column for column in columns if column in COLUMN_VALUES]
+            if found:
+                keep = f"not ({' or '.join(_matches(column) for column in found)})"
+                removed += sum(
+                    _rewrite(con, path, source, f"coalesce({keep}, true)", None).values()
+                )
+                # Hadoop's checksum of the old file: Spark would refuse the new one.
+                path.with_name(f".{path.name}.crc").unlink(missing_ok=True)
+    finally:
+        con.close()
+    return removed
+
+
 def _person_tables(con: duckdb.DuckDBPyConnection, person: dict[str, list[str]]) -> None:
     for kind in COLUMN_VALUES.values():
         column = "key" if kind == "keys" else "value"
@@ -393,6 +491,10 @@ def _purge_publications(settings: Settings, person: dict[str, list[str]]) -> dic
             finally:
                 con.close()
             _compact(marts, settings.duckdb_config)
+        for table in sorted((folder / "marts").glob("*/")):  # Spark's publication
+            n = _purge_parquet_table(settings, table, person)
+            if n:
+                removed[f"publications/{folder.name}/marts.{table.name}"] = n
         for exports in sorted((folder / "exports").glob("*/")):
             removed |= {
                 f"publications/{folder.name}/exports/{exports.name}/{name}": n
