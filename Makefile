@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-pyc-$(shell cat requirements.lock pyproject.toml | c
 export AUDIENCES_HOME ?= $(CURDIR)/data
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock browser postgres java demo test lint format unit spark e2e bench-generate bench clean
+.PHONY: help install lock browser postgres java demo test lint format unit spark e2e heavy bench-generate bench clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -55,10 +55,13 @@ unit: $(STAMP) ## pytest without the end-to-end Airflow runs and the Spark build
 	$(BIN)/pytest -m "not e2e and not spark"
 
 spark: $(STAMP) java ## Only the Spark builds (parity with DuckDB, a standalone cluster)
-	$(BIN)/pytest -m spark
+	$(BIN)/pytest -m "spark and not heavy"
 
 e2e: $(STAMP) browser postgres java ## Only the end-to-end Airflow runs (the DuckDB and Spark engines)
-	$(BIN)/pytest -m e2e
+	$(BIN)/pytest -m "e2e and not heavy"
+
+heavy: $(STAMP) java ## The long scenarios left out of `make test` (three nights on Spark); CI runs them after it
+	$(BIN)/pytest -m heavy
 
 bench-generate: $(STAMP) ## Time the generator at 1,000,000 customers (writes under /tmp)
 	$(BIN)/python scripts/bench_generate.py --customers 1000000

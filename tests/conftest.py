@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,6 +30,13 @@ def sources_through_end(tmp_path_factory) -> Path:
 def sources_day_before(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sources_before")
     generate(out, GenerateOptions(**{**SMALL.__dict__, "through": DAY_BEFORE}))
+    return out
+
+
+@pytest.fixture(scope="session")
+def sources_two_days_before(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sources_two_before")
+    generate(out, GenerateOptions(**{**SMALL.__dict__, "through": DAY_BEFORE - timedelta(days=1)}))
     return out
 
 

@@ -18,19 +18,19 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from audiences.cli import main
 from audiences.config import settings
-from audiences.generate import GenerateOptions, generate
 from audiences.pipeline import erase_step
 from audiences.transform import dbt_build
 from tests.conftest import (
     DAY_BEFORE,
     END,
-    SMALL,
     append_csv,
     crm_contact,
     extract_and_load,
@@ -41,16 +41,9 @@ from tests.dbt.test_incremental import _differences, _redeliver_old_hour
 
 pytestmark = pytest.mark.dbt
 
-FIRST = END - timedelta(days=2)
+FIRST = DAY_BEFORE - timedelta(days=1)
 ANN, BOB, CARL = "ann.arbour@example.ie", "bob.birch@example.ie", "carl.cedar@example.ie"
 DORA, ERIN = "dora.daly@example.ie", "erin.elm@example.ie"
-
-
-@pytest.fixture(scope="module")
-def sources_first_night(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sources_first")
-    generate(out, GenerateOptions(**{**SMALL.__dict__, "through": FIRST}))
-    return out
 
 
 def _contacts(home, day, rows: list[dict]) -> None:
@@ -107,8 +100,11 @@ def _erin_identifies(home, day) -> None:
     ])  # fmt: skip
 
 
-def _web_traits(email: str) -> tuple:
-    return warehouse_query(
+Query = Callable[[str, list], list[tuple]]
+
+
+def _web_traits(query: Query, email: str) -> tuple:
+    return query(
         "select t.last_seen_at, t.last_product_viewed_id, t.last_cart_added_at"
         " from intermediate.int_customer_web_traits t"
         " join marts.dim_customers d using (customer_id) where d.email = ?",
@@ -116,18 +112,95 @@ def _web_traits(email: str) -> tuple:
     )[0]
 
 
-def _customer(identifier: str) -> str | None:
-    found = warehouse_query(
+def _customer(query: Query, identifier: str) -> str | None:
+    found = query(
         "select customer_id from marts.customer_identities where identifier_key = ?",
         [identifier],
     )
     return found[0][0] if found else None
 
 
-def _opted_in(email: str) -> bool:
-    return warehouse_query(
-        "select bool_or(is_opted_in) from marts.dim_customers where email = ?", [email]
-    )[0][0]
+def _opted_in(query: Query, email: str) -> bool:
+    found = query("select bool_or(is_opted_in) from marts.dim_customers where email = ?", [email])
+    return found[0][0]
+
+
+AT = "{day}T08:00:00Z"
+
+
+def _first_night(home: Path, sources: dict[date, Path]) -> None:
+    """Five new contacts; Dora browsed weeks ago, Erin anonymously on a tablet."""
+    use_sources(home, sources[FIRST])
+    _contacts(home, FIRST, [
+        crm_contact(990201, ANN, "Ann", "Arbour", AT.format(day=FIRST)),
+        crm_contact(990202, BOB, "Bob", "Birch", AT.format(day=FIRST)),
+        crm_contact(990203, CARL, "Carl", "Cedar", AT.format(day=FIRST)),
+        crm_contact(990204, DORA, "Dora", "Daly", AT.format(day=FIRST)),
+        crm_contact(990205, ERIN, "Erin", "Elm", AT.format(day=FIRST)),
+    ])  # fmt: skip
+    _dora_browsed_weeks_ago(home)
+    _erin_browsed_anonymously(home)
+
+
+def _after_first_night(query: Query) -> None:
+    assert _customer(query, "crm_contact:990201") != _customer(query, "crm_contact:990202")
+    assert _opted_in(query, DORA)
+
+
+def _second_night(home: Path, sources: dict[date, Path]) -> None:
+    """Bob's contact takes Ann's address (a merge); Dora unsubscribes; Erin signs in."""
+    use_sources(home, sources[DAY_BEFORE])
+    dora_out = {**crm_contact(990204, DORA, "Dora", "Daly", AT.format(day=DAY_BEFORE)),
+                "email_opt_in": "false", "opt_in_at": ""}  # fmt: skip
+    _contacts(home, DAY_BEFORE, [
+        crm_contact(990202, ANN, "Bob", "Birch", AT.format(day=DAY_BEFORE)),
+        dora_out,
+    ])  # fmt: skip
+    _erin_identifies(home, DAY_BEFORE)
+
+
+def _after_second_night(query: Query) -> None:
+    assert _customer(query, "crm_contact:990201") == _customer(query, "crm_contact:990202")
+    assert not _opted_in(query, DORA)
+    assert _web_traits(query, ERIN) == (
+        datetime(DAY_BEFORE.year, DAY_BEFORE.month, DAY_BEFORE.day, 10, tzinfo=UTC),
+        "9",
+        datetime(2026, 10, 12, 18, 1, tzinfo=UTC),
+    )
+
+
+def _third_night(home: Path, sources: dict[date, Path]) -> None:
+    """Bob takes his own address back (a split), Dora opts in again, Carl is
+    erased, and an old hour of web events comes again with a late event."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUDIENCES_HOME", str(home))
+        assert main(["erase", "--email", CARL, "--note", "ticket 5150"]) == 0
+    use_sources(home, sources[END])
+    _contacts(home, END, [
+        crm_contact(990202, BOB, "Bob", "Birch", AT.format(day=END)),
+        crm_contact(990204, DORA, "Dora", "Daly", AT.format(day=END), opt_in=AT.format(day=END)),
+    ])  # fmt: skip
+    _redeliver_old_hour(home / "sources" / "web")
+    _dora_late_cart_addition(home)
+
+
+def _after_third_night(query: Query) -> None:
+    assert _customer(query, "crm_contact:990201") != _customer(query, "crm_contact:990202")
+    assert _opted_in(query, DORA)
+    assert _customer(query, "crm_contact:990203") is None
+    assert _web_traits(query, DORA) == (
+        datetime(2026, 10, 10, 20, 1, tzinfo=UTC),
+        "7",
+        datetime(2026, 10, 5, 9, tzinfo=UTC),
+    )
+
+
+# Each night: its date, how the sources change before it, what must hold after it.
+NIGHTS = (
+    (FIRST, _first_night, _after_first_night),
+    (DAY_BEFORE, _second_night, _after_second_night),
+    (END, _third_night, _after_third_night),
+)
 
 
 def _night(day, tmp_path) -> None:
@@ -143,58 +216,14 @@ def _night(day, tmp_path) -> None:
 
 
 def test_every_night_of_a_sequence_equals_a_full_refresh(
-    home, sources_first_night, sources_day_before, sources_through_end, tmp_path
+    home, sources_two_days_before, sources_day_before, sources_through_end, tmp_path
 ):
-    at = "{day}T08:00:00Z"
-    use_sources(home, sources_first_night)
-    _contacts(home, FIRST, [
-        crm_contact(990201, ANN, "Ann", "Arbour", at.format(day=FIRST)),
-        crm_contact(990202, BOB, "Bob", "Birch", at.format(day=FIRST)),
-        crm_contact(990203, CARL, "Carl", "Cedar", at.format(day=FIRST)),
-        crm_contact(990204, DORA, "Dora", "Daly", at.format(day=FIRST)),
-        crm_contact(990205, ERIN, "Erin", "Elm", at.format(day=FIRST)),
-    ])  # fmt: skip
-    _dora_browsed_weeks_ago(home)
-    _erin_browsed_anonymously(home)
-    _night(FIRST, tmp_path)
-    assert _customer("crm_contact:990201") != _customer("crm_contact:990202")
-
-    assert _opted_in(DORA)
-
-    # Bob's contact takes Ann's address (a merge); Dora unsubscribes.
-    use_sources(home, sources_day_before)
-    dora_out = {**crm_contact(990204, DORA, "Dora", "Daly", at.format(day=DAY_BEFORE)),
-                "email_opt_in": "false", "opt_in_at": ""}  # fmt: skip
-    _contacts(home, DAY_BEFORE, [
-        crm_contact(990202, ANN, "Bob", "Birch", at.format(day=DAY_BEFORE)),
-        dora_out,
-    ])  # fmt: skip
-    _erin_identifies(home, DAY_BEFORE)
-    _night(DAY_BEFORE, tmp_path)
-    assert _customer("crm_contact:990201") == _customer("crm_contact:990202")
-    assert not _opted_in(DORA)
-    assert _web_traits(ERIN) == (
-        datetime(DAY_BEFORE.year, DAY_BEFORE.month, DAY_BEFORE.day, 10, tzinfo=UTC),
-        "9",
-        datetime(2026, 10, 12, 18, 1, tzinfo=UTC),
-    )
-
-    # Bob takes his own address back (a split), Dora opts in again, Carl is
-    # erased, and an old hour of web events comes again with a late event.
-    assert main(["erase", "--email", CARL, "--note", "ticket 5150"]) == 0
-    use_sources(home, sources_through_end)
-    _contacts(home, END, [
-        crm_contact(990202, BOB, "Bob", "Birch", at.format(day=END)),
-        crm_contact(990204, DORA, "Dora", "Daly", at.format(day=END), opt_in=at.format(day=END)),
-    ])  # fmt: skip
-    _redeliver_old_hour(home / "sources" / "web")
-    _dora_late_cart_addition(home)
-    _night(END, tmp_path)
-    assert _customer("crm_contact:990201") != _customer("crm_contact:990202")
-    assert _opted_in(DORA)
-    assert _customer("crm_contact:990203") is None
-    assert _web_traits(DORA) == (
-        datetime(2026, 10, 10, 20, 1, tzinfo=UTC),
-        "7",
-        datetime(2026, 10, 5, 9, tzinfo=UTC),
-    )
+    sources = {
+        FIRST: sources_two_days_before,
+        DAY_BEFORE: sources_day_before,
+        END: sources_through_end,
+    }
+    for day, change, check in NIGHTS:
+        change(home, sources)
+        _night(day, tmp_path)
+        check(warehouse_query)

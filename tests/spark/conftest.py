@@ -53,12 +53,10 @@ def duckdb_built(tmp_path_factory, sources_day_before, sources_through_end) -> P
     return home
 
 
-def on_spark(home: Path, spark_dir: Path, *args: str, **env: str) -> str:
-    """`audiences <args>` with AUDIENCES_ENGINE=spark in its own process (its own
-    Spark driver), Spark's catalog and tables in ``spark_dir``; its output,
-    failing with it when the command fails."""
-    cli = str(Path(sys.executable).with_name("audiences"))
-    environ = {
+def spark_environ(home: Path, spark_dir: Path, **env: str) -> dict[str, str]:
+    """This process's environment for a run with AUDIENCES_ENGINE=spark in
+    ``home``, Spark's catalog and tables in ``spark_dir``."""
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("AUDIENCES_", "DBT_"))},
         "AUDIENCES_HOME": str(home),
         "AUDIENCES_ENGINE": "spark",
@@ -67,7 +65,17 @@ def on_spark(home: Path, spark_dir: Path, *args: str, **env: str) -> str:
         "AUDIENCES_SPARK_SHUFFLE_PARTITIONS": "2",
         **env,
     }
-    out = subprocess.run([cli, *args], env=environ, capture_output=True, text=True, timeout=900)
+
+
+def on_spark(home: Path, spark_dir: Path, *args: str, **env: str) -> str:
+    """`audiences <args>` with AUDIENCES_ENGINE=spark in its own process (its own
+    Spark driver); its output, failing with it when the command fails."""
+    cli = str(Path(sys.executable).with_name("audiences"))
+    return run_on_spark([cli, *args], spark_environ(home, spark_dir, **env))
+
+
+def run_on_spark(command: list[str], environ: dict[str, str]) -> str:
+    out = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-3000:]
     return out.stdout
 
@@ -133,3 +141,19 @@ def engine_differences(home: Path, spark_dir: Path, only=None, skip=()) -> dict[
 def table_rows(home: Path, table: str) -> int:
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     return con.execute(f"select count(*) from {table}").fetchone()[0]
+
+
+def spark_tables(spark_dir: Path) -> duckdb.DuckDBPyConnection:
+    """DuckDB with a view of each table Spark built in ``spark_dir`` (its Parquet)."""
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    for folder in sorted((spark_dir / "tables").glob("*.db/*")):
+        if not any(folder.rglob("*.parquet")):
+            continue
+        schema, table = folder.parent.name.removesuffix(".db"), folder.name
+        con.execute(f"create schema if not exists {schema}")
+        con.execute(
+            f"create view {schema}.{table} as select * from"
+            f" read_parquet('{folder}/**/*.parquet', hive_partitioning = true)"
+        )
+    return con
