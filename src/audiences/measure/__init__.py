@@ -1,0 +1,1 @@
+"""Measuring what the segments do: holdout lift with its uncertainty (lift.py)."""

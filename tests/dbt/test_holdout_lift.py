@@ -1,0 +1,101 @@
+"""Holdout lift finds a planted effect, and only where it was planted.
+
+Sources of 8,000 customers; the night of D0 builds the segments, and the
+generator then plants an effect (audiences.generate.treatment): each address
+of one segment's audience buys once more, with probability UPLIFT, in the
+seven days after D0 — the holdout group, not in the audience, gains nothing.
+The night a week later measures the cohort of D0: the audience-vs-holdout
+interval of that segment's conversion lift must contain the planted effect
+and exclude 0; its A/B comparison (both groups treated) and every other
+segment's holdout comparison (no effect planted there), on conversion and on
+revenue, must contain 0 in the large majority of cases.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import timedelta
+
+import duckdb
+import pytest
+
+from audiences.config import settings
+from audiences.generate import GenerateOptions, generate
+from audiences.generate.treatment import treat
+from audiences.measure.lift import segment_lifts
+from audiences.report.models import DuckDBModels
+from audiences.transform import dbt_build
+from tests.conftest import END, extract_and_load, use_sources
+
+pytestmark = pytest.mark.dbt
+
+D0 = END - timedelta(days=7)
+UPLIFT = 0.3
+
+
+def _largest_audience(warehouse) -> tuple[str, list[str]]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    segment = con.execute(
+        "select segment from marts.audience_members group by segment"
+        " order by count(*) desc, segment limit 1"
+    ).fetchone()[0]
+    emails = con.execute(
+        "select email from marts.audience_members where segment = ?", [segment]
+    ).fetchall()
+    con.close()
+    return segment, [email for (email,) in emails]
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory):
+    home = tmp_path_factory.mktemp("lift")
+    sources = tmp_path_factory.mktemp("lift_sources")
+    generate(sources, GenerateOptions(customers=8000, days=60, end_date=END, seed=11))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUDIENCES_HOME", str(home))
+        use_sources(home, sources)
+        extract_and_load(D0)
+        dbt_build(settings(), D0)
+        segment, emails = _largest_audience(settings().warehouse)
+        audience = home / f"{segment}.csv"  # shaped like the exported audience file
+        with audience.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["email"])
+            writer.writerows([e] for e in emails)
+        planted = treat(home / "sources", audience, D0, UPLIFT, days=7, seed=3)
+        extract_and_load(END)
+        dbt_build(settings(), END)
+        con = duckdb.connect(str(settings().warehouse), read_only=True)
+        lifts = segment_lifts(DuckDBModels(con))
+        con.close()
+    return segment, planted, [x for x in lifts if x.window_days == 7]
+
+
+def test_the_planted_effect_is_inside_the_interval_and_zero_is_not(measured):
+    segment, planted, lifts = measured
+    assert planted > 100
+    (lift,) = [
+        x for x in lifts
+        if (x.segment, x.comparison, x.metric) == (segment, "audience vs holdout", "conversion")
+    ]  # fmt: skip
+    assert lift.verdict is None and lift.n_control >= 100
+    # A member converts when they would have anyway, or when the email worked.
+    expected = UPLIFT * (1 - lift.control)
+    assert lift.absolute_low <= expected <= lift.absolute_high
+    assert lift.absolute_low > 0
+
+
+def test_where_no_effect_was_planted_the_intervals_contain_zero(measured):
+    segment, _, lifts = measured
+    null = [
+        x for x in lifts
+        if x.verdict is None and (x.segment != segment or x.comparison == "A vs B")
+    ]  # fmt: skip
+    assert len(null) >= 4
+    missing = [
+        (x.segment, x.comparison, x.metric)
+        for x in null
+        if not x.absolute_low <= 0 <= x.absolute_high
+    ]
+    # 95 % intervals: about one in twenty misses 0 by chance.
+    assert len(missing) <= max(1, len(null) // 10), missing
