@@ -26,12 +26,14 @@ mean anything.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
-from audiences.report.models import Models
+if TYPE_CHECKING:  # the report imports this module
+    from audiences.report.models import Models
 
 # The fewest members per group for an interval; below it, "not enough data yet".
 MIN_GROUP = 100

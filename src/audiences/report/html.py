@@ -25,6 +25,7 @@ from markupsafe import Markup
 
 from audiences import warehouse_lock
 from audiences.config import Settings
+from audiences.measure.lift import MIN_GROUP, segment_lifts
 from audiences.publish.publication import current, read_record
 from audiences.quality.gates import GateResult, read_gate_result
 from audiences.report.charts import bar_chart, line_chart, sparkline
@@ -84,6 +85,9 @@ def write_run_report(settings: Settings, as_of: date, run_id: str | None = None)
         gates=[_gate(name, result) for name, result in gates.items()],
         segments=_segments(data),
         overlaps=_overlaps(data["overlaps"]),
+        kpis=_kpis(data["kpis"]),
+        lifts=[lift.to_dict() for lift in data["lifts"]],
+        min_group=MIN_GROUP,
         charts=_charts(stages, data),
     )
     folder = settings.reports / as_of.isoformat()
@@ -131,6 +135,8 @@ def _warehouse_facts(settings: Settings, as_of: date) -> dict:
         "segments": [],
         "trend": {},
         "overlaps": [],
+        "kpis": [],
+        "lifts": [],
     }
     if not settings.warehouse.exists():
         return facts
@@ -204,7 +210,43 @@ def _model_facts(built: Models, as_of: date) -> dict:
         "select segment, other_segment, shared_customers, share_of_segment"
         " from marts.segment_overlaps"
     )
+    if "segment_kpis" in built.tables("marts"):
+        columns = ", ".join(KPI_COLUMNS)
+        facts["kpis"] = built.rows(
+            f"select segment, window_days, cast(as_of as string), {columns}"
+            " from marts.segment_kpis where is_mature order by segment, window_days, as_of"
+        )
+        facts["lifts"] = segment_lifts(built)
     return facts
+
+
+# The figures of marts.segment_kpis the report shows, each with its trend over the runs.
+KPI_COLUMNS = (
+    "members",
+    "conversion_rate",
+    "revenue_per_member_eur",
+    "open_rate",
+    "click_rate",
+    "unsubscribe_rate",
+    "churn_rate",
+)
+
+
+def _kpis(rows: list[tuple]) -> list[dict]:
+    """Per segment and window: the latest mature run's figures and their trend."""
+    series: dict[tuple, list[tuple]] = {}
+    for segment, window, as_of, *values in rows:
+        series.setdefault((segment, int(window)), []).append((as_of, values))
+    table = []
+    for (segment, window), runs in sorted(series.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        as_of, latest = runs[-1]
+        figures = {}
+        for i, name in enumerate(KPI_COLUMNS):
+            trend = [float(v[i]) for _, v in runs[-TREND_RUNS:] if v[i] is not None]
+            figures[name] = {"value": latest[i], "trend": Markup(sparkline(trend))}
+        table.append({"segment": segment, "window_days": window, "as_of": as_of,
+                      "runs": len(runs), **figures})  # fmt: skip
+    return table
 
 
 COUNTRY_MODELS = ("stg_crm__contacts", "stg_shop__customers")
