@@ -8,6 +8,7 @@ from datetime import date
 from audiences import warehouse_lock
 from audiences.config import Settings
 from audiences.errors import AudiencesError
+from audiences.measure.lift import Lift, segment_lifts
 from audiences.report.models import Models, models
 
 
@@ -42,6 +43,7 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
         ).fetchall()
         with models(settings, con) as built_models:
             built, segments, profiles = _model_summary(built_models)
+            lifts = segment_lifts(built_models)
     finally:
         con.close()
 
@@ -93,6 +95,7 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
                 f"  {priority:>4}  {segment:<26} {members:>9,} {primary:>9,}"
                 + "".join(f" {'-' if n is None else f'{n:,}':>9}" for n in counts)
             )
+    lines += _lift_lines(lifts)
     if built:
         lines += ["", "models (as of the last dbt build):"]
         lines += [f"  {name:<36} {n:>10,} rows" for name, n in built]
@@ -104,6 +107,28 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
         f"exports:   {settings.exports}",
     ]
     return "\n".join(lines)
+
+
+def _lift_lines(lifts: list[Lift]) -> list[str]:
+    """Conversion lift of each audience against its holdout, with its 95 % interval."""
+    shown = [x for x in lifts if x.comparison == "audience vs holdout" and x.metric == "conversion"]
+    if not shown:
+        return []
+    lines = [
+        "",
+        "holdout lift in conversion (audience - holdout, 95 % interval; run report: more):",
+    ]
+    for x in shown:
+        head = f"  {x.segment:<26} {x.window_days:>2} d after {x.as_of}"
+        head += f"  n={x.n_treated:,}/{x.n_control:,}"
+        if x.verdict:
+            lines.append(f"{head}  {x.verdict}")
+        else:
+            lines.append(
+                f"{head}  {x.treated:.1%} vs {x.control:.1%}: {x.absolute:+.1%}"
+                f" [{x.absolute_low:+.1%}, {x.absolute_high:+.1%}]"
+            )
+    return lines
 
 
 def write_run_summary(settings: Settings, logical_date: date, text: str | None = None) -> str:
