@@ -42,7 +42,12 @@ cohorts as (
         members.customer_id,
         windows.window_days,
         cast({{ dbt.dateadd('day', 'windows.window_days', 'members.as_of') }} as date) as window_end
-    from (select distinct as_of, customer_id from snapshots) as members
+    from (
+        select distinct
+            as_of,
+            customer_id
+        from snapshots
+    ) as members
     cross join windows
 
 ),
@@ -71,8 +76,8 @@ order_outcomes as (
     inner join orders
         on
             cohorts.customer_id = orders.customer_id
-            and orders.ordered_on > cohorts.as_of
-            and orders.ordered_on <= cohorts.window_end
+            and cohorts.as_of < orders.ordered_on
+            and cohorts.window_end >= orders.ordered_on
     group by cohorts.as_of, cohorts.customer_id, cohorts.window_days
 
 ),
@@ -99,7 +104,8 @@ activities as (
     where
         activities.campaign_type = 'marketing'
         and activities.occurred_at < {{ as_of_end() }}
-        and activities.occurred_at >= {{ dbt.dateadd('day', -var('segment_kpi_days'), as_of_date()) }}
+        and activities.occurred_at
+        >= {{ dbt.dateadd('day', -var('segment_kpi_days'), as_of_date()) }}
 
 ),
 
@@ -139,8 +145,8 @@ email_outcomes as (
     inner join activities
         on
             cohorts.customer_id = activities.customer_id
-            and activities.occurred_on > cohorts.as_of
-            and activities.occurred_on <= cohorts.window_end
+            and cohorts.as_of < activities.occurred_on
+            and cohorts.window_end >= activities.occurred_on
     left outer join machine_opens
         on
             activities.contact_id = machine_opens.contact_id
@@ -161,9 +167,9 @@ churn_outcomes as (
     inner join snapshots as later
         on
             cohorts.customer_id = later.customer_id
+            and cohorts.as_of < later.as_of
+            and cohorts.window_end >= later.as_of
             and later.segment = {{ sql_string(var('segment_churned')) }}
-            and later.as_of > cohorts.as_of
-            and later.as_of <= cohorts.window_end
 
 ),
 
