@@ -41,14 +41,16 @@ def _spark_table(folder: Path, rows: str, partition: str = "") -> Path:
     target = folder / partition
     target.mkdir(parents=True)
     part = target / PART
-    duckdb.execute(f"copy ({rows}) to '{part}' (format parquet, compression snappy)")
+    with duckdb.connect() as con:  # its own: the module's default connection is shared
+        con.execute(f"copy ({rows}) to '{part}' (format parquet, compression snappy)")
     (target / f".{PART}.crc").write_bytes(b"crc\x00")
     (folder / "_SUCCESS").touch()
     return part
 
 
 def _rows(path: Path) -> list[tuple]:
-    return duckdb.execute(f"select * from read_parquet('{path}') order by all").fetchall()
+    with duckdb.connect() as con:
+        return con.execute(f"select * from read_parquet('{path}') order by all").fetchall()
 
 
 @pytest.fixture
@@ -96,10 +98,11 @@ def test_erasure_on_spark_rewrites_the_landing_and_sparks_parquet(spark_home):
         assert ZEB not in {row[0] for row in _rows(part)} | {row[1] for row in _rows(part)}
         assert OTHER in {row[0] for row in _rows(part)} | {row[1] for row in _rows(part)}
         assert not part.with_name(f".{part.name}.crc").exists()
-    landed = duckdb.execute(
-        f"select count(*) filter (contact_id = 990001), count(*) from read_parquet("
-        f"'{settings().landing}/crm/contacts/**/*.parquet', hive_partitioning = false)"
-    ).fetchone()
+    with duckdb.connect() as con:
+        landed = con.execute(
+            f"select count(*) filter (contact_id = 990001), count(*) from read_parquet("
+            f"'{settings().landing}/crm/contacts/**/*.parquet', hive_partitioning = false)"
+        ).fetchone()
     assert landed[0] == 0 and landed[1] > 0
 
     removed = read_log(settings())[-1]["removed"]
