@@ -14,19 +14,10 @@ import pytest
 
 from audiences.config import settings
 from audiences.transform import dbt_build
-from tests.conftest import DAY_BEFORE, END, extract_and_load, use_sources
+from tests.conftest import DAY_BEFORE, END, LEFT_BY_OTHER_RUNS, extract_and_load, use_sources
 
 # What consumers read: the published marts and every segment.
 COMPARED_SCHEMAS = ("marts", "segments")
-# Paths an earlier in-process run left in the environment (the dbt runner sets them).
-LEFT_BY_OTHER_RUNS = (
-    "AUDIENCES_CRM_DIR",
-    "AUDIENCES_WEB_DIR",
-    "AUDIENCES_SHOP_URL",
-    "AUDIENCES_WAREHOUSE",
-    "AUDIENCES_ENGINE",
-    "AUDIENCES_SPARK_DIR",
-)
 # What the nights keep: the id log and the segment snapshots.
 HISTORIES = (
     "intermediate.int_customer_id_assignments",

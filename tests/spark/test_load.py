@@ -12,8 +12,7 @@ import pytest
 
 from audiences.config import settings
 from audiences.pipeline import extract_step, load_step
-from tests.conftest import END, use_sources
-from tests.spark.conftest import LEFT_BY_OTHER_RUNS
+from tests.conftest import END, LEFT_BY_OTHER_RUNS, use_sources
 
 pytestmark = pytest.mark.spark
 

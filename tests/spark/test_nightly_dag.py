@@ -32,8 +32,8 @@ from audiences.config import airflow_env, settings
 from audiences.publish.publication import current, read_record, stage
 from audiences.quality.gates import read_gate_result, run_gate
 from audiences.report.stages import executed_run
-from tests.conftest import DAY_BEFORE, END, use_sources
-from tests.spark.conftest import HISTORIES, LEFT_BY_OTHER_RUNS, engine_differences, table_rows
+from tests.conftest import DAY_BEFORE, END, LEFT_BY_OTHER_RUNS, use_sources
+from tests.spark.conftest import HISTORIES, engine_differences, table_rows
 from tests.spark.standalone import standalone_cluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
