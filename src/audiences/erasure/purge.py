@@ -342,12 +342,7 @@ def _count_landing_erased(settings: Settings, removed: dict[str, int]) -> None:
         return
     con = warehouse_lock.connect(settings.warehouse, config=settings.duckdb_config)
     try:
-        for (source, entity, day), n in sorted(counts.items()):
-            con.execute(
-                "update audit.extract_log set records_erased = records_erased + ?"
-                " where source = ? and entity = ? and logical_date = ?",
-                [n, source, entity, day],
-            )
+        _log_erased(con, [(*key, n) for key, n in sorted(counts.items())])
     finally:
         con.close()
 
@@ -433,11 +428,16 @@ def _count_erased(
         f"select {_sql_or_literal(source)}, {_sql_or_literal(entity)}, _logical_date, count(*)"
         f" from {table} where {condition} group by all"
     ).fetchall()
-    for row_source, row_entity, day, n in rows:
+    _log_erased(con, rows)
+
+
+def _log_erased(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
+    """Add (source, entity, logical date, records) to the extract log's records_erased."""
+    for source, entity, day, n in rows:
         con.execute(
             "update audit.extract_log set records_erased = records_erased + ?"
             " where source = ? and entity = ? and logical_date = ?",
-            [n, row_source, row_entity, day],
+            [n, source, entity, day],
         )
 
 

@@ -25,7 +25,7 @@ mean anything.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -102,7 +102,7 @@ def _lift(key: dict, metric: str, treated: np.ndarray, control: np.ndarray) -> L
                 treated=_mean(treated), control=_mean(control))  # fmt: skip
     no_signal = metric == "conversion" and not (treated.sum() or control.sum())
     if min(n_t, n_c) < MIN_GROUP or no_signal:
-        return Lift(**{**asdict(base), "verdict": NOT_ENOUGH})
+        return replace(base, verdict=NOT_ENOUGH)
     if metric == "conversion":
         figures = conversion_lift(int(treated.sum()), n_t, int(control.sum()), n_c)
     else:
@@ -110,7 +110,7 @@ def _lift(key: dict, metric: str, treated: np.ndarray, control: np.ndarray) -> L
     names = ("absolute", "absolute_low", "absolute_high", "relative", "relative_low",
              "relative_high", "p_value")  # fmt: skip
     values = {n: None if v is None else float(v) for n, v in zip(names, figures, strict=True)}
-    return Lift(**{**asdict(base), **values})
+    return replace(base, **values)
 
 
 COHORT = """
