@@ -1,0 +1,13 @@
+{% macro prediction_cutoffs() -%}
+    {#- Days before the logical date of the cut-offs int_customer_features
+        keeps: 0 (scored tonight) and, per score horizon h, h (the newest
+        cut-off whose outcome is known: validated on, then trained on for
+        tonight's scores) and h + var prediction_step_days (trained on for
+        the out-of-time validation). -#}
+    {%- set step = var('prediction_step_days') -%}
+    {%- set days = [0] -%}
+    {%- for horizon in [var('purchase_propensity_horizon_days'), var('churn_risk_horizon_days')] -%}
+        {%- do days.extend([horizon, horizon + step]) -%}
+    {%- endfor -%}
+    {{ return(days | unique | sort | list) }}
+{%- endmacro %}
