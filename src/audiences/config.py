@@ -130,6 +130,12 @@ class Settings(BaseSettings):
     schedule: Annotated[str, AfterValidator(_cron)] = "0 2 * * *"
     retry_delay_seconds: int = Field(60, ge=0)
     alert_webhook: AnyHttpUrl | None = None
+    # Predictive scores (audiences.predict): the seed of their sampling and
+    # models, the most customers a model is trained on, and the out-of-time
+    # AUC below which a score is not used (its segment keeps its rule).
+    prediction_seed: int = 7
+    prediction_training_rows: int = Field(200_000, ge=1000)
+    prediction_min_auc: float = Field(0.6, ge=0.5, le=1.0)
 
     @field_validator("home", mode="before")
     @classmethod
@@ -183,6 +189,11 @@ class Settings(BaseSettings):
     def published(self) -> Path:
         """The live publication: a symlink to one folder of ``publications``."""
         return self.home / "published"
+
+    @property
+    def scores(self) -> Path:
+        """Each night's predictive scores (``scores/<as_of>/customer_scores.parquet``)."""
+        return self.home / "scores"
 
     @property
     def exports(self) -> Path:

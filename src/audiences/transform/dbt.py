@@ -60,12 +60,30 @@ def _start_engine(settings: Settings) -> None:
         start(settings)
 
 
+def project_vars(settings: Settings) -> dict[str, Any]:
+    """The vars of dbt_project.yml (the Python steps share some with the SQL)."""
+    import yaml
+
+    project = yaml.safe_load((settings.dbt_project_dir / "dbt_project.yml").read_text())
+    return project["vars"]
+
+
+def scores_file(settings: Settings, as_of: date) -> Path:
+    """The night's predictive scores, written by the predict step (audiences.predict)."""
+    return settings.scores / as_of.isoformat() / "customer_scores.parquet"
+
+
 def _common_args(settings: Settings, as_of: date | None, quiet: bool = False) -> list[str]:
     args = ["--project-dir", str(settings.dbt_project_dir)]
     if quiet:
         args += ["--log-level", "none"]
     if as_of is not None:
-        args += ["--vars", json.dumps({"as_of": as_of.isoformat()})]
+        night = {"as_of": as_of.isoformat()}
+        # Without tonight's scores (not predicted yet, or a build outside the
+        # DAG), int_customer_scores is empty and the score segments use their rules.
+        if scores_file(settings, as_of).exists():
+            night["scores_file"] = str(scores_file(settings, as_of))
+        args += ["--vars", json.dumps(night)]
     return args
 
 
@@ -123,11 +141,14 @@ def dbt_build(
     select: str | None = None,
     full_refresh: bool = False,
     unit_tests: bool = False,
+    selector: str | None = None,
 ) -> dict:
     """Build (seeds, models, data tests) as of ``as_of``; raise with the failures named.
 
     ``full_refresh`` rebuilds incremental models, except those that keep
-    history (``full_refresh: false``). Unit tests check the SQL, not the
+    history (``full_refresh: false``). ``selector`` names one of
+    dbt_project/selectors.yml: the nightly DAG builds ``features``, predicts,
+    then builds ``from_scores``. Unit tests check the SQL, not the
     night's data, so the nightly build leaves them out (dbt's advice for
     production); ``make test`` runs them.
     """
@@ -148,6 +169,8 @@ def dbt_build(
         args += ["--exclude-resource-type", "unit_test"]
     if select:
         args += ["--select", select]
+    if selector:
+        args += ["--selector", selector]
     if full_refresh:
         args.append("--full-refresh")
     result = run_dbt(settings, args, as_of, manifest=manifest)

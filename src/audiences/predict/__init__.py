@@ -1,0 +1,1 @@
+"""Predictive scores: who will buy in the next weeks, which buyer will not come back."""

@@ -1,0 +1,128 @@
+"""The nightly predict step: train, check and apply the two predictive scores.
+
+Reads ``int_customer_features`` on the night's engine, trains each score
+point in time (:mod:`audiences.predict.training`) and writes
+
+- ``scores/<as_of>/customer_scores.parquet``: per customer of the logical
+  date, each score that passed its checks and its model version (null where
+  a score is not used, or not defined: churn risk is for customers who have
+  ordered); the second dbt build reads it into ``dim_customers``;
+- ``reports/<as_of>/predictions.json``: each score's model, its quality on
+  the validation cut-off, whether it is used and why, for the run report.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from datetime import date
+
+import pandas as pd
+
+from audiences import warehouse_lock
+from audiences.config import Settings
+from audiences.predict.training import KEYS, Fitted, Target, churn_risk, purchase_propensity, train
+from audiences.transform.dbt import project_vars, scores_file
+
+FEATURES = "intermediate.int_customer_features"
+QUALITY_FILE = "predictions.json"
+
+
+def targets(settings: Settings) -> list[Target]:
+    names = project_vars(settings)
+    return [
+        purchase_propensity(int(names["purchase_propensity_horizon_days"])),
+        churn_risk(int(names["churn_risk_horizon_days"])),
+    ]
+
+
+def read_features(settings: Settings) -> pd.DataFrame:
+    """Every row of the features model, in one order on both engines (so training repeats)."""
+    if settings.engine == "spark":
+        from audiences.spark.session import start
+
+        rows = start(settings).table(FEATURES).toPandas()
+    else:
+        con = warehouse_lock.connect(
+            settings.warehouse, read_only=True, config=settings.duckdb_config
+        )
+        try:
+            rows = con.execute(f"select * from {FEATURES}").df()
+        finally:
+            con.close()
+    rows["cutoff_date"] = pd.to_datetime(rows["cutoff_date"]).dt.date
+    return rows.sort_values(list(KEYS), ignore_index=True)
+
+
+def verdict(fitted: Fitted | None, floor: float) -> str | None:
+    """Why a score is not used; None when it is."""
+    if fitted is None:
+        return "not enough history: a validation cut-off lacks customers or outcomes"
+    if fitted.quality.auc < floor:
+        return f"AUC {fitted.quality.auc:.3f} is below the floor {floor:.3f}"
+    if fitted.quality.auc <= fitted.quality.baseline_auc:
+        return (
+            f"AUC {fitted.quality.auc:.3f} does not beat the RFM baseline"
+            f" {fitted.quality.baseline_auc:.3f}"
+        )
+    return None
+
+
+def predict(settings: Settings, as_of: date) -> dict:
+    """Train and apply the scores as of ``as_of``; write their file and their quality."""
+    rows = read_features(settings)
+    step = int(project_vars(settings)["prediction_step_days"])
+    customers = rows.loc[rows["cutoff_date"] == as_of, "customer_id"]
+    scores = pd.DataFrame({"customer_id": customers.to_numpy()})
+    report = {"as_of": as_of.isoformat(), "scores": {}}
+    for target in targets(settings):
+        clock = time.perf_counter()
+        fitted = train(
+            rows,
+            target,
+            as_of,
+            step,
+            settings.prediction_training_rows,
+            settings.prediction_seed,
+        )
+        reason = verdict(fitted, settings.prediction_min_auc)
+        used = fitted is not None and reason is None
+        scores[target.name] = scores["customer_id"].map(fitted.scores) if used else None
+        scores[f"{target.name}_model"] = fitted.version if used else None
+        report["scores"][target.name] = {
+            "horizon_days": target.horizon_days,
+            "used": used,
+            "reason": reason,
+            "seconds": round(time.perf_counter() - clock, 2),
+            **(_described(fitted) if fitted is not None else {}),
+        }
+    _write(settings, as_of, scores, report)
+    return {name: entry["used"] for name, entry in report["scores"].items()}
+
+
+def _described(fitted: Fitted) -> dict:
+    return {
+        "model": fitted.kind,
+        "version": fitted.version,
+        "candidates_auc": fitted.candidates_auc,
+        "quality": asdict(fitted.quality),
+    }
+
+
+def _write(settings: Settings, as_of: date, scores: pd.DataFrame, report: dict) -> None:
+    path = scores_file(settings, as_of)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for column in scores.columns[1:]:
+        kind = "float64" if not column.endswith("_model") else "string"
+        scores[column] = scores[column].astype(kind)
+    scores.to_parquet(path, index=False)
+    quality = settings.reports / as_of.isoformat() / QUALITY_FILE
+    quality.parent.mkdir(parents=True, exist_ok=True)
+    quality.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def read_quality(settings: Settings, as_of: date) -> dict | None:
+    """The night's ``predictions.json``; None when the predict step has not run."""
+    path = settings.reports / as_of.isoformat() / QUALITY_FILE
+    return json.loads(path.read_text()) if path.exists() else None
