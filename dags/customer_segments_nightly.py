@@ -12,8 +12,11 @@ The nightly run of **audiences**, write-audit-publish:
 3. **source_freshness**: `dbt source freshness` on the sources' business
    timestamps, for the report (a stale source warns, it never holds the run);
    then **raw_gate**: the Great Expectations suites of the raw sources;
-4. **dbt_build** as of the run's logical date: staging, identity resolution,
-   customer profiles, segments and audiences;
+4. **dbt_features**, **predict**, **dbt_build** as of the run's logical
+   date: dbt builds staging, identity resolution and the customers'
+   point-in-time features; the predict step trains, checks and applies the
+   purchase propensity and churn risk scores (docs/segments.md); dbt builds
+   the rest with them: customer profiles, segments and audiences;
 5. **marts_gate**: the suites of the marts (grain, identity cap, one primary
    segment per customer, segment sizes, only contactable people in audiences);
 6. **stage_publication**: a copy of the marts and the audience files, next
@@ -144,11 +147,18 @@ def customer_segments_nightly():
             return gate_step(name, run_day(context), context["run_id"])
 
     @task(pool=WAREHOUSE_POOL)
-    def dbt_build(**context) -> dict:
+    def dbt_build(selector: str, **context) -> dict:
         from audiences.pipeline import transform_step
 
         with fail_fast():
-            return transform_step(run_day(context), context["run_id"])
+            return transform_step(run_day(context), context["run_id"], selector)
+
+    @task(pool=WAREHOUSE_POOL)
+    def predict(**context) -> dict:
+        from audiences.pipeline import predict_step
+
+        with fail_fast():
+            return predict_step(run_day(context), context["run_id"])
 
     @task(pool=WAREHOUSE_POOL)
     def stage_publication(**context) -> str:
@@ -200,7 +210,18 @@ def customer_segments_nightly():
     loaded = load(manifests)
     # Erasure writes the warehouse: after the extracts, which read it.
     manifests >> erase() >> loaded
-    loaded >> source_freshness() >> raw_gate >> dbt_build() >> marts_gate >> staged
+    features = dbt_build.override(task_id="dbt_features")("features")
+    built = dbt_build.override(task_id="dbt_build")("from_scores")
+    (
+        loaded
+        >> source_freshness()
+        >> raw_gate
+        >> features
+        >> predict()
+        >> built
+        >> marts_gate
+        >> staged
+    )
     # The report runs whatever happened; pruning only after a publish, so a held
     # run leaves the DAG run failed.
     published >> [report(), prune_publications()]

@@ -88,3 +88,18 @@
     {#- The same digits (session time zone UTC), without the offset. -#}
     cast({{ column }} as string) || '+00'
 {%- endmacro %}
+
+
+{% macro parquet_file(path) -%}
+    {#- A Parquet file read as a relation. -#}
+    {{ return(adapter.dispatch('parquet_file', 'audiences')(path)) }}
+{%- endmacro %}
+
+{% macro default__parquet_file(path) -%}
+    {#- Spark, Databricks. -#}
+    parquet.`{{ path }}`
+{%- endmacro %}
+
+{% macro duckdb__parquet_file(path) -%}
+    read_parquet({{ audiences.sql_string(path) }})
+{%- endmacro %}

@@ -115,10 +115,23 @@ def load_step(manifests: list[str], logical_date: date, run_id: str | None = Non
     ]
 
 
-def transform_step(logical_date: date, run_id: str | None = None) -> dict:
+def transform_step(
+    logical_date: date, run_id: str | None = None, selector: str | None = None
+) -> dict:
+    """dbt build as of the date: everything, or one part (dbt_project/selectors.yml)."""
     config = _settings()
-    with stage_timer(config, logical_date, run_id, "dbt_build"):
-        return dbt_build(config, logical_date)
+    stage = "dbt_build" if selector in (None, "from_scores") else f"dbt_build_{selector}"
+    with stage_timer(config, logical_date, run_id, stage):
+        return dbt_build(config, logical_date, selector=selector)
+
+
+def predict_step(logical_date: date, run_id: str | None = None) -> dict:
+    """Train, check and apply the predictive scores; return which are used."""
+    from audiences.predict.scores import predict
+
+    config = _settings()
+    with stage_timer(config, logical_date, run_id, "predict"):
+        return predict(config, logical_date)
 
 
 def freshness_step(logical_date: date, run_id: str | None = None) -> dict[str, int]:

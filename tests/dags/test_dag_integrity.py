@@ -22,6 +22,8 @@ WAREHOUSE_TASKS = {
     "load",
     "source_freshness",
     "raw_gate",
+    "dbt_features",
+    "predict",
     "dbt_build",
     "marts_gate",
     "stage_publication",
@@ -92,12 +94,14 @@ def test_erasure_runs_after_the_extracts_and_before_the_load(nightly):
 
 
 def test_write_audit_publish_order(nightly):
-    # load -> freshness -> raw gate -> build -> marts gate -> stage -> publish:
-    # nothing skips a gate.
+    # load -> freshness -> raw gate -> features -> predict -> build -> marts gate
+    # -> stage -> publish: nothing skips a gate.
     chain = [
         "load",
         "source_freshness",
         "raw_gate",
+        "dbt_features",
+        "predict",
         "dbt_build",
         "marts_gate",
         "stage_publication",

@@ -29,7 +29,9 @@ DEFAULT_SEGMENTS = {
     "new_customer",
     "cart_abandoner",
     "high_purchase_intent",
+    "high_propensity",
     "at_risk",
+    "churn_risk",
     "churned",
     "re_engagement",
 } | {

@@ -26,6 +26,12 @@ orders as (
 
 ),
 
+scores as (
+
+    select * from {{ ref('int_customer_scores') }}
+
+),
+
 web as (
 
     select * from {{ ref('int_customer_web_traits') }}
@@ -139,6 +145,12 @@ profiles as (
         coalesce(email.has_opened_last_3_marketing, false) as has_opened_last_3_marketing,
         email.preferred_send_hour,
 
+        -- predictive scores (null where not used tonight)
+        scores.purchase_propensity,
+        scores.purchase_propensity_model,
+        scores.churn_risk,
+        scores.churn_risk_model,
+
         -- profile quality and consent
         cast((
             {% for attribute in attributes -%}
@@ -183,6 +195,8 @@ profiles as (
         on people.customer_id = web.customer_id
     left outer join email
         on people.customer_id = email.customer_id
+    left outer join scores
+        on people.customer_id = scores.customer_id
     left outer join consent
         on people.customer_id = consent.customer_id
     left outer join address_consent

@@ -13,7 +13,9 @@
 
 -- depends_on: {{ ref('at_risk') }}
 -- depends_on: {{ ref('cart_abandoner') }}
+-- depends_on: {{ ref('churn_risk') }}
 -- depends_on: {{ ref('churned') }}
+-- depends_on: {{ ref('high_propensity') }}
 -- depends_on: {{ ref('high_purchase_intent') }}
 -- depends_on: {{ ref('loyal_engaged') }}
 -- depends_on: {{ ref('new_customer') }}

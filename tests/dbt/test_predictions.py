@@ -1,0 +1,106 @@
+"""The predictive scores on generated data: point in time, checked, used or not.
+
+Sources of 3,000 customers over 160 days, one night: the features build,
+the predict step, then the build that reads the scores (the nightly DAG's
+dbt_features, predict, dbt_build). The generator gives each person a latent
+engagement that drives both their web visits and their purchases, so a
+model can find more than recency, frequency and value alone.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from audiences.config import settings
+from audiences.generate import GenerateOptions, generate
+from audiences.predict.scores import predict, read_quality
+from audiences.transform import dbt_build
+from audiences.transform.dbt import scores_file
+from tests.conftest import END, LEFT_BY_OTHER_RUNS, extract_and_load, use_sources, warehouse_query
+
+pytestmark = pytest.mark.dbt
+
+SCORES = ("purchase_propensity", "churn_risk")
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory):
+    home = tmp_path_factory.mktemp("predict")
+    sources = tmp_path_factory.mktemp("predict_sources")
+    generate(sources, GenerateOptions(customers=3000, days=160, end_date=END, seed=5))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUDIENCES_HOME", str(home))
+        for var in LEFT_BY_OTHER_RUNS:
+            patch.delenv(var, raising=False)
+        use_sources(home, sources)
+        extract_and_load(END)
+        dbt_build(settings(), END, selector="features")
+        used = predict(settings(), END)
+        dbt_build(settings(), END, selector="from_scores")
+        yield used, patch
+
+
+def test_both_scores_beat_the_rfm_baseline_out_of_time(night):
+    used, _ = night
+    assert used == {"purchase_propensity": True, "churn_risk": True}
+    quality = read_quality(settings(), END)["scores"]
+    for name in SCORES:
+        measured = quality[name]["quality"]
+        assert measured["auc"] > measured["baseline_auc"] >= 0.5, name
+        assert measured["top_decile_lift"] > 1.5, name
+        # Better probabilities than knowing only the rate (Brier score of a constant).
+        rate = measured["base_rate"]
+        assert measured["brier"] < rate * (1 - rate), name
+        assert set(quality[name]["candidates_auc"]) == {"logistic_regression", "gradient_boosting"}
+
+
+def test_scores_are_traits_of_every_customer_they_are_defined_for(night):
+    rows = warehouse_query(
+        "select count(*), count(purchase_propensity),"
+        " count(churn_risk), count(*) filter (where orders_placed > 0),"
+        " count(*) filter (where churn_risk is not null and orders_placed = 0),"
+        " count(distinct purchase_propensity_model), min(purchase_propensity),"
+        " max(purchase_propensity)"
+        " from marts.dim_customers"
+    )
+    customers, propensities, risks, buyers, risk_without_order, versions, low, high = rows[0]
+    assert propensities == customers and versions == 1
+    assert 0 < low < high < 1
+    assert 0 < risks <= buyers and risk_without_order == 0
+
+
+def test_the_score_segments_take_the_customers_scored_above_their_threshold(night):
+    (missing,) = warehouse_query(
+        "select count(*) from marts.dim_customers c"
+        " where c.purchase_propensity >= 0.5 and c.customer_id not in"
+        " (select customer_id from segments.high_propensity)"
+    )[0]
+    (members,) = warehouse_query("select count(*) from segments.high_propensity")[0]
+    assert members > 0 and missing == 0
+
+
+def test_training_repeats_under_its_seed(night):
+    before = pd.read_parquet(scores_file(settings(), END))
+    predict(settings(), END)
+    after = pd.read_parquet(scores_file(settings(), END))
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_a_score_below_its_floor_is_not_used_and_its_segment_keeps_its_rule(night):
+    _, patch = night
+    patch.setenv("AUDIENCES_PREDICTION_MIN_AUC", "0.999")
+    used = predict(settings(), END)
+    dbt_build(settings(), END, selector="from_scores")
+    assert used == {"purchase_propensity": False, "churn_risk": False}
+    quality = read_quality(settings(), END)["scores"]
+    assert "below the floor 0.999" in quality["purchase_propensity"]["reason"]
+    ((scored,),) = warehouse_query(
+        "select count(*) from marts.dim_customers where purchase_propensity is not null"
+    )
+    by_rule = warehouse_query(
+        "select customer_id from marts.dim_customers"
+        " where completed_orders >= 2 and days_since_last_order <= 30 order by 1"
+    )
+    members = warehouse_query("select customer_id from segments.high_propensity order by 1")
+    assert scored == 0 and members == by_rule and members
