@@ -15,6 +15,7 @@ import pytest
 from audiences.config import settings
 from audiences.generate import GenerateOptions, generate
 from audiences.predict.scores import predict, read_quality
+from audiences.report.summary import run_summary
 from audiences.transform import dbt_build
 from audiences.transform.dbt import scores_file
 from tests.conftest import END, LEFT_BY_OTHER_RUNS, extract_and_load, use_sources, warehouse_query
@@ -53,6 +54,8 @@ def test_both_scores_beat_the_rfm_baseline_out_of_time(night):
         rate = measured["base_rate"]
         assert measured["brier"] < rate * (1 - rate), name
         assert set(quality[name]["candidates_auc"]) == {"logistic_regression", "gradient_boosting"}
+    summary = run_summary(settings(), END)
+    assert "purchase_propensity  30 d" in summary and "churn_risk           90 d" in summary
 
 
 def test_scores_are_traits_of_every_customer_they_are_defined_for(night):

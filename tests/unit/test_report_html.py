@@ -53,3 +53,25 @@ def test_text_from_a_run_is_escaped_and_failures_come_first(home):
     # The drift check that compared nothing is collapsed.
     details = page[page.index("<details>") : page.index("</details>")]
     assert "1 checks not compared" in details and "new segment" in details
+
+
+def test_the_predictive_scores_show_their_quality_and_why_one_is_not_used(home):
+    quality = {
+        "auc": 0.861, "brier": 0.079, "base_rate": 0.131, "top_decile_rate": 0.623,
+        "top_decile_lift": 4.76, "baseline_auc": 0.759, "customers": 4559,
+        "reliability": [[0.01, 0.012], [0.3, 0.27], [0.6, 0.63]],
+    }  # fmt: skip
+    path = settings().reports / END.isoformat() / "predictions.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"as_of": END.isoformat(), "scores": {
+        "purchase_propensity": {"horizon_days": 30, "used": True, "reason": None, "seconds": 1.5,
+                                "model": "logistic_regression", "version": "v1",
+                                "quality": quality},
+        "churn_risk": {"horizon_days": 90, "used": False, "seconds": 0.1,
+                       "reason": f"not enough history {INJECTED}"},
+    }}))  # fmt: skip
+    page = write_run_report(settings(), END).read_text()
+    section = page[page.index('id="predictions"') : page.index('id="overlaps"')]
+    assert "0.861" in section and "0.759" in section and "4.76\u00d7" in section
+    assert "no: not enough history &lt;img" in section and INJECTED not in section
+    assert section.count("<circle") == 3  # the reliability chart's bins, one chart

@@ -114,3 +114,40 @@ def sparkline(values: list[float], width: int = 120, height: int = 24) -> str:
         f'<polyline fill="none" stroke="{PALETTE[0]}" stroke-width="1.5" points="{line}"/>'
         f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2.5" fill="{PALETTE[2]}"/></svg>'
     )
+
+
+def reliability_chart(bins: list[tuple[float, float]], size: int = 220) -> str:
+    """Predicted probability (x) against the observed rate (y) per bin, with the diagonal
+    a calibrated score lies on; both axes 0 to 1."""
+    pad = 30
+    plot = size - 2 * pad
+
+    def at(x: float, y: float) -> str:
+        return f"{pad + plot * x:.1f},{pad + plot * (1 - y):.1f}"
+
+    parts = [
+        f'<rect x="{pad}" y="{pad}" width="{plot}" height="{plot}" fill="none" stroke="#94a3b8"/>',
+        f'<polyline fill="none" stroke="#94a3b8" stroke-dasharray="4 3"'
+        f' points="{at(0, 0)} {at(1, 1)}"/>',
+        f'<text x="{pad}" y="{size - 8}">0</text>',
+        f'<text x="{pad + plot}" y="{size - 8}" text-anchor="end">predicted 1</text>',
+        f'<text x="{pad - 4}" y="{pad + 4}" text-anchor="end">1</text>',
+        f'<text x="{pad}" y="{pad - 8}">observed</text>',
+    ]
+    if bins:
+        line = " ".join(at(p, o) for p, o in bins)
+        parts.append(
+            f'<polyline fill="none" stroke="{PALETTE[0]}" stroke-width="2" points="{line}"/>'
+        )
+        for p, o in bins:
+            x, y = at(p, o).split(",")
+            parts.append(
+                f'<circle cx="{x}" cy="{y}" r="3" fill="{PALETTE[0]}">'
+                f"<title>predicted {p:.3f}, observed {o:.3f}</title></circle>"
+            )
+    return (
+        f'<svg class="chart" role="img" width="{size}" height="{size}"'
+        f' viewBox="0 0 {size} {size}" xmlns="http://www.w3.org/2000/svg">'
+        + "".join(parts)
+        + "</svg>"
+    )

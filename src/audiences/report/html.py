@@ -5,7 +5,8 @@ the checks that failed (first), what each source read, loaded and quarantined
 (with the main reasons), how fresh each source is, every quality check with
 its severity and result (failing samples are masked or hashed by the
 suites), the segment sizes with their trend over recent runs, the overlap
-matrix, and per-segment KPIs. ``reports/index.html`` lists every run.
+matrix, per-segment KPIs and holdout lift, and the predictive scores'
+quality. ``reports/index.html`` lists every run.
 
 Pages are Jinja2 templates (``templates/``) rendered with autoescaping, so
 a status, a stage error or a segment name can never inject markup; the
@@ -26,9 +27,10 @@ from markupsafe import Markup
 from audiences import warehouse_lock
 from audiences.config import Settings
 from audiences.measure.lift import MIN_GROUP, segment_lifts
+from audiences.predict.scores import read_quality
 from audiences.publish.publication import current, read_record
 from audiences.quality.gates import GateResult, read_gate_result
-from audiences.report.charts import bar_chart, line_chart, sparkline
+from audiences.report.charts import bar_chart, line_chart, reliability_chart, sparkline
 from audiences.report.models import Models, models
 from audiences.report.stages import read_stages
 from audiences.transform import freshness_path
@@ -88,6 +90,7 @@ def write_run_report(settings: Settings, as_of: date, run_id: str | None = None)
         kpis=_kpis(data["kpis"]),
         lifts=[lift.to_dict() for lift in data["lifts"]],
         min_group=MIN_GROUP,
+        predictions=_predictions(read_quality(settings, as_of)),
         charts=_charts(stages, data),
     )
     folder = settings.reports / as_of.isoformat()
@@ -363,6 +366,23 @@ def _overlaps(overlaps: list[tuple]) -> dict | None:
             cells.append({"other": b, "shared": shared, "alpha": alpha})
         rows.append({"name": a, "cells": cells})
     return {"names": names, "rows": rows}
+
+
+def _predictions(quality: dict | None) -> list[dict]:
+    """Each predictive score's model and quality, with its reliability chart."""
+    if quality is None:
+        return []
+    return [
+        {
+            "name": name,
+            "quality": None,
+            "model": None,
+            "version": None,
+            **score,
+            "chart": Markup(reliability_chart(score.get("quality", {}).get("reliability", []))),
+        }
+        for name, score in quality["scores"].items()
+    ]
 
 
 def _charts(stages: list[dict], data: dict) -> dict[str, Markup]:

@@ -9,6 +9,7 @@ from audiences import warehouse_lock
 from audiences.config import Settings
 from audiences.errors import AudiencesError
 from audiences.measure.lift import Lift, segment_lifts
+from audiences.predict.scores import read_quality
 from audiences.report.models import Models, models
 
 
@@ -96,6 +97,7 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
                 + "".join(f" {'-' if n is None else f'{n:,}':>9}" for n in counts)
             )
     lines += _lift_lines(lifts)
+    lines += _prediction_lines(read_quality(settings, logical_date))
     if built:
         lines += ["", "models (as of the last dbt build):"]
         lines += [f"  {name:<36} {n:>10,} rows" for name, n in built]
@@ -128,6 +130,24 @@ def _lift_lines(lifts: list[Lift]) -> list[str]:
                 f"{head}  {x.treated:.1%} vs {x.control:.1%}: {x.absolute:+.1%}"
                 f" [{x.absolute_low:+.1%}, {x.absolute_high:+.1%}]"
             )
+    return lines
+
+
+def _prediction_lines(quality: dict | None) -> list[str]:
+    """Each predictive score: used or why not, and its out-of-time quality."""
+    if quality is None:
+        return []
+    lines = ["", "predictive scores (validated out of time; run report: reliability):"]
+    for name, score in quality["scores"].items():
+        head = f"  {name:<20} {score['horizon_days']:>2} d  "
+        measured = score.get("quality")
+        if measured:
+            head += (
+                f"{score['model']}: AUC {measured['auc']:.3f} (RFM {measured['baseline_auc']:.3f}),"
+                f" Brier {measured['brier']:.3f}, top decile {measured['top_decile_rate']:.1%}"
+                f" vs {measured['base_rate']:.1%} ({measured['top_decile_lift']:.1f}x); "
+            )
+        lines.append(head + ("used" if score["used"] else f"not used: {score['reason']}"))
     return lines
 
 
