@@ -38,6 +38,14 @@ def _cmd_generate(args: argparse.Namespace) -> None:
     print(json.dumps(summary, indent=2))
 
 
+def _cmd_treat(args: argparse.Namespace) -> None:
+    from audiences.generate.treatment import treat
+
+    sources = args.sources or settings().home / "sources"
+    added = treat(sources, args.audience, args.sent_on, args.uplift, args.days, args.seed)
+    print(json.dumps({"audience": str(args.audience), "orders_added": added}))
+
+
 def _cmd_summary(args: argparse.Namespace) -> None:
     from audiences.report import run_summary
 
@@ -150,6 +158,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--out", type=Path, help="output folder (default: $AUDIENCES_HOME/sources)")
     gen.set_defaults(func=_cmd_generate)
+
+    treat = sub.add_parser(
+        "treat",
+        help="plant an effect in generated sources: an audience file's addresses buy more"
+        " after it was sent (to check the holdout lift)",
+    )
+    treat.add_argument(
+        "audience", type=Path, help="an audience file (exports/<date>/<segment>.csv)"
+    )
+    treat.add_argument(
+        "--sent-on", type=_date, required=True, help="the date the audience was sent"
+    )
+    treat.add_argument(
+        "--uplift",
+        type=float,
+        required=True,
+        help="the probability (0 to 1) that an address buys once more because of the email",
+    )
+    treat.add_argument("--days", type=int, default=7, help="days after sending the orders fall on")
+    treat.add_argument("--seed", type=int, default=0)
+    treat.add_argument("--sources", type=Path, help="default: $AUDIENCES_HOME/sources")
+    treat.set_defaults(func=_cmd_treat)
 
     summ = sub.add_parser("summary", help="print what a run extracted, loaded and quarantined")
     summ.add_argument("--date", type=_date, help="logical date (default: the latest run)")

@@ -129,3 +129,32 @@ def test_dirt_can_be_turned_off(tmp_path):
 def test_invalid_options_are_refused(tmp_path, bad):
     with pytest.raises(ValueError):
         generate(tmp_path, GenerateOptions(**{**SMALL.__dict__, **bad}))
+
+
+def test_treat_plants_orders_for_an_audience_files_addresses(tmp_path, sources_through_end, capsys):
+    import shutil
+
+    from audiences.cli import main
+
+    sources = tmp_path / "sources"
+    shutil.copytree(sources_through_end, sources)
+    con = sqlite3.connect(sources / "shop.sqlite")
+    emails = [e for (e,) in con.execute("select email from customers order by 1 limit 3")]
+    (before,) = con.execute("select count(*) from orders").fetchone()
+    con.close()
+    audience = tmp_path / "vip.csv"
+    audience.write_text("email\n" + "".join(f"{e.upper()}\n" for e in emails))
+
+    main(["treat", str(audience), "--sent-on", "2026-11-15", "--uplift", "1",
+          "--sources", str(sources)])  # fmt: skip
+
+    assert json.loads(capsys.readouterr().out)["orders_added"] == 3
+    con = sqlite3.connect(sources / "shop.sqlite")
+    added = con.execute(
+        "select lower(email), created_at from orders order by order_id desc limit 3"
+    ).fetchall()
+    (after,) = con.execute("select count(*) from orders").fetchone()
+    con.close()
+    assert after == before + 3
+    assert sorted(e for e, _ in added) == sorted(e.strip().lower() for e in emails)
+    assert all("2026-11-16" <= placed < "2026-11-23" for _, placed in added)
