@@ -15,6 +15,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from audiences.cli import main
@@ -25,6 +26,7 @@ from audiences.pipeline import (
     extract_step,
     gate_step,
     load_step,
+    predict_step,
     publish_step,
     report_step,
     stage_step,
@@ -66,7 +68,9 @@ def _night(day) -> None:
     erase_step(day, run)
     load_step(manifests, day, run)
     gate_step("raw", day, run)
-    transform_step(day, run)
+    transform_step(day, run, "features")
+    predict_step(day, run)
+    transform_step(day, run, "from_scores")
     gate_step("marts", day, run)
     publish_step(day, stage_step(day, run), run)
     report_step(day, run)
@@ -79,6 +83,18 @@ def _files_with_traces(home: Path) -> list[str]:
         text=True,
     ).stdout
     return sorted(found.split())
+
+
+def _scored(home: Path, customer_id: str) -> int:
+    """Rows of the kept scores files (both nights) of a customer."""
+    files = f"read_parquet('{home}/scores/*/customer_scores.parquet')"
+    con = duckdb.connect()
+    try:
+        return con.execute(
+            f"select count(*) from {files} where customer_id = ?", [customer_id]
+        ).fetchone()[0]
+    finally:
+        con.close()
 
 
 def test_an_erased_person_leaves_no_trace(
@@ -102,11 +118,13 @@ def test_an_erased_person_leaves_no_trace(
         "select customer_id from marts.customer_identities"
         " where identifier_key = 'crm_contact:900001'"
     )[0][0]
+    assert _scored(home, pat) == 1  # each night's scores are kept, one row per customer
     assert main(["erase", "--customer-id", pat, "--note", "ticket 4712"]) == 0
     _use(sources_through_end, systems, END)  # the CRM sends the contact again
     _night(END)
 
     assert _files_with_traces(home) == []
+    assert _scored(home, pat) == 0
     log = read_log(settings())
     request, _, completed, _ = log
     assert request["type"] == "request" and request["note"] == "ticket 4711"

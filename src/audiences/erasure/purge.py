@@ -15,6 +15,7 @@ with those keys and the values they carry (addresses, phone spellings, ids):
 - **Spark's tables** (on the Spark engine, whose raw layer is the landing and
   whose DuckDB file keeps only the accounting): every Parquet file of those
   schemas holding such a value is rewritten, as the landing's are;
+- **scores**: the predictive scores kept per night (``scores/<as_of>/``);
 - **publications**: each retained publication's marts copy (a DuckDB file, or
   Spark's Parquet folders) and audience files (``.csv``, ``.entered.csv``,
   ``.exited.csv``, ``.sha256.csv``; manifests updated), the live one included;
@@ -75,6 +76,7 @@ def erase_pending(settings: Settings) -> list[dict]:
         removed |= {
             **_purge_warehouse(settings, person),
             **_purge_publications(settings, person),
+            **_purge_scores(settings, person),
         }
         hashes = sorted(key_hash(k) for k in person["keys"])
         suppress(settings, hashes)
@@ -358,6 +360,14 @@ def _purge_spark_tables(settings: Settings, person: dict[str, list[str]]) -> dic
             if n:
                 removed[f"{schema}.{folder.name}"] = n
     return removed
+
+
+def _purge_scores(settings: Settings, person: dict[str, list[str]]) -> dict[str, int]:
+    """Rewrite the kept nights' predictive scores without the person's customer ids."""
+    if not person["keys"] or not settings.scores.exists():
+        return {}
+    n = _purge_parquet_table(settings, settings.scores, person)
+    return {"scores": n} if n else {}
 
 
 def _purge_parquet_table(settings: Settings, folder: Path, person: dict[str, list[str]]) -> int:
