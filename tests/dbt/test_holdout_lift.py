@@ -24,6 +24,7 @@ from audiences.generate import GenerateOptions, generate
 from audiences.generate.treatment import treat
 from audiences.measure.lift import segment_lifts
 from audiences.report.models import DuckDBModels
+from audiences.report.summary import run_summary
 from audiences.transform import dbt_build
 from tests.conftest import END, LEFT_BY_OTHER_RUNS, extract_and_load, use_sources
 
@@ -70,11 +71,12 @@ def measured(tmp_path_factory):
         con = duckdb.connect(str(settings().warehouse), read_only=True)
         lifts = segment_lifts(DuckDBModels(con))
         con.close()
-    return segment, planted, [x for x in lifts if x.window_days == 7]
+        summary = run_summary(settings(), END)
+    return segment, planted, [x for x in lifts if x.window_days == 7], summary
 
 
 def test_the_planted_effect_is_inside_the_interval_and_zero_is_not(measured):
-    segment, planted, lifts = measured
+    segment, planted, lifts, _ = measured
     assert planted > 100
     (lift,) = [
         x for x in lifts
@@ -88,7 +90,7 @@ def test_the_planted_effect_is_inside_the_interval_and_zero_is_not(measured):
 
 
 def test_where_no_effect_was_planted_the_intervals_contain_zero(measured):
-    segment, _, lifts = measured
+    segment, _, lifts, _ = measured
     null = [
         x for x in lifts
         if x.verdict is None and (x.segment != segment or x.comparison == "A vs B")
@@ -101,3 +103,13 @@ def test_where_no_effect_was_planted_the_intervals_contain_zero(measured):
     ]
     # 95 % intervals: about one in twenty misses 0 by chance.
     assert len(missing) <= max(1, len(null) // 10), missing
+
+
+def test_the_summary_shows_what_each_segment_did_and_its_lift(measured):
+    segment, _, lifts, summary = measured
+    kpis = summary[summary.index("what the segments did (7 d") : summary.index("holdout lift")]
+    row = next(line for line in kpis.splitlines() if line.split()[:2] == [segment, D0.isoformat()])
+    assert len(row.split()) >= 8  # members, conversion, revenue, opens, clicks, trend
+    (lift,) = [x for x in lifts if (x.segment, x.comparison, x.metric)
+               == (segment, "audience vs holdout", "conversion")]  # fmt: skip
+    assert f"{lift.absolute:+.1%} [{lift.absolute_low:+.1%}, {lift.absolute_high:+.1%}]" in summary

@@ -44,6 +44,7 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
         ).fetchall()
         with models(settings, con) as built_models:
             built, segments, profiles = _model_summary(built_models)
+            kpis = _kpi_rows(built_models)
             lifts = segment_lifts(built_models)
     finally:
         con.close()
@@ -96,6 +97,7 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
                 f"  {priority:>4}  {segment:<26} {members:>9,} {primary:>9,}"
                 + "".join(f" {'-' if n is None else f'{n:,}':>9}" for n in counts)
             )
+    lines += _kpi_lines(kpis)
     lines += _lift_lines(lifts)
     lines += _prediction_lines(read_quality(settings, logical_date))
     if built:
@@ -109,6 +111,54 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
         f"exports:   {settings.exports}",
     ]
     return "\n".join(lines)
+
+
+KPI_TREND_RUNS = 4
+
+
+def _kpi_rows(built: Models) -> list[tuple]:
+    """The shortest attribution window's figures of every mature run, oldest first."""
+    if "segment_kpis" not in built.tables("marts"):
+        return []
+    return built.rows(
+        "select segment, window_days, cast(as_of as string), members, conversion_rate,"
+        " revenue_per_member_eur, open_rate, click_rate from marts.segment_kpis"
+        " where is_mature and window_days = (select min(window_days) from marts.segment_kpis)"
+        " order by segment, as_of"
+    )
+
+
+def _kpi_lines(rows: list[tuple]) -> list[str]:
+    """Per segment: the latest mature run's KPIs, and its conversion over the last runs."""
+    if not rows:
+        return []
+    runs: dict[str, list[tuple]] = {}
+    for row in rows:
+        runs.setdefault(row[0], []).append(row)
+    window = rows[0][1]
+    lines = [
+        "",
+        f"what the segments did ({window} d after the latest run whose window has ended;"
+        f" conversion over the last {KPI_TREND_RUNS} such runs):",
+        f"  {'segment':<26} {'run':<10} {'members':>8} {'conv.':>6} {'rev./member':>11}"
+        f" {'opens':>6} {'clicks':>6}  conversion trend",
+    ]
+    for segment, series in runs.items():
+        _, _, as_of, members, conversion, revenue, opens, clicks = series[-1]
+        trend = " > ".join(_pct(r[4]) for r in series[-KPI_TREND_RUNS:])
+        lines.append(
+            f"  {segment:<26} {as_of:<10} {members:>8,} {_pct(conversion):>6}"
+            f" {_eur(revenue):>11} {_pct(opens):>6} {_pct(clicks):>6}  {trend}"
+        )
+    return lines
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{float(value):.1%}"
+
+
+def _eur(value) -> str:
+    return "-" if value is None else f"{float(value):,.2f} EUR"
 
 
 def _lift_lines(lifts: list[Lift]) -> list[str]:
