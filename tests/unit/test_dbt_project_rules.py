@@ -4,7 +4,8 @@ Staging models read one source and join no other model; every model has a
 tested grain; model names follow the prefixes the project configures (the
 evaluator's ``*_prefixes`` vars); every active segment's audience is an
 exposure owned by the segment's owner; every source table's freshness is
-judged on a business timestamp, not on when it was extracted.
+judged on a business timestamp, not on when it was extracted; the nightly
+build's two parts (selectors.yml) are one whole build.
 """
 
 from __future__ import annotations
@@ -24,10 +25,15 @@ GRAIN_TESTED_UPSTREAM = {"int_customer_web_events"}
 
 
 @pytest.fixture(scope="module")
-def manifest(tmp_path_factory) -> dict:
+def parsed(tmp_path_factory):
     work = tmp_path_factory.mktemp("dbt_parse")
     plain_dbt(work, "parse", "--quiet")
-    return json.loads((work / "target" / "manifest.json").read_text())
+    return work
+
+
+@pytest.fixture(scope="module")
+def manifest(parsed) -> dict:
+    return json.loads((parsed / "target" / "manifest.json").read_text())
 
 
 def _models(manifest: dict) -> dict[str, dict]:
@@ -104,3 +110,20 @@ def test_freshness_is_judged_on_business_timestamps(manifest):
     assert {name for name, field in fields.items() if field in (None, "_extracted_at")} == set()
     # Rare tables (refunds, the catalogue) may go unjudged, but no whole source.
     assert judged == {"crm", "web", "shop"}
+
+
+def _listed(work, *selection: str) -> set[str]:
+    out = plain_dbt(work, "ls", *selection, "--quiet", "--resource-types", "model", "test",
+                    "unit_test", "seed", "exposure", "--output", "json", "--output-keys",
+                    "unique_id")  # fmt: skip
+    return {json.loads(line)["unique_id"] for line in out.splitlines() if line.startswith("{")}
+
+
+def test_the_nightly_builds_two_parts_are_one_whole_build(parsed):
+    # The DAG builds --selector features, predicts, then --selector from_scores.
+    features = _listed(parsed, "--selector", "features")
+    rest = _listed(parsed, "--selector", "from_scores")
+    assert "model.audiences.int_customer_features" in features
+    assert {"model.audiences.int_customer_scores", "model.audiences.dim_customers"} <= rest
+    assert not features & rest
+    assert features | rest == _listed(parsed)
