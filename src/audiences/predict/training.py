@@ -105,11 +105,13 @@ def candidates(seed: int) -> dict[str, Callable[[], object]]:
     }
 
 
-def at_cutoff(rows: pd.DataFrame, target: Target, cutoff: date, sample: int, seed: int):
+def at_cutoff(
+    rows: pd.DataFrame, target: Target, cutoff: date, seed: int, sample: int | None = None
+):
     """The target's customers at ``cutoff`` (at most ``sample``, drawn under ``seed``), outcomes."""
     chosen = rows[(rows["cutoff_date"] == cutoff)]
     chosen = chosen[target.population(chosen)]
-    if len(chosen) > sample:
+    if sample is not None and len(chosen) > sample:
         chosen = chosen.sample(n=sample, random_state=seed)
     labels = chosen[target.label]
     if labels.isna().any():
@@ -127,8 +129,8 @@ def train(
     """
     validate_on = as_of - timedelta(days=target.horizon_days)
     train_on = validate_on - timedelta(days=step_days)
-    train_rows, train_y = at_cutoff(rows, target, train_on, sample, seed)
-    valid_rows, valid_y = at_cutoff(rows, target, validate_on, len(rows), seed)
+    train_rows, train_y = at_cutoff(rows, target, train_on, seed, sample)
+    valid_rows, valid_y = at_cutoff(rows, target, validate_on, seed)
     if min(len(set(train_y)), len(set(valid_y))) < 2:
         return None
     baseline = rfm_baseline(valid_rows, target.baseline_sign)
@@ -137,7 +139,7 @@ def train(
         model = make().fit(matrix(train_rows), train_y)
         tried[kind] = measure(valid_y, model.predict_proba(matrix(valid_rows))[:, 1], baseline)
     kind = max(tried, key=lambda k: tried[k].auc)
-    final_rows, final_y = at_cutoff(rows, target, validate_on, sample, seed)
+    final_rows, final_y = at_cutoff(rows, target, validate_on, seed, sample)
     final = candidates(seed)[kind]().fit(matrix(final_rows), final_y)
     scored = rows[(rows["cutoff_date"] == as_of)]
     scored = scored[target.population(scored)]
