@@ -36,7 +36,7 @@ from tests.conftest import DAY_BEFORE, END, LEFT_BY_OTHER_RUNS, use_sources
 from tests.spark.conftest import HISTORIES, engine_differences, table_rows
 from tests.spark.standalone import standalone_cluster
 
-pytestmark = [pytest.mark.e2e, pytest.mark.spark]
+pytestmark = [pytest.mark.e2e, pytest.mark.spark, pytest.mark.heavy]
 
 AIRFLOW = str(Path(os.sys.executable).with_name("airflow"))
 DAG_ID = "customer_segments_nightly"
