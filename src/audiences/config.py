@@ -136,6 +136,8 @@ class Settings(BaseSettings):
     prediction_seed: int = 7
     prediction_training_rows: int = Field(200_000, ge=1000)
     prediction_min_auc: float = Field(0.6, ge=0.5, le=1.0)
+    # K-means personas of the customers (audiences.predict.personas), off by default.
+    personas: bool = False
 
     @field_validator("home", mode="before")
     @classmethod

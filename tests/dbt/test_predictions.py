@@ -37,6 +37,7 @@ def night(tmp_path_factory):
         use_sources(home, sources)
         extract_and_load(END)
         dbt_build(settings(), END, selector="features")
+        patch.setenv("AUDIENCES_PERSONAS", "true")
         used = predict(settings(), END)
         dbt_build(settings(), END, selector="from_scores")
         yield used, patch
@@ -81,6 +82,17 @@ def test_the_score_segments_take_the_customers_scored_above_their_threshold(nigh
     )[0]
     (members,) = warehouse_query("select count(*) from segments.high_propensity")[0]
     assert members > 0 and missing == 0
+
+
+def test_personas_put_every_customer_in_one_described_cluster(night):
+    personas = read_quality(settings(), END)["personas"]
+    assert 2 <= personas["k"] <= 8
+    assert max(personas["silhouettes"].values()) == personas["silhouettes"][str(personas["k"])]
+    rows = warehouse_query(
+        "select persona, count(*) from marts.dim_customers group by 1 order by 1"
+    )
+    assert [(p["persona"], p["customers"]) for p in personas["personas"]] == rows
+    assert all(p["description"] for p in personas["personas"])
 
 
 def test_training_repeats_under_its_seed(night):

@@ -69,9 +69,16 @@ def test_the_predictive_scores_show_their_quality_and_why_one_is_not_used(home):
                                 "quality": quality},
         "churn_risk": {"horizon_days": 90, "used": False, "seconds": 0.1,
                        "reason": f"not enough history {INJECTED}"},
-    }}))  # fmt: skip
+    }, "personas": {"k": 2, "silhouettes": {"2": 0.5, "3": 0.44}, "personas": [
+        {"persona": 0, "customers": 30, "share": 0.3, "description": "ordered recently",
+         "centre": {"days_since_last_order": 12.0, "orders": 3.2}},
+        {"persona": 1, "customers": 70, "share": 0.7, "description": "few or no orders",
+         "centre": {"orders": 0.1}},
+    ]}}))  # fmt: skip
     page = write_run_report(settings(), END).read_text()
     section = page[page.index('id="predictions"') : page.index('id="overlaps"')]
     assert "0.861" in section and "0.759" in section and "4.76\u00d7" in section
     assert "no: not enough history &lt;img" in section and INJECTED not in section
     assert section.count("<circle") == 3  # the reliability chart's bins, one chart
+    personas = section[section.index('id="personas"') :]
+    assert "k=2: 0.500" in personas and "ordered recently" in personas and "70.0%" in personas

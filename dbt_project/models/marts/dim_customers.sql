@@ -150,6 +150,7 @@ profiles as (
         scores.purchase_propensity_model,
         scores.churn_risk,
         scores.churn_risk_model,
+        scores.persona,
 
         -- profile quality and consent
         cast((

@@ -22,6 +22,7 @@ import pandas as pd
 
 from audiences import warehouse_lock
 from audiences.config import Settings
+from audiences.predict.personas import described, personas
 from audiences.predict.training import KEYS, Fitted, Target, churn_risk, purchase_propensity, train
 from audiences.transform.dbt import project_vars, scores_file
 
@@ -97,6 +98,13 @@ def predict(settings: Settings, as_of: date) -> dict:
             "seconds": round(time.perf_counter() - clock, 2),
             **(_described(fitted) if fitted is not None else {}),
         }
+    scores["persona"] = None
+    if settings.personas:
+        assigned, profiles, silhouettes = personas(
+            rows[rows["cutoff_date"] == as_of], settings.prediction_seed
+        )
+        scores["persona"] = scores["customer_id"].map(assigned)
+        report["personas"] = described(profiles, silhouettes)
     _write(settings, as_of, scores, report)
     return {name: entry["used"] for name, entry in report["scores"].items()}
 
@@ -114,7 +122,8 @@ def _write(settings: Settings, as_of: date, scores: pd.DataFrame, report: dict) 
     path = scores_file(settings, as_of)
     path.parent.mkdir(parents=True, exist_ok=True)
     for column in scores.columns[1:]:
-        kind = "float64" if not column.endswith("_model") else "string"
+        kind = "string" if column.endswith("_model") else "float64"
+        kind = "Int64" if column == "persona" else kind
         scores[column] = scores[column].astype(kind)
     scores.to_parquet(path, index=False)
     quality = settings.reports / as_of.isoformat() / QUALITY_FILE

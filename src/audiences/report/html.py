@@ -91,6 +91,7 @@ def write_run_report(settings: Settings, as_of: date, run_id: str | None = None)
         lifts=[lift.to_dict() for lift in data["lifts"]],
         min_group=MIN_GROUP,
         predictions=_predictions(read_quality(settings, as_of)),
+        personas=(read_quality(settings, as_of) or {}).get("personas"),
         charts=_charts(stages, data),
     )
     folder = settings.reports / as_of.isoformat()
