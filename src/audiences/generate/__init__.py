@@ -88,12 +88,13 @@ def generate(out_dir: Path, options: GenerateOptions) -> dict:
         rng, out_dir / "web", pop, sessions, events, orders, products, accounts, cutoff, options
     )
     lap("web")
-    counts.update(
-        _write_shop(
-            rng, out_dir / "shop.sqlite", pop, orders, products, accounts, cutoff, options.dirt
-        )
+    shop_counts, shop_truth = _write_shop(
+        rng, out_dir / "shop.sqlite", pop, orders, products, accounts, cutoff, options.dirt
     )
+    counts.update(shop_counts)
     lap("shop")
+    _write_truth(out_dir / TRUTH_FILE, pop, contacts, shop_truth, options.seed)
+    lap("truth")
     summary = {
         "customers": options.customers,
         "people": _people_counts(pop, contacts, orders, accounts, cutoff),
@@ -107,6 +108,43 @@ def generate(out_dir: Path, options: GenerateOptions) -> dict:
     }
     (out_dir / "generator.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+# Which person each source record and device is: the truth identity resolution
+# is measured against (audiences.measure.identity). No pipeline step reads it.
+TRUTH_FILE = "identity_truth.parquet"
+
+
+def _write_truth(path: Path, pop, contacts, shop_truth: dict[str, tuple], seed: int) -> None:
+    """identifier_key -> person for CRM contacts, shop accounts, guest orders and
+    the people's devices (their anonymousId, as the web writer derives it)."""
+    import duckdb
+
+    parts = {"crm_contact": (contacts.contact_id, contacts.person), **shop_truth}
+    device_person = np.repeat(np.arange(pop.n), pop.devices)
+    records = pa.table(
+        {
+            "kind": np.concatenate([np.full(len(ids), kind) for kind, (ids, _) in parts.items()]),
+            "id": np.concatenate([ids.astype(np.int64) for ids, _ in parts.values()]),
+            "person": np.concatenate([person for _, person in parts.values()]).astype(np.int64),
+        }
+    )
+    devices = pa.table({"device": np.arange(len(device_person)), "person": device_person})
+    con = duckdb.connect()
+    try:
+        con.register("records", records)
+        con.register("devices", devices)
+        con.execute(
+            f"""copy (
+                select kind || ':' || id as identifier_key, person from records
+                union all
+                select 'anonymous_id:' || md5('{seed}-a-' || device)::uuid::varchar, person
+                from devices
+                order by 1
+            ) to '{path}' (format parquet)"""
+        )
+    finally:
+        con.close()
 
 
 def _people_counts(pop, contacts, orders, accounts, cutoff) -> dict[str, int]:
@@ -347,7 +385,9 @@ def _coded(codes: np.ndarray, values, missing: np.ndarray | None = None) -> pa.A
     )
 
 
-def _write_shop(rng, path, pop, orders, products, accounts, cutoff, dirt) -> dict[str, int]:
+def _write_shop(rng, path, pop, orders, products, accounts, cutoff, dirt) -> tuple[dict, dict]:
+    """Write the shop database; return its row counts and which person each
+    account and guest order is."""
     ids, created = accounts
     cust = np.flatnonzero(ids >= 0)
     # A few people register twice with the same address (differently typed).
@@ -430,13 +470,18 @@ def _write_shop(rng, path, pop, orders, products, accounts, cutoff, dirt) -> dic
             "refunds": refund_table,
         },
     )
-    return {
+    counts = {
         "shop_customers": len(customers["customer_id"]),
         "shop_orders": len(o),
         "shop_order_items": len(items),
         "shop_products": len(products.product_id),
         "shop_refunds": len(refund_table["refund_id"]),
     }
+    truth = {
+        "shop_customer": (cust_id[exists], cust_person),
+        "guest_order": (o[guest] + 1, person[guest]),
+    }
+    return counts, truth
 
 
 # Partial refunds (a returned item, a goodwill credit) on some shipped orders,

@@ -1,0 +1,89 @@
+"""Identity resolution against the generator's truth, at a scale.
+
+    .venv/bin/python scripts/bench_identity.py --scale XS     # make bench-identity runs XS and S
+
+Generates the sources once (kept under --home, default
+/tmp/audiences-bench-identity-<scale>), extracts and loads the last day, builds
+identity resolution (``dbt build --select +customer_identities``) and
+measures it (audiences.measure.identity): pairwise precision, recall and F1
+over records and over identifiers, the largest customer, the over-merges
+with what joined them. Writes docs/bench/identity-<scale>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+END = date(2026, 11, 22)
+SCALES = {"XS": 10_000, "S": 100_000, "M": 1_000_000}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=SCALES, required=True)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--home", type=Path)
+    args = parser.parse_args()
+    home = args.home or Path(f"/tmp/audiences-bench-identity-{args.scale}")
+    os.environ["AUDIENCES_HOME"] = str(home)
+    for name in (
+        "AUDIENCES_WAREHOUSE",
+        "AUDIENCES_CRM_DIR",
+        "AUDIENCES_WEB_DIR",
+        "AUDIENCES_SHOP_URL",
+    ):
+        os.environ.pop(name, None)
+
+    import duckdb
+
+    from audiences.config import settings
+    from audiences.extract import RunContext, extract_source
+    from audiences.generate import TRUTH_FILE, GenerateOptions, generate
+    from audiences.load import load_results
+    from audiences.measure.identity import measure
+    from audiences.transform import dbt_build
+
+    config = settings()
+    sources = config.home / "sources"
+    seconds: dict[str, float] = {}
+    if not (sources / TRUTH_FILE).exists():
+        clock = time.perf_counter()
+        generate(sources, GenerateOptions(SCALES[args.scale], args.days, END))
+        seconds["generate"] = round(time.perf_counter() - clock, 1)
+    if not config.warehouse.exists():
+        clock = time.perf_counter()
+        context = RunContext(config, END, f"bench__{END.isoformat()}")
+        results = [r for source in config.enabled_sources for r in extract_source(context, source)]
+        load_results(config.warehouse, results)
+        seconds["extract_and_load"] = round(time.perf_counter() - clock, 1)
+    clock = time.perf_counter()
+    dbt_build(config, END, select="+customer_identities")
+    seconds["identity_build"] = round(time.perf_counter() - clock, 1)
+    con = duckdb.connect(str(config.warehouse), read_only=True)
+    try:
+        quality = measure(con, sources / TRUTH_FILE)
+    finally:
+        con.close()
+    result = {
+        "scale": args.scale,
+        "generated_customers": SCALES[args.scale],
+        "days": args.days,
+        "seconds": seconds,
+        **quality.to_dict(),
+    }
+    out = ROOT / "docs" / "bench" / f"identity-{args.scale}.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    summary = {k: v for k, v in result.items() if k != "over_merges"}
+    print(
+        json.dumps(summary, indent=2), f"\nover-merges: {len(quality.over_merges)} listed in {out}"
+    )
+
+
+if __name__ == "__main__":
+    main()
