@@ -1,0 +1,99 @@
+"""Time the predict step (training, validation and scoring of both scores) at a scale.
+
+    .venv/bin/python scripts/bench_predict.py --customers 1000000
+
+Generates the sources once (150 days: the churn score validates on a cut-off
+90 days back and trains 30 days before it; kept under --home), extracts and
+loads the last day, builds the features (``dbt build --selector features``),
+then times the predict step and writes ``docs/bench/predict-<customers>.json``:
+seconds in all and per score, the rows read, each score's validation AUC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+END = date(2026, 11, 22)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=150)
+    parser.add_argument("--home", type=Path, default=Path("/tmp/audiences-bench-predict"))
+    args = parser.parse_args()
+    os.environ["AUDIENCES_HOME"] = str(args.home)
+    for name in (
+        "AUDIENCES_WAREHOUSE",
+        "AUDIENCES_CRM_DIR",
+        "AUDIENCES_WEB_DIR",
+        "AUDIENCES_SHOP_URL",
+    ):
+        os.environ.pop(name, None)
+
+    from audiences.config import settings
+    from audiences.extract import RunContext, extract_source
+    from audiences.generate import GenerateOptions, generate
+    from audiences.load import load_results
+    from audiences.predict.scores import predict, read_features, read_quality
+    from audiences.transform import dbt_build
+
+    config = settings()
+    seconds: dict[str, float] = {}
+    if not (config.home / "sources" / "generator.json").exists():
+        clock = time.perf_counter()
+        generate(config.home / "sources", GenerateOptions(args.customers, args.days, END))
+        seconds["generate"] = round(time.perf_counter() - clock, 1)
+    if not config.warehouse.exists():
+        clock = time.perf_counter()
+        context = RunContext(config, END, f"bench__{END.isoformat()}")
+        load_results(
+            config.warehouse,
+            [r for s in config.enabled_sources for r in extract_source(context, s)],
+        )
+        seconds["extract_and_load"] = round(time.perf_counter() - clock, 1)
+        clock = time.perf_counter()
+        dbt_build(config, END, selector="features")
+        seconds["dbt_build_features"] = round(time.perf_counter() - clock, 1)
+    clock = time.perf_counter()
+    rows = len(read_features(config))
+    seconds["read_features"] = round(time.perf_counter() - clock, 1)
+    clock = time.perf_counter()
+    predict(config, END)
+    seconds["predict"] = round(time.perf_counter() - clock, 1)
+    quality = read_quality(config, END)["scores"]
+    result = {
+        "customers": args.customers,
+        "days": args.days,
+        "feature_rows": rows,
+        "training_rows_at_most": config.prediction_training_rows,
+        "seconds": seconds,
+        "scores": {
+            name: {
+                "seconds": score["seconds"],
+                "used": score["used"],
+                "model": score.get("model"),
+                "auc": round(score["quality"]["auc"], 4) if score.get("quality") else None,
+                "baseline_auc": round(score["quality"]["baseline_auc"], 4)
+                if score.get("quality")
+                else None,
+            }
+            for name, score in quality.items()
+        },
+        "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+        "machine": f"{os.cpu_count()} cores",
+    }
+    out = ROOT / "docs" / "bench" / f"predict-{args.customers}.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
