@@ -216,18 +216,28 @@ def source_freshness(settings: Settings, as_of: date) -> dict[str, int]:
     return statuses
 
 
+# The column an incremental model keeps the night that loaded each row in
+# (macros/incremental.sql, macros/incremental_traits.sql).
+LOAD_DATE_COLUMNS = ("load_date", "last_load_date")
+
+
 def nights_after(settings: Settings, manifest: Any, as_of: date) -> list[str]:
-    """Incremental facts (models with a ``load_date`` column) holding nights after ``as_of``."""
+    """Incremental models (with a load-date column) holding nights after ``as_of``.
+
+    All of the project's, whatever part of it a build selects: the nightly
+    run builds in two parts, and the first part's full refresh must not hide
+    the backfill from the second.
+    """
     from audiences import warehouse_lock
 
-    facts = {
-        node.relation_name: node.name
+    models = {
+        node.relation_name: (node.name, column)
         for node in manifest.nodes.values()
-        if node.resource_type == "model"
-        and node.config.materialized == "incremental"
-        and "load_date" in node.columns
+        if node.resource_type == "model" and node.config.materialized == "incremental"
+        for column in LOAD_DATE_COLUMNS
+        if column in node.columns
     }
-    if not facts or not settings.warehouse.exists():
+    if not models or not settings.warehouse.exists():
         return []
     con = warehouse_lock.connect(settings.warehouse, read_only=True)
     try:
@@ -239,9 +249,9 @@ def nights_after(settings: Settings, manifest: Any, as_of: date) -> list[str]:
         }
         return [
             name
-            for relation, name in sorted(facts.items())
+            for relation, (name, column) in sorted(models.items())
             if relation in existing
-            and (con.execute(f"select max(load_date) > ? from {relation}", [as_of]).fetchone()[0])
+            and con.execute(f"select max({column}) > ? from {relation}", [as_of]).fetchone()[0]
         ]
     finally:
         con.close()
