@@ -105,7 +105,9 @@ order_history as (
     select
         population.cutoff_date,
         population.customer_id,
-        order_days.*,
+        order_days.orders,
+        order_days.completed_orders,
+        order_days.order_value_eur,
         cast(
             {{ dbt.datediff('order_days.activity_on', 'population.cutoff_date', 'day') }}
             as integer
@@ -139,7 +141,10 @@ web_history as (
     select
         population.cutoff_date,
         population.customer_id,
-        web_days.*,
+        web_days.web_events,
+        web_days.product_views,
+        web_days.cart_adds,
+        web_days.checkout_starts,
         cast(
             {{ dbt.datediff('web_days.activity_on', 'population.cutoff_date', 'day') }}
             as integer
@@ -175,7 +180,9 @@ email_history as (
     select
         population.cutoff_date,
         population.customer_id,
-        email_days.*,
+        email_days.emails_delivered,
+        email_days.email_opens,
+        email_days.email_clicks,
         cast(
             {{ dbt.datediff('email_days.activity_on', 'population.cutoff_date', 'day') }}
             as integer
