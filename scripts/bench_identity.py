@@ -2,12 +2,14 @@
 
     .venv/bin/python scripts/bench_identity.py --scale XS     # make bench-identity runs XS and S
 
-Generates the sources once (kept under --home, default
-/tmp/audiences-bench-identity-<scale>), extracts and loads the last day, builds
+Generates the sources once, with the identity hard cases at realistic rates
+(audiences.generate.hard_cases; --no-hard-cases without them), keeps them
+under --home (default /tmp/audiences-bench-identity-<scale>-<hard|clean>),
+extracts and loads the last day, builds
 identity resolution (``dbt build --select +customer_identities``) and
 measures it (audiences.measure.identity): pairwise precision, recall and F1
 over records and over identifiers, the largest customer, the over-merges
-with what joined them. Writes docs/bench/identity-<scale>.json.
+with what joined them. Writes docs/bench/identity-<scale>[-clean].json.
 """
 
 from __future__ import annotations
@@ -29,8 +31,12 @@ def main() -> None:
     parser.add_argument("--scale", choices=SCALES, required=True)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--home", type=Path)
+    parser.add_argument(
+        "--no-hard-cases", action="store_true", help="generate without the identity hard cases"
+    )
     args = parser.parse_args()
-    home = args.home or Path(f"/tmp/audiences-bench-identity-{args.scale}")
+    kind = "clean" if args.no_hard_cases else "hard"
+    home = args.home or Path(f"/tmp/audiences-bench-identity-{args.scale}-{kind}")
     os.environ["AUDIENCES_HOME"] = str(home)
     for name in (
         "AUDIENCES_WAREHOUSE",
@@ -44,7 +50,7 @@ def main() -> None:
 
     from audiences.config import settings
     from audiences.extract import RunContext, extract_source
-    from audiences.generate import TRUTH_FILE, GenerateOptions, generate
+    from audiences.generate import TRUTH_FILE, GenerateOptions, HardCases, generate
     from audiences.load import load_results
     from audiences.measure.identity import measure
     from audiences.transform import dbt_build
@@ -54,7 +60,8 @@ def main() -> None:
     seconds: dict[str, float] = {}
     if not (sources / TRUTH_FILE).exists():
         clock = time.perf_counter()
-        generate(sources, GenerateOptions(SCALES[args.scale], args.days, END))
+        cases = HardCases() if args.no_hard_cases else HardCases.realistic()
+        generate(sources, GenerateOptions(SCALES[args.scale], args.days, END, hard_cases=cases))
         seconds["generate"] = round(time.perf_counter() - clock, 1)
     if not config.warehouse.exists():
         clock = time.perf_counter()
@@ -74,10 +81,16 @@ def main() -> None:
         "scale": args.scale,
         "generated_customers": SCALES[args.scale],
         "days": args.days,
+        "hard_cases": json.loads((sources / "generator.json").read_text())["hard_cases"],
         "seconds": seconds,
         **quality.to_dict(),
     }
-    out = ROOT / "docs" / "bench" / f"identity-{args.scale}.json"
+    out = (
+        ROOT
+        / "docs"
+        / "bench"
+        / f"identity-{args.scale}{'-clean' if args.no_hard_cases else ''}.json"
+    )
     out.write_text(json.dumps(result, indent=2) + "\n")
     summary = {k: v for k, v in result.items() if k != "over_merges"}
     print(

@@ -21,7 +21,7 @@ def _date(text: str) -> date:
 
 
 def _cmd_generate(args: argparse.Namespace) -> None:
-    from audiences.generate import GenerateOptions, generate
+    from audiences.generate import GenerateOptions, HardCases, generate
 
     out = args.out or settings().home / "sources"
     summary = generate(
@@ -33,6 +33,7 @@ def _cmd_generate(args: argparse.Namespace) -> None:
             through=args.through,
             seed=args.seed,
             dirt=args.dirt,
+            hard_cases=HardCases.realistic() if args.hard_cases else HardCases(),
         ),
     )
     print(json.dumps(summary, indent=2))
@@ -155,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.02,
         help="share of records given each kind of defect (0 to 0.5)",
+    )
+    gen.add_argument(
+        "--hard-cases",
+        action="store_true",
+        help="add identity hard cases (shared devices and addresses, typos...) at realistic rates",
     )
     gen.add_argument("--out", type=Path, help="output folder (default: $AUDIENCES_HOME/sources)")
     gen.set_defaults(func=_cmd_generate)

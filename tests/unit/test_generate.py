@@ -7,13 +7,16 @@ import gzip
 import hashlib
 import json
 import sqlite3
+from dataclasses import fields
 from datetime import date
 from pathlib import Path
 
+import duckdb
+import pandas as pd
 import pytest
 
 from audiences.extract.contracts import CRM_CONTACTS, CRM_EMAIL_ACTIVITY, entities_of
-from audiences.generate import GenerateOptions, generate
+from audiences.generate import GenerateOptions, HardCases, generate
 from tests.conftest import SMALL
 
 
@@ -158,3 +161,77 @@ def test_treat_plants_orders_for_an_audience_files_addresses(tmp_path, sources_t
     assert after == before + 3
     assert sorted(e for e, _ in added) == sorted(e.strip().lower() for e in emails)
     assert all("2026-11-16" <= placed < "2026-11-23" for _, placed in added)
+
+
+def test_hard_cases_appear_at_their_rates_and_the_truth_tells_them_apart(tmp_path):
+    """Each identity hard case is in the sources, and the truth file says which
+    person each record really is. Without hard cases only name twins occur (the
+    name and city vocabularies are small), and fewer."""
+    cases = {f.name: 0.1 for f in fields(HardCases)}
+    options = GenerateOptions(customers=2000, days=30, end_date=date(2026, 11, 22), seed=4, dirt=0)
+    generate(
+        tmp_path / "hard", GenerateOptions(**{**options.__dict__, "hard_cases": HardCases(**cases)})
+    )
+    generate(tmp_path / "clean", options)
+    hard, clean = _hard_case_counts(tmp_path / "hard"), _hard_case_counts(tmp_path / "clean")
+    assert all(hard[case] > clean[case] for case in hard), (hard, clean)
+    assert not any(n for case, n in clean.items() if case != "name_collision"), clean
+
+
+def _hard_case_counts(sources: Path) -> dict[str, int]:
+    con = duckdb.connect()
+    con.execute(
+        f"create view truth as select * from read_parquet('{sources}/identity_truth.parquet')"
+    )
+    con.execute(
+        f"create view contacts as select * from read_csv('{sources}/crm/contacts_*.csv',"
+        " all_varchar = true, union_by_name = true)"
+    )
+    shop = sqlite3.connect(sources / "shop.sqlite")
+    for table in ("customers", "orders"):
+        frame = pd.read_sql(f"select * from {table}", shop)  # noqa: F841 (read by duckdb)
+        con.execute(f"create table shop_{table} as select * from frame")
+    shop.close()
+    con.execute(
+        "create view records as"
+        " select 'crm_contact:' || contact_id as key, lower(trim(email)) as email,"
+        " first_name, last_name, city, phone from contacts"
+        " union all select 'shop_customer:' || customer_id, lower(trim(email)), first_name,"
+        " last_name, null, phone from shop_customers"
+        " union all select 'guest_order:' || order_id, lower(trim(email)), null, null, null, null"
+        " from shop_orders where customer_id is null"
+    )
+    con.execute(
+        "create view web as select json->>'anonymousId' as device, json->>'userId' as user_id"
+        f" from read_json_objects('{sources}/web/*/*/*/*.jsonl.gz', format = 'newline_delimited')"
+        " as t(json) where json->>'userId' is not null"
+    )
+    people_per = (
+        "select count(*) from (select {key} from records join truth on key = identifier_key"
+        " where {where} group by {key} having count(distinct person) > 1)"
+    )
+    return {
+        "shared_email": con.execute(people_per.format(key="email", where="true")).fetchone()[0],
+        "name_collision": con.execute(
+            people_per.format(key="first_name, last_name, city", where="first_name is not null")
+        ).fetchone()[0],
+        "reassigned_phone": con.execute(
+            people_per.format(key="regexp_replace(phone, '\\D', '', 'g')", where="phone <> ''")
+        ).fetchone()[0],
+        "shared_device": con.execute(
+            "select count(*) from (select device from web join truth"
+            " on identifier_key = 'shop_customer:' || user_id"
+            " group by device having count(distinct person) > 1)"
+        ).fetchone()[0],
+        "email_change": con.execute(
+            "select count(*) from (select contact_id from contacts group by 1"
+            " having count(distinct lower(trim(email))) > 1)"
+        ).fetchone()[0],
+        "email_typo": con.execute(
+            "select count(*) from records"
+            " where email similar to '.*@(gmial|yaho|hotmial|outlok)\\..*' or email like '%.con'"
+        ).fetchone()[0],
+        "email_obfuscation": con.execute(
+            "select count(*) from records where email not like '%@%' and email like '%at%'"
+        ).fetchone()[0],
+    }

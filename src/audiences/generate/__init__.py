@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from audiences.generate import activity, crm, people, vocab, writers
+from audiences.generate import activity, crm, hard_cases, people, vocab, writers
+from audiences.generate.hard_cases import HardCases
 from audiences.generate.people import DAY
 
 
@@ -30,6 +31,8 @@ class GenerateOptions:
     through: date | None = None  # last day written; defaults to end_date
     seed: int = 42
     dirt: float = 0.02  # share of records given each kind of defect
+    # Identity hard cases, each at its rate; none by default.
+    hard_cases: HardCases = field(default_factory=HardCases)
 
 
 def default_end_date() -> date:
@@ -62,12 +65,20 @@ def generate(out_dir: Path, options: GenerateOptions) -> dict:
         clock = now
 
     rng = np.random.default_rng(options.seed)
+    cases = options.hard_cases
+    hard = np.random.default_rng([options.seed, 18])
     pop = people.make_people(rng, options.customers, start, end, options.dirt)
+    hard_cases.apply_to_people(hard, pop, cases)
     products = activity.make_products(rng, start)
     sessions = activity.make_sessions(rng, pop, start, end)
+    hard_cases.share_devices(hard, pop, sessions, cases)
     events = activity.make_events(rng, sessions, late_share=options.dirt / 2)
     orders = activity.make_orders(rng, pop, sessions, events, products)
     contacts = crm.make_contacts(rng, pop, start, end, options.dirt)
+    _mistype_contacts(hard, contacts, cases)
+    contacts.email_changed_at, contacts.new_email = hard_cases.change_emails(
+        hard, pop, contacts.person, start, end, cases.email_change
+    )
     email = crm.make_email_activity(rng, pop, contacts, orders, start, end)
     first_order = np.full(pop.n, crm.NEVER)
     np.minimum.at(first_order, orders.person, orders.placed_at)
@@ -89,7 +100,7 @@ def generate(out_dir: Path, options: GenerateOptions) -> dict:
     )
     lap("web")
     shop_counts, shop_truth = _write_shop(
-        rng, out_dir / "shop.sqlite", pop, orders, products, accounts, cutoff, options.dirt
+        (rng, hard), out_dir / "shop.sqlite", pop, orders, products, accounts, cutoff, options
     )
     counts.update(shop_counts)
     lap("shop")
@@ -103,6 +114,7 @@ def generate(out_dir: Path, options: GenerateOptions) -> dict:
         "through": through.isoformat(),
         "seed": options.seed,
         "dirt": options.dirt,
+        "hard_cases": asdict(cases),
         "rows": counts,
         "seconds": timings,
     }
@@ -145,6 +157,15 @@ def _write_truth(path: Path, pop, contacts, shop_truth: dict[str, tuple], seed: 
         )
     finally:
         con.close()
+
+
+def _mistype_contacts(rng, contacts, cases: HardCases) -> None:
+    """Misspell or obfuscate some valid CRM addresses: mail to them bounces."""
+    valid = np.flatnonzero(contacts.email_valid)
+    typed = hard_cases.mistype(rng, contacts.email[valid], cases)
+    changed = typed != contacts.email[valid]
+    contacts.email[valid] = typed
+    contacts.email_valid[valid[changed]] = False
 
 
 def _people_counts(pop, contacts, orders, accounts, cutoff) -> dict[str, int]:
@@ -192,7 +213,7 @@ def _write_contacts(rng, out, pop, contacts, versions, first_order, start, cutof
     table = pa.table(
         {
             "contact_id": contacts.contact_id[idx],
-            "email": contacts.email[idx],
+            "email": contacts.email_at(idx, at),
             "first_name": contacts.first_name[idx],
             "last_name": contacts.last_name[idx],
             "phone": contacts.phone[idx],
@@ -259,7 +280,7 @@ def _write_email(rng, out, pop, contacts, email, start, cutoff, dirt) -> int:
         {
             "event_id": np.flatnonzero(keep) + 1,
             "contact_id": contacts.contact_id[e["contact"]],
-            "email": contacts.email[e["contact"]],
+            "email": contacts.email_at(e["contact"], e["occurred_at"]),
             "campaign_id": e["campaign_id"],
             "campaign_type": e["campaign_type"],
             "event_type": e["event_type"],
@@ -385,9 +406,11 @@ def _coded(codes: np.ndarray, values, missing: np.ndarray | None = None) -> pa.A
     )
 
 
-def _write_shop(rng, path, pop, orders, products, accounts, cutoff, dirt) -> tuple[dict, dict]:
+def _write_shop(rngs, path, pop, orders, products, accounts, cutoff, options) -> tuple[dict, dict]:
     """Write the shop database; return its row counts and which person each
     account and guest order is."""
+    rng, hard = rngs
+    dirt = options.dirt
     ids, created = accounts
     cust = np.flatnonzero(ids >= 0)
     # A few people register twice with the same address (differently typed).
@@ -396,6 +419,7 @@ def _write_shop(rng, path, pop, orders, products, accounts, cutoff, dirt) -> tup
     cust_id = np.concatenate([ids[cust], 900_001 + np.arange(len(dup_people))])
     cust_created = np.concatenate([created[cust], created[dup_people] + 3600])
     cust_email = people.vary_email(rng, pop.email[cust_person], 0.15)
+    cust_email = hard_cases.mistype(hard, cust_email, options.hard_cases)
     cust_phone = np.where(
         rng.random(len(cust_person)) < 0.5,
         people.format_phones(rng, pop.phone_e164[cust_person], pop.country[cust_person], dirt),
@@ -416,6 +440,7 @@ def _write_shop(rng, path, pop, orders, products, accounts, cutoff, dirt) -> tup
 
     guest_all = ~orders.logged_in
     email_all = people.vary_email(rng, pop.email[orders.person], 0.15)
+    email_all = hard_cases.mistype(hard, email_all, options.hard_cases)
     junk = guest_all & (rng.random(len(guest_all)) < dirt)
     email_all[junk] = people.pick(rng, vocab.TEST_ACCOUNT_EMAILS, int(junk.sum()))
     placed = orders.placed_at < cutoff

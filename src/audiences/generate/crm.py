@@ -32,6 +32,12 @@ class Contacts:
     late_opt_in: np.ndarray  # when a contact who did not opt in at signup did, else NEVER
     opt_out: np.ndarray  # when the contact unsubscribed, else NEVER (filled by campaigns)
     deleted_at: np.ndarray
+    email_changed_at: np.ndarray  # when the contact's address changed to new_email, else NEVER
+    new_email: np.ndarray
+
+    def email_at(self, idx: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """The address contact ``idx`` had at time ``t``."""
+        return np.where(t >= self.email_changed_at[idx], self.new_email[idx], self.email[idx])
 
 
 def make_contacts(
@@ -86,6 +92,8 @@ def make_contacts(
         late_opt_in=late_at,
         opt_out=np.full(n, NEVER),
         deleted_at=np.where(deleted, rng.integers(start, end, size=n), NEVER),
+        email_changed_at=np.full(n, NEVER),
+        new_email=email,
     )
 
 
@@ -203,6 +211,7 @@ def contact_versions(
         (np.arange(n), contacts.opt_out),
         (np.arange(n), contacts.late_opt_in),
         (np.arange(n), contacts.deleted_at),
+        (np.arange(n), contacts.email_changed_at),
         (np.flatnonzero(edits), rng.integers(start, end, size=int(edits.sum()))),
     ]
     idx = np.concatenate([c[0] for c in change_times])

@@ -192,6 +192,18 @@ EMAIL_DOMAINS = (
     "ziggo.nl",
 )
 
+# How people misspell the providers' domains; each typo is in the warehouse's
+# email_domain_typos seed, which corrects them for matching.
+DOMAIN_TYPOS = {
+    "gmail.com": ("gmial.com", "gmail.con", "gmai.com", "gnail.com", "gmaill.com"),
+    "yahoo.com": ("yaho.com", "yahooo.com", "yahoo.con"),
+    "outlook.com": ("outlok.com", "outllok.com", "outlook.con"),
+    "hotmail.com": ("hotmial.com", "hotmal.com", "hotmail.con"),
+    "icloud.com": ("iclod.com", "icoud.com"),
+    "gmx.de": ("gmx.d", "gmxx.de"),
+    "web.de": ("web.d", "wweb.de"),
+}
+
 # country -> (weight, currency, calling code, [(city, postal code prefix)], national trunk prefix)
 COUNTRIES = {
     "US": (
