@@ -9,7 +9,9 @@ extracts and loads the last day, builds
 identity resolution (``dbt build --select +customer_identities``) and
 measures it (audiences.measure.identity): pairwise precision, recall and F1
 over records and over identifiers, the largest customer, the over-merges
-with what joined them. Writes docs/bench/identity-<scale>[-clean].json.
+with what joined them, and the identity models' run times (--vars switches
+guards: '{"identity_guards": []}' measures without them). Writes
+docs/bench/identity-<scale>[-clean].json.
 """
 
 from __future__ import annotations
@@ -31,6 +33,15 @@ def main() -> None:
     parser.add_argument("--scale", choices=SCALES, required=True)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--home", type=Path)
+    parser.add_argument(
+        "--vars",
+        type=json.loads,
+        default={},
+        help='dbt vars as JSON, e.g. \'{"identity_guards": [], "identity_extra_links": []}\'',
+    )
+    parser.add_argument(
+        "--out", type=Path, help="default: docs/bench/identity-<scale>[-clean].json"
+    )
     parser.add_argument(
         "--no-hard-cases", action="store_true", help="generate without the identity hard cases"
     )
@@ -70,8 +81,10 @@ def main() -> None:
         load_results(config.warehouse, results)
         seconds["extract_and_load"] = round(time.perf_counter() - clock, 1)
     clock = time.perf_counter()
-    dbt_build(config, END, select="+customer_identities")
+    dbt_build(config, END, select="+customer_identities", full_refresh=True, variables=args.vars)
     seconds["identity_build"] = round(time.perf_counter() - clock, 1)
+    models = _identity_model_seconds(config.dbt_target_dir / "run_results.json")
+    seconds["identity_models"] = round(sum(models.values()), 1)
     con = duckdb.connect(str(config.warehouse), read_only=True)
     try:
         quality = measure(con, sources / TRUTH_FILE)
@@ -81,21 +94,35 @@ def main() -> None:
         "scale": args.scale,
         "generated_customers": SCALES[args.scale],
         "days": args.days,
+        "vars": args.vars,
         "hard_cases": json.loads((sources / "generator.json").read_text())["hard_cases"],
         "seconds": seconds,
+        "identity_model_seconds": models,
         **quality.to_dict(),
     }
-    out = (
-        ROOT
-        / "docs"
-        / "bench"
-        / f"identity-{args.scale}{'-clean' if args.no_hard_cases else ''}.json"
-    )
+    suffix = "-clean" if args.no_hard_cases else ""
+    out = args.out or ROOT / "docs" / "bench" / f"identity-{args.scale}{suffix}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     summary = {k: v for k, v in result.items() if k != "over_merges"}
     print(
         json.dumps(summary, indent=2), f"\nover-merges: {len(quality.over_merges)} listed in {out}"
     )
+
+
+def _identity_model_seconds(run_results: Path) -> dict[str, float]:
+    """What identity resolution itself took: its models' run times in the build
+    (the build also stages the sources and validates addresses and numbers)."""
+    identity = ("int_identity_", "int_email_corrections", "stg_crm__contact_emails")
+    results = json.loads(run_results.read_text())["results"]
+    return {
+        r["unique_id"].split(".")[-1]: round(r["execution_time"], 2)
+        for r in results
+        if r["unique_id"].startswith("model.")
+        and (
+            r["unique_id"].split(".")[-1].startswith(identity)
+            or r["unique_id"].endswith(".customer_identities")
+        )
+    }
 
 
 if __name__ == "__main__":

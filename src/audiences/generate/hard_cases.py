@@ -56,23 +56,30 @@ class HardCases:
         return any(getattr(self, field.name) for field in fields(self))
 
 
-def _partners(rng: np.random.Generator, n: int, rate: float) -> tuple[np.ndarray, np.ndarray]:
-    """``rate`` of the people (B), each with another person (A) it is paired with."""
+def _partners(
+    rng: np.random.Generator, group: np.ndarray, rate: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``rate`` of the people (B), each paired with another person (A) of its group."""
+    n = len(group)
     b = np.flatnonzero(rng.random(n) < rate)
-    a = (b + rng.integers(1, n, size=len(b))) % n
-    return a, b
+    order = np.argsort(group, kind="stable")
+    values, first, size = np.unique(group[order], return_index=True, return_counts=True)
+    g = np.searchsorted(values, group[b])
+    pos = first[g] + rng.integers(0, size[g])
+    # Drawn oneself: take the next member of the group instead.
+    pos = np.where(order[pos] == b, first[g] + (pos - first[g] + 1) % size[g], pos)
+    a = order[pos]
+    keep = a != b  # a group of one has no partner
+    return a[keep], b[keep]
 
 
 def apply_to_people(rng: np.random.Generator, pop: People, cases: HardCases) -> None:
     """Couples and offices sharing an address, name twins, re-assigned phones."""
-    a, b = _partners(rng, pop.n, cases.shared_email)
+    # Partners live in one country, so their numbers are of the country they live in.
+    a, b = _partners(rng, pop.country, cases.shared_email)
     pop.email[b] = pop.email[a]
     pop.last_name[b] = pop.last_name[a]
-    pop.city[b], pop.postal_code[b], pop.country[b] = (
-        pop.city[a],
-        pop.postal_code[a],
-        pop.country[a],
-    )
+    pop.city[b], pop.postal_code[b] = pop.city[a], pop.postal_code[a]
     same = pop.first_name[b] == pop.first_name[a]
     pop.first_name[b[same]] = pick(rng, vocab.FIRST_NAMES[::-1], int(same.sum()))
 
@@ -83,23 +90,18 @@ def apply_to_people(rng: np.random.Generator, pop: People, cases: HardCases) -> 
         inbox + "@" + np.char.add("firm-", company.astype(str)).astype(object) + (".example")
     )
 
-    a, b = _partners(rng, pop.n, cases.name_collision)
+    a, b = _partners(rng, pop.city, cases.name_collision)
     pop.first_name[b], pop.last_name[b] = pop.first_name[a], pop.last_name[a]
-    pop.city[b], pop.postal_code[b], pop.country[b] = (
-        pop.city[a],
-        pop.postal_code[a],
-        pop.country[a],
-    )
 
     # The number's earlier owner is the person known first.
-    a, b = _partners(rng, pop.n, cases.reassigned_phone)
+    a, b = _partners(rng, pop.country, cases.reassigned_phone)
     later = pop.created_at[b] > pop.created_at[a]
     pop.phone_e164[np.where(later, b, a)] = pop.phone_e164[np.where(later, a, b)]
 
 
 def share_devices(rng: np.random.Generator, pop: People, sessions, cases: HardCases) -> None:
     """Half the sessions of a household member happen on another member's first device."""
-    a, b = _partners(rng, pop.n, cases.shared_device)
+    a, b = _partners(rng, pop.city, cases.shared_device)
     partner = np.full(pop.n, -1)
     partner[b] = a
     known = sessions.person >= 0
@@ -114,7 +116,9 @@ def change_emails(
     """For each CRM contact of ``person``: when its address changes (NEVER if not) and to what."""
     n = len(person)
     changes = rng.random(n) < rate
-    at = np.where(changes, rng.integers(start, end, size=n), NEVER)
+    # After the contact exists: an address the CRM never held is no change.
+    since = np.maximum(pop.created_at[person], start)
+    at = np.where(changes, since + (rng.random(n) * (end - since)).astype(np.int64), NEVER)
     local = np.asarray([e.split("@")[0] for e in pop.email[person]], dtype=object)
     new = local + np.char.add("_", rng.integers(1, 99, size=n).astype(str)).astype(object)
     return at, new + "@" + pick(rng, vocab.EMAIL_DOMAINS, n)

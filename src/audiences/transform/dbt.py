@@ -73,7 +73,9 @@ def scores_file(settings: Settings, as_of: date) -> Path:
     return settings.scores / as_of.isoformat() / "customer_scores.parquet"
 
 
-def _common_args(settings: Settings, as_of: date | None, quiet: bool = False) -> list[str]:
+def _common_args(
+    settings: Settings, as_of: date | None, quiet: bool = False, variables: dict | None = None
+) -> list[str]:
     args = ["--project-dir", str(settings.dbt_project_dir)]
     if quiet:
         args += ["--log-level", "none"]
@@ -83,7 +85,7 @@ def _common_args(settings: Settings, as_of: date | None, quiet: bool = False) ->
         # DAG), int_customer_scores is empty and the score segments use their rules.
         if scores_file(settings, as_of).exists():
             night["scores_file"] = str(scores_file(settings, as_of))
-        args += ["--vars", json.dumps(night)]
+        args += ["--vars", json.dumps({**night, **(variables or {})})]
     return args
 
 
@@ -110,12 +112,14 @@ def run_dbt(
     as_of: date | None = None,
     manifest: Any = None,
     quiet: bool = False,
+    variables: dict | None = None,
 ) -> Any:
     """Run one dbt command (``["build", "--select", ...]``) on the project's warehouse.
 
     Returns dbt's result object; raises :class:`DbtBuildError` when dbt cannot
-    run at all. ``as_of`` is passed as the ``as_of`` var; ``manifest`` (from
-    :func:`parse_project`) saves parsing again.
+    run at all. ``as_of`` is passed as the ``as_of`` var, with ``variables``
+    (other vars, with an ``as_of``); ``manifest`` (from :func:`parse_project`)
+    saves parsing again.
     """
     from dbt.cli.main import dbtRunner
 
@@ -124,7 +128,9 @@ def run_dbt(
             manifest = parse_project(settings, quiet)
         os.environ.update(dbt_env(settings))
         _start_engine(settings)
-        result = dbtRunner(manifest=manifest).invoke([*args, *_common_args(settings, as_of, quiet)])
+        result = dbtRunner(manifest=manifest).invoke(
+            [*args, *_common_args(settings, as_of, quiet, variables)]
+        )
     finally:
         if settings.engine == "duckdb":
             _release_warehouse()
@@ -142,13 +148,15 @@ def dbt_build(
     full_refresh: bool = False,
     unit_tests: bool = False,
     selector: str | None = None,
+    variables: dict | None = None,
 ) -> dict:
     """Build (seeds, models, data tests) as of ``as_of``; raise with the failures named.
 
     ``full_refresh`` rebuilds incremental models, except those that keep
     history (``full_refresh: false``). ``selector`` names one of
     dbt_project/selectors.yml: the nightly DAG builds ``features``, predicts,
-    then builds ``from_scores``. Unit tests check the SQL, not the
+    then builds ``from_scores``. ``variables`` are dbt vars beside ``as_of``
+    (the identity benchmark switches guards with them). Unit tests check the SQL, not the
     night's data, so the nightly build leaves them out (dbt's advice for
     production); ``make test`` runs them.
     """
@@ -173,7 +181,7 @@ def dbt_build(
         args += ["--selector", selector]
     if full_refresh:
         args.append("--full-refresh")
-    result = run_dbt(settings, args, as_of, manifest=manifest)
+    result = run_dbt(settings, args, as_of, manifest=manifest, variables=variables)
     statuses: dict[str, int] = {}
     failures = []
     for node in result.result or []:

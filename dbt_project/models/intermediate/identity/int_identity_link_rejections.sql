@@ -1,7 +1,17 @@
-{#- Links the identity guards refused, with the reason: an identifier on the
-    blocklist seed, or a connecting identifier (email, anonymous id) shared by
-    more records than `identity_max_records_per_identifier` allows — a shared
-    office inbox or a family computer must not merge different people. -#}
+{#- Links the identity guards refused, with the reason. A connecting
+    identifier loses all its links when it is
+    - on the blocklist seed;
+    - an email or anonymous id shared by more records than
+      `identity_max_records_per_identifier` allows;
+    - an address shared by people, learned from the names and phone numbers
+      of its records (int_identity_address_holders): a couple's address, an
+      office inbox (guard shared_address);
+    - a shared device: logged into, or identified on, by more than one
+      person, that is more than one address (an account counts as its
+      address, a misspelt address as the one meant; guard shared_device).
+    The variable `identity_guards` lists the guards in use beyond the
+    blocklist and the cap.
+    A family computer or a shared inbox must not merge different people. -#}
 
 with
 
@@ -47,6 +57,62 @@ hub_fan_out as (
 
 ),
 
+shared_addresses as (
+
+    select distinct
+        email_key as hub_key,
+        shared_reason as reason
+    from {{ ref('int_identity_address_holders') }}
+    where shared_reason is not null
+
+),
+
+account_addresses as (
+
+    select
+        left_key as account_key,
+        right_key as email_key
+    from edges
+    where link_source = 'shop_account_email'
+
+),
+
+addresses_meant as (
+
+    select
+        left_key as email_key,
+        right_key as meant_key
+    from edges
+    where link_source in ('email_domain_typo', 'email_deobfuscated')
+
+),
+
+device_users as (
+
+    select
+        devices.left_key as hub_key,
+        coalesce(addresses_meant.meant_key, account_addresses.email_key, devices.right_key)
+            as user_key
+    from edges as devices
+    left outer join account_addresses
+        on devices.right_key = account_addresses.account_key
+    left outer join addresses_meant
+        on coalesce(account_addresses.email_key, devices.right_key) = addresses_meant.email_key
+    where devices.link_source in ('web_logged_in_event', 'web_identify_call')
+
+),
+
+shared_devices as (
+
+    select
+        hub_key,
+        'device used by ' || cast(count(distinct user_key) as string) || ' people' as reason
+    from device_users
+    group by hub_key
+    having count(distinct user_key) > 1
+
+),
+
 over_cap as (
 
     select
@@ -71,6 +137,27 @@ guarded as (
         hub_key as identifier_key,
         reason
     from over_cap
+
+    {% if 'shared_address' in var('identity_guards') %}
+
+        union all
+
+        select
+            hub_key as identifier_key,
+            reason
+        from shared_addresses
+
+    {% endif %}
+    {% if 'shared_device' in var('identity_guards') %}
+
+        union all
+
+        select
+            hub_key as identifier_key,
+            reason
+        from shared_devices
+
+    {% endif %}
 
 ),
 

@@ -1,7 +1,9 @@
 {#- The links identity resolution may use: the observed edges less those
-    through a blocklisted identifier or an identifier that joins more records
-    than the cap allows. What the guards stop is in
-    int_identity_link_rejections, not dropped silently. -#}
+    through a blocklisted identifier or an identifier a guard refused (what
+    the guards stop is in int_identity_link_rejections, not dropped
+    silently); and, on an address shared by people, the records of one first
+    name linked to each other again (no two phone numbers among them): a
+    couple's address still holds each partner's contact and account together. -#}
 
 with
 
@@ -17,7 +19,7 @@ rejections as (
 
 ),
 
-links as (
+kept as (
 
     select
         edges.left_key,
@@ -32,6 +34,67 @@ links as (
             and edges.right_key = rejections.right_key
             and edges.link_source = rejections.link_source
     where rejections.left_key is null
+
+),
+
+{% if 'shared_address' in var('identity_guards') %}
+
+    shared_holders as (
+
+        select * from {{ ref('int_identity_address_holders') }}
+        where shared_reason is not null and first_name is not null
+
+    ),
+
+    names_on_shared_addresses as (
+
+        {#- Each name on an address: its first record, if its records agree on the phone. -#}
+        select
+            email_key,
+            first_name,
+            min(record_key) as first_record_key
+        from shared_holders
+        group by email_key, first_name
+        having count(distinct phone_e164) <= 1
+
+    ),
+
+    same_name as (
+
+        select
+            shared_holders.record_key as left_key,
+            names_on_shared_addresses.first_record_key as right_key,
+            'same_name_on_shared_address' as link_source,
+            count(*) as observations,
+            min(shared_holders.first_seen_at) as first_seen_at
+        from shared_holders
+        inner join names_on_shared_addresses
+            on
+                shared_holders.email_key = names_on_shared_addresses.email_key
+                and shared_holders.first_name = names_on_shared_addresses.first_name
+        where shared_holders.record_key != names_on_shared_addresses.first_record_key
+        group by shared_holders.record_key, names_on_shared_addresses.first_record_key
+
+    ),
+
+{% else %}
+
+    same_name as (
+
+        select * from kept
+        where 1 = 0
+
+    ),
+
+{% endif %}
+
+links as (
+
+    select * from kept
+
+    union all
+
+    select * from same_name
 
 )
 

@@ -1,4 +1,4 @@
-{#- Every email address (normalised) in the CRM's contacts, the shop's
+{#- Every email address (normalised) the CRM's contacts have had, the shop's
     accounts and orders and the web's identify calls (staged), with
     email-validator's verdict, computed once. The library runs in Python
     (tens of microseconds an address), so validating every record on every
@@ -17,7 +17,7 @@ with
 
 addresses as (
 
-    select email from {{ ref('stg_crm__contacts') }}
+    select email from {{ ref('stg_crm__contact_emails') }}
 
     union
 
