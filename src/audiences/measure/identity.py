@@ -67,8 +67,8 @@ def measure(con: duckdb.DuckDBPyConnection, truth: Path, worst: int = 10) -> Ide
     ).fetchone()
     merges = _over_merges(con, records)
     return IdentityQuality(
-        records=_pairwise(con, records),
-        identifiers=_pairwise(con, "true"),
+        records=pairwise(con, records),
+        identifiers=pairwise(con, "true"),
         customers=customers,
         largest_customer_records=largest or 0,
         over_merged_customers=len(merges),
@@ -76,8 +76,11 @@ def measure(con: duckdb.DuckDBPyConnection, truth: Path, worst: int = 10) -> Ide
     )
 
 
-def _pairwise(con: duckdb.DuckDBPyConnection, where: str) -> Pairwise:
-    """Pair counts from the contingency table: n choose 2 per customer, per person, per both."""
+def pairwise(con: duckdb.DuckDBPyConnection, where: str) -> Pairwise:
+    """Pairwise precision and recall over the rows of the table ``resolved``
+    (identifier_key, identifier_type, person, customer_id) that ``where`` keeps.
+    Pair counts from the contingency table: n choose 2 per customer, per
+    person, per both."""
     pairs = "sum(n * (n - 1) / 2)"
     found, true, both, n = con.execute(
         f"""

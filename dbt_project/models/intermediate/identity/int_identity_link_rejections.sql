@@ -161,7 +161,23 @@ guarded as (
 
 ),
 
-rejections as (
+guarded_ends as (
+
+    {#- Two equality joins, not one on "either end": a join on an OR of
+        columns is a nested loop, minutes at a million customers. -#}
+    select
+        edges.left_key,
+        edges.right_key,
+        edges.link_source,
+        edges.observations,
+        edges.first_seen_at,
+        guarded.identifier_key as guarded_identifier_key,
+        guarded.reason
+    from edges
+    inner join guarded
+        on edges.left_key = guarded.identifier_key
+
+    union all
 
     select
         edges.left_key,
@@ -169,17 +185,39 @@ rejections as (
         edges.link_source,
         edges.observations,
         edges.first_seen_at,
-        min(guarded.identifier_key) as guarded_identifier_key,
-        min(guarded.reason) as reason
+        guarded.identifier_key as guarded_identifier_key,
+        guarded.reason
     from edges
     inner join guarded
-        on guarded.identifier_key in (edges.left_key, edges.right_key)
-    group by
-        edges.left_key,
-        edges.right_key,
-        edges.link_source,
-        edges.observations,
-        edges.first_seen_at
+        on edges.right_key = guarded.identifier_key
+
+),
+
+ranked as (
+
+    {#- One row per refused link: the first guarded end, with its reason. -#}
+    select
+        *,
+        row_number() over (
+            partition by left_key, right_key, link_source
+            order by guarded_identifier_key, reason
+        ) as guard_rank
+    from guarded_ends
+
+),
+
+rejections as (
+
+    select
+        left_key,
+        right_key,
+        link_source,
+        observations,
+        first_seen_at,
+        guarded_identifier_key,
+        reason
+    from ranked
+    where guard_rank = 1
 
 )
 
