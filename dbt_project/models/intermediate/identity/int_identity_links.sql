@@ -1,9 +1,10 @@
 {#- The links identity resolution may use: the observed edges less those
     through a blocklisted identifier or an identifier a guard refused (what
     the guards stop is in int_identity_link_rejections, not dropped
-    silently); and, on an address shared by people, the records of one first
-    name linked to each other again (no two phone numbers among them): a
-    couple's address still holds each partner's contact and account together. -#}
+    silently); and, on an address refused only for being shared by people,
+    the records of one first name linked to each other again (no two phone
+    numbers among them): a couple's address still holds each partner's
+    contact and account together. -#}
 
 with
 
@@ -39,10 +40,31 @@ kept as (
 
 {% if 'shared_address' in var('identity_guards') %}
 
-    shared_holders as (
+    holders as (
 
         select * from {{ ref('int_identity_address_holders') }}
-        where shared_reason is not null and first_name is not null
+
+    ),
+
+    shared_holders as (
+
+        {#- Only addresses refused for being shared: a blocklisted placeholder
+            or an address over the cap is no evidence at all, not even with a
+            name. -#}
+        select * from holders
+        where
+            shared_reason is not null
+            and first_name is not null
+            and email_key not in (
+                select blocked.identifier_type || ':' || lower(trim(blocked.identifier_value))
+                from {{ ref('blocked_identifiers') }} as blocked
+            )
+            and email_key in (
+                select within_cap.email_key
+                from holders as within_cap
+                group by within_cap.email_key
+                having count(*) <= {{ var('identity_max_records_per_identifier') }}
+            )
 
     ),
 
