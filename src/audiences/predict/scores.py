@@ -30,11 +30,11 @@ FEATURES = "intermediate.int_customer_features"
 QUALITY_FILE = "predictions.json"
 
 
-def targets(settings: Settings) -> list[Target]:
-    names = project_vars(settings)
+def targets(variables: dict) -> list[Target]:
+    """The scores, with their horizons from the dbt project's vars."""
     return [
-        purchase_propensity(int(names["purchase_propensity_horizon_days"])),
-        churn_risk(int(names["churn_risk_horizon_days"])),
+        purchase_propensity(int(variables["purchase_propensity_horizon_days"])),
+        churn_risk(int(variables["churn_risk_horizon_days"])),
     ]
 
 
@@ -73,11 +73,12 @@ def verdict(fitted: Fitted | None, floor: float) -> str | None:
 def predict(settings: Settings, as_of: date) -> dict:
     """Train and apply the scores as of ``as_of``; write their file and their quality."""
     rows = read_features(settings)
-    step = int(project_vars(settings)["prediction_step_days"])
+    variables = project_vars(settings)
+    step = int(variables["prediction_step_days"])
     customers = rows.loc[rows["cutoff_date"] == as_of, "customer_id"]
     scores = pd.DataFrame({"customer_id": customers.to_numpy()})
     report = {"as_of": as_of.isoformat(), "scores": {}}
-    for target in targets(settings):
+    for target in targets(variables):
         clock = time.perf_counter()
         fitted = train(
             rows,
