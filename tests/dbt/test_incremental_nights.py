@@ -3,7 +3,9 @@
 Three nights, each built incrementally on the previous night's build, then
 compared row for row with a full refresh of the same data. Between them the
 sources change the ways real nights do: two contacts merge into one customer
-(one takes the other's address) and split again (it takes its own back), a
+(one is overwritten with the other's name and address) and split again (it
+takes its own back, and the address it held, still in its history, is then
+held by two names: a shared address), a
 subscriber opts out and then opts in again, an old hour file of web events is
 re-delivered with a late event in it, and a person is erased. A subscriber
 browsed once, weeks before the 30-day window, and an even older event of
@@ -148,12 +150,12 @@ def _after_first_night(query: Query) -> None:
 
 
 def _second_night(home: Path, sources: dict[date, Path]) -> None:
-    """Bob's contact takes Ann's address (a merge); Dora unsubscribes; Erin signs in."""
+    """Bob's contact is overwritten with Ann's (a merge); Dora unsubscribes; Erin signs in."""
     use_sources(home, sources[DAY_BEFORE])
     dora_out = {**crm_contact(990204, DORA, "Dora", "Daly", AT.format(day=DAY_BEFORE)),
                 "email_opt_in": "false", "opt_in_at": ""}  # fmt: skip
     _contacts(home, DAY_BEFORE, [
-        crm_contact(990202, ANN, "Bob", "Birch", AT.format(day=DAY_BEFORE)),
+        crm_contact(990202, ANN, "Ann", "Arbour", AT.format(day=DAY_BEFORE)),
         dora_out,
     ])  # fmt: skip
     _erin_identifies(home, DAY_BEFORE)
