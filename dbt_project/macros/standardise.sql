@@ -106,3 +106,22 @@
         else {{ lookup }}.unmapped_reason
     end
 {%- endmacro %}
+
+{#- The level a pair of values reaches in a probabilistic comparison, numbered
+    as splink numbers them (its comparison vector value): -1 when a side is
+    missing, then from the best level down to 0, "different". kind 'exact':
+    1 equal. kind 'spelling': 3 equal, 2 within one edit, 1 within two
+    (splink's LevenshteinAtThresholds with thresholds 1 and 2). -#}
+{% macro comparison_level(left, right, kind) -%}
+    case
+        when {{ left }} is null or {{ right }} is null then -1
+        {%- if kind == 'exact' %}
+        when {{ left }} = {{ right }} then 1
+        {%- else %}
+        when {{ left }} = {{ right }} then 3
+        when levenshtein({{ left }}, {{ right }}) <= 1 then 2
+        when levenshtein({{ left }}, {{ right }}) <= 2 then 1
+        {%- endif %}
+        else 0
+    end
+{%- endmacro %}

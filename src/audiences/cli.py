@@ -60,6 +60,16 @@ def _cmd_dbt(args: argparse.Namespace) -> int:
     return 0 if result.success else 1
 
 
+def _cmd_train_linkage(args: argparse.Namespace) -> None:
+    from audiences.linkage import read_records, train, write_weights
+
+    config = settings()
+    out = args.out or config.dbt_project_dir / "seeds" / "identity_match_weights.csv"
+    records = read_records(config)
+    rows = write_weights(train(records, seed=args.seed), out)
+    print(json.dumps({"records": len(records), "weights": rows, "written": str(out)}))
+
+
 def _cmd_gate(args: argparse.Namespace) -> int:
     from audiences.quality.gates import run_gate
 
@@ -201,6 +211,18 @@ def build_parser() -> argparse.ArgumentParser:
     dbt.add_argument("--date", type=_date, help="the as_of var (logical date)")
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="dbt command and its arguments")
     dbt.set_defaults(func=_cmd_dbt)
+
+    link = sub.add_parser(
+        "train-linkage",
+        help="estimate identity resolution's match weights with splink (a dbt seed)",
+        description="Train the probabilistic record linkage of identity resolution on the"
+        " warehouse's own records (int_identity_records, from the latest dbt build) and write"
+        " the weights dbt scores with. Review the change, then `audiences dbt seed`, or let"
+        " the next night's build load it.",
+    )
+    link.add_argument("--out", type=Path, help="default: the dbt project's seed file")
+    link.add_argument("--seed", type=int, default=7, help="random sampling seed (default 7)")
+    link.set_defaults(func=_cmd_train_linkage)
 
     gate = sub.add_parser("gate", help="run a quality gate (GX checkpoint) on the warehouse")
     gate.add_argument("gate", choices=["raw", "marts"])

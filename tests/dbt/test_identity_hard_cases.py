@@ -8,13 +8,17 @@ that hold two people through it; each also checks the case is there at all.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from audiences.config import settings
 from audiences.generate import TRUTH_FILE, GenerateOptions, HardCases, generate
+from audiences.linkage import COMPARISONS, linker, train, write_weights
+from audiences.linkage.training import COLUMNS
 from audiences.measure.identity import measure
 from audiences.transform import dbt_build
 from tests.conftest import END, LEFT_BY_OTHER_RUNS, extract_and_load
@@ -183,3 +187,61 @@ def test_a_mistyped_address_joins_the_person_it_means(warehouse):
     ).fetchone()[0]
     assert corrected > 10 and apart == 0
     assert kinds == ["email_deobfuscated", "email_domain_typo"]
+
+
+def _records(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute(
+        f"select {', '.join(COLUMNS)} from intermediate.int_identity_records order by record_key"
+    ).df()
+
+
+def test_probable_matches_join_one_persons_records_that_share_no_address(warehouse):
+    pairs, apart, wrong = warehouse.execute(
+        """select count(*),
+                  count(case when l.customer_id != r.customer_id then 1 end),
+                  count(case when l.person != r.person then 1 end)
+        from intermediate.int_identity_match_pairs as p
+        join truth as l on l.identifier_key = p.left_key
+        join truth as r on r.identifier_key = p.right_key"""
+    ).fetchone()
+    assert pairs > 10 and apart == 0
+    assert wrong <= pairs // 50, (wrong, pairs)
+    evidence = warehouse.execute(
+        "select match_weight, match_evidence from marts.customer_identities"
+        " where match_weight is not null order by identifier_key limit 1"
+    ).fetchone()
+    assert evidence[0] >= 13.28 and evidence[1].startswith("probable match of "), evidence
+
+
+def test_dbt_scores_pairs_as_splink_does(warehouse):
+    """The committed weights in splink's own prediction give dbt's pairs and weights."""
+    weights = settings().dbt_project_dir / "seeds" / "identity_match_weights.csv"
+    scored = linker(_records(warehouse), weights).inference.predict(
+        threshold_match_probability=0.9999
+    )
+    scored = scored.as_pandas_dataframe().fillna({"email_meant_l": "", "email_meant_r": ""})
+    # dbt leaves out what the address decides, and two first names.
+    kept = scored[(scored.email_meant_l != scored.email_meant_r) & (scored.gamma_first_name != 0)]
+    splink = {(row.unique_id_l, row.unique_id_r): row.match_weight for row in kept.itertuples()}
+    dbt = {
+        (left, right): weight
+        for left, right, weight in warehouse.execute(
+            "select left_key, right_key, match_weight from intermediate.int_identity_match_pairs"
+        ).fetchall()
+    }
+    assert splink and set(dbt) == set(splink)
+    assert max(abs(dbt[pair] - splink[pair]) for pair in dbt) < 1e-4
+
+
+def test_training_estimates_weights_that_tell_people_apart(warehouse, tmp_path):
+    seed = tmp_path / "identity_match_weights.csv"
+    rows = write_weights(train(_records(warehouse)), seed)
+    weights = {
+        (row["comparison"], row["label"]): float(row["match_weight"])
+        for row in csv.DictReader(seed.open())
+    }
+    assert rows == len(weights) == 25
+    for column, _ in COMPARISONS:
+        assert weights[column, "equal"] > 0 > weights[column, "different"], column
+        assert weights[column, "missing"] == 0
+    assert weights["prior", "prior"] < -10

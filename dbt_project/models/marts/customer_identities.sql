@@ -5,7 +5,9 @@
     customer_id is derived from the component's *anchor*: its earliest-seen
     record. The id is therefore the same on every run and every rebuild, does
     not depend on the order rows arrive in, and when two people turn out to be
-    one, the earlier one's id survives. -#}
+    one, the earlier one's id survives. A record joined by a probable match
+    (int_identity_match_pairs) carries its strongest match's weight and
+    evidence: which record, and each comparison's level and weight. -#}
 
 with
 
@@ -43,6 +45,40 @@ anchors as (
 
 ),
 
+probable_matches as (
+
+    {#- Each record's strongest probable match, the one link with a weight. -#}
+    select
+        ends.identifier_key,
+        ends.match_weight,
+        'probable match of ' || ends.other_key || ': ' || pairs.evidence as match_evidence,
+        row_number() over (
+            partition by ends.identifier_key order by ends.match_weight desc, ends.other_key asc
+        ) as match_rank
+    from (
+        select
+            left_key as identifier_key,
+            right_key as other_key,
+            left_key,
+            right_key,
+            match_weight
+        from links
+        where link_source = 'probable_match'
+        union all
+        select
+            right_key as identifier_key,
+            left_key as other_key,
+            left_key,
+            right_key,
+            match_weight
+        from links
+        where link_source = 'probable_match'
+    ) as ends
+    inner join {{ ref('int_identity_match_pairs') }} as pairs
+        on ends.left_key = pairs.left_key and ends.right_key = pairs.right_key
+
+),
+
 link_evidence as (
 
     select
@@ -77,7 +113,9 @@ identities as (
         components.is_record,
         components.identifier_key = anchors.anchor_key as is_anchor,
         components.first_seen_at,
-        link_evidence.first_linked_at
+        link_evidence.first_linked_at,
+        round(probable_matches.match_weight, 2) as match_weight,
+        probable_matches.match_evidence
     from components
     inner join anchors
         on
@@ -85,6 +123,10 @@ identities as (
             and anchors.anchor_rank = 1
     left outer join link_evidence
         on components.identifier_key = link_evidence.identifier_key
+    left outer join probable_matches
+        on
+            components.identifier_key = probable_matches.identifier_key
+            and probable_matches.match_rank = 1
 
 )
 

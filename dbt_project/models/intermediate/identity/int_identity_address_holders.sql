@@ -34,35 +34,9 @@ addresses_meant as (
 
 ),
 
-phones as (
-
-    select * from {{ ref('int_phone_numbers') }}
-
-),
-
 records as (
 
-    select
-        'crm_contact:' || cast(contacts.contact_id as string) as record_key,
-        lower(contacts.first_name) as first_name,
-        phones.phone_e164
-    from {{ ref('stg_crm__contacts') }} as contacts
-    left outer join phones
-        on
-            contacts.phone_raw = phones.phone_raw
-            and contacts.country_code is not distinct from phones.country_code
-
-    union all
-
-    select
-        'shop_customer:' || cast(shop_accounts.customer_id as string) as record_key,
-        lower(shop_accounts.first_name) as first_name,
-        phones.phone_e164
-    from {{ ref('stg_shop__customers') }} as shop_accounts
-    left outer join phones
-        on
-            shop_accounts.phone_raw = phones.phone_raw
-            and shop_accounts.country_code is not distinct from phones.country_code
+    select * from {{ ref('int_identity_records') }}
 
 ),
 

@@ -4,7 +4,9 @@
     silently); and, on an address refused only for being shared by people,
     the records of one first name linked to each other again (no two phone
     numbers among them): a couple's address still holds each partner's
-    contact and account together. -#}
+    contact and account together; and the probable matches of records that
+    share no address (int_identity_match_pairs), each with its match weight,
+    the one kind of link that has one. -#}
 
 with
 
@@ -27,7 +29,8 @@ kept as (
         edges.right_key,
         edges.link_source,
         edges.observations,
-        edges.first_seen_at
+        edges.first_seen_at,
+        cast(null as double) as match_weight
     from edges
     left outer join rejections
         on
@@ -88,7 +91,8 @@ kept as (
             names_on_shared_addresses.first_record_key as right_key,
             'same_name_on_shared_address' as link_source,
             count(*) as observations,
-            min(shared_holders.first_seen_at) as first_seen_at
+            min(shared_holders.first_seen_at) as first_seen_at,
+            cast(null as double) as match_weight
         from shared_holders
         inner join names_on_shared_addresses
             on
@@ -110,6 +114,32 @@ kept as (
 
 {% endif %}
 
+{% if 'probable_matches' in var('identity_extra_links') %}
+
+    probable as (
+
+        select
+            left_key,
+            right_key,
+            'probable_match' as link_source,
+            cast(1 as bigint) as observations,
+            first_seen_at,
+            match_weight
+        from {{ ref('int_identity_match_pairs') }}
+
+    ),
+
+{% else %}
+
+    probable as (
+
+        select * from kept
+        where 1 = 0
+
+    ),
+
+{% endif %}
+
 links as (
 
     select * from kept
@@ -117,6 +147,10 @@ links as (
     union all
 
     select * from same_name
+
+    union all
+
+    select * from probable
 
 )
 
