@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-pyc-$(shell cat requirements.lock pyproject.toml | c
 export AUDIENCES_HOME ?= $(CURDIR)/data
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock browser postgres java demo test lint format unit spark e2e heavy bench-generate bench bench-identity eval-splink bench-predict clean
+.PHONY: help install lock browser postgres java demo test lint format unit spark e2e heavy bench-generate bench bench-identity bench-predict clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -74,10 +74,6 @@ bench: $(STAMP) ## The benchmark through Airflow at SCALE=XS|S|M (default M): fu
 bench-identity: $(STAMP) ## Identity resolution against the generator's truth at XS and S (precision, recall, over-merges)
 	$(BIN)/python scripts/bench_identity.py --scale XS
 	$(BIN)/python scripts/bench_identity.py --scale S
-
-eval-splink: $(STAMP) ## Evaluate probabilistic linkage (splink) on bench-identity's warehouses, XS and S
-	$(BIN)/python scripts/eval_splink.py --scale XS
-	$(BIN)/python scripts/eval_splink.py --scale S
 
 bench-predict: $(STAMP) ## Time the predict step (both scores) at 1,000,000 customers
 	$(BIN)/python scripts/bench_predict.py --customers 1000000

@@ -62,11 +62,14 @@ def _cmd_dbt(args: argparse.Namespace) -> int:
 
 def _cmd_train_linkage(args: argparse.Namespace) -> None:
     from audiences.linkage import read_records, train, write_weights
+    from audiences.transform.dbt import project_vars
 
     config = settings()
     out = args.out or config.dbt_project_dir / "seeds" / "identity_match_weights.csv"
     records = read_records(config)
-    rows = write_weights(train(records, seed=args.seed), out)
+    max_block_records = int(project_vars(config)["identity_match_max_block_records"])
+    model = train(records, max_block_records, args.seed, config.duckdb_config)
+    rows = write_weights(model, out)
     print(json.dumps({"records": len(records), "weights": rows, "written": str(out)}))
 
 

@@ -21,6 +21,7 @@ from audiences.linkage import COMPARISONS, linker, train, write_weights
 from audiences.linkage.training import COLUMNS
 from audiences.measure.identity import measure
 from audiences.transform import dbt_build
+from audiences.transform.dbt import project_vars
 from tests.conftest import END, LEFT_BY_OTHER_RUNS, extract_and_load
 
 pytestmark = pytest.mark.dbt
@@ -189,6 +190,10 @@ def test_a_mistyped_address_joins_the_person_it_means(warehouse):
     assert kinds == ["email_deobfuscated", "email_domain_typo"]
 
 
+def _max_block_records() -> int:
+    return int(project_vars(settings())["identity_match_max_block_records"])
+
+
 def _records(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute(
         f"select {', '.join(COLUMNS)} from intermediate.int_identity_records order by record_key"
@@ -216,7 +221,7 @@ def test_probable_matches_join_one_persons_records_that_share_no_address(warehou
 def test_dbt_scores_pairs_as_splink_does(warehouse):
     """The committed weights in splink's own prediction give dbt's pairs and weights."""
     weights = settings().dbt_project_dir / "seeds" / "identity_match_weights.csv"
-    scored = linker(_records(warehouse), weights).inference.predict(
+    scored = linker(_records(warehouse), _max_block_records(), weights).inference.predict(
         threshold_match_probability=0.9999
     )
     scored = scored.as_pandas_dataframe().fillna({"email_meant_l": "", "email_meant_r": ""})
@@ -235,7 +240,7 @@ def test_dbt_scores_pairs_as_splink_does(warehouse):
 
 def test_training_estimates_weights_that_tell_people_apart(warehouse, tmp_path):
     seed = tmp_path / "identity_match_weights.csv"
-    rows = write_weights(train(_records(warehouse)), seed)
+    rows = write_weights(train(_records(warehouse), _max_block_records()), seed)
     weights = {
         (row["comparison"], row["label"]): float(row["match_weight"])
         for row in csv.DictReader(seed.open())

@@ -83,3 +83,12 @@ def test_every_model_builds_on_spark(loaded):
     models = [r for r in built.result if r.node.resource_type == "model"]
     assert len(models) >= 60
     assert built.success, [(r.node.name, r.message) for r in built.result if r.status == "error"]
+
+
+def test_linkage_reads_the_records_from_sparks_tables(loaded):
+    """audiences train-linkage on the Spark engine reads int_identity_records there."""
+    from audiences.linkage import read_records
+    from audiences.linkage.training import COLUMNS
+
+    records = read_records(settings())
+    assert tuple(records.columns) == COLUMNS and records.empty  # built --empty

@@ -7,8 +7,8 @@ backend) reads the warehouse's own records (int_identity_records): u by
 random sampling, m by expectation maximisation on two blockings, the prior
 from the pairs that share the local part of an address and a last name.
 The comparisons here and their levels in macros/standardise.sql
-(comparison_level) are the same; tests/dbt/test_identity_linkage.py checks
-that dbt's weights equal splink's own prediction, pair for pair.
+(comparison_level) are the same; tests/dbt/test_identity_hard_cases.py
+checks that dbt's pairs and weights equal splink's own prediction.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from audiences import warehouse_lock
 from audiences.config import Settings
 from audiences.errors import AudiencesError
 
+log = logging.getLogger(__name__)
+
 # (column, kind): kind as in the comparison_level macro.
 COMPARISONS = (
     ("first_name", "spelling"),
@@ -35,15 +37,25 @@ COMPARISONS = (
     ("postal_code", "exact"),
     ("email_local", "spelling"),
 )
-BLOCKINGS = (("email_local",), ("match_phone",), ("first_name", "last_name", "city"))
-log = logging.getLogger(__name__)
-
+# Blocking keys: the candidate pairs, as int_identity_match_pairs blocks
+# them (the first three), and the first and last name, for training. A key
+# more records share than the identity_match_max_block_records var allows (a
+# role address's local part: info, einkauf) is left out, as dbt leaves it out.
+BLOCKS = {
+    "local_block": ("email_local",),
+    "phone_block": ("match_phone",),
+    "name_place_block": ("first_name", "last_name", "postal_code"),
+    "name_block": ("first_name", "last_name"),
+}
+PREDICTION_BLOCKS = ("local_block", "phone_block", "name_place_block")
 MIN_RECORDS = 1_000
 # Expectation maximisation learns m from pairs that are mostly one person.
 # Pairs on one address are left out: scoring never sees them (the address
 # decides), and a couple's would teach that one person has two first names.
+# The local part is not capped here: the offices that share a role address's
+# local part are the pairs of two people that let it learn what differs.
 EM_BLOCKINGS = (
-    "l.first_name = r.first_name and l.last_name = r.last_name",
+    "l.name_block = r.name_block",
     "l.email_local = r.email_local and l.email_meant <> r.email_meant",
 )
 RECORDS = "intermediate.int_identity_records"
@@ -78,13 +90,18 @@ def settings(weights: Path | None = None) -> Any:
         link_type="dedupe_only",
         comparisons=[comparison(column, kind) for column, kind in COMPARISONS],
         **prior,
-        blocking_rules_to_generate_predictions=[block_on(*columns) for columns in BLOCKINGS],
+        blocking_rules_to_generate_predictions=[block_on(block) for block in PREDICTION_BLOCKS],
         additional_columns_to_retain=["email_meant"],
         retain_intermediate_calculation_columns=True,
     )
 
 
-def linker(records: pd.DataFrame, weights: Path | None = None) -> Any:
+def linker(
+    records: pd.DataFrame,
+    max_block_records: int,
+    weights: Path | None = None,
+    duckdb_config: dict[str, str] | None = None,
+) -> Any:
     """A splink linker (DuckDB) over ``records`` (read_records), untrained or with ``weights``.
 
     With the committed seed, it is the model dbt scores with, for splink's own
@@ -92,10 +109,21 @@ def linker(records: pd.DataFrame, weights: Path | None = None) -> Any:
     """
     from splink import DuckDBAPI, Linker
 
-    con = duckdb.connect()
+    con = duckdb.connect(config=duckdb_config or {})
     con.register("frame", records)
-    con.execute("create table records as select record_key as unique_id, * from frame")
+    blocks = _blocks(max_block_records)
+    con.execute(f"create table records as select record_key as unique_id, *{blocks} from frame")
     return Linker(DuckDBAPI(connection=con).register("records"), settings(weights), log_level=None)
+
+
+def _blocks(max_records: int) -> str:
+    """The blocking keys as SQL columns: null where a part is missing or too many share it."""
+    columns = []
+    for name, parts in BLOCKS.items():
+        key = " || '|' || ".join(parts)
+        shared = f"count(*) over (partition by {', '.join(parts)})"
+        columns.append(f", case when {shared} <= {max_records} then {key} end as {name}")
+    return "".join(columns)
 
 
 def read_records(settings: Settings) -> pd.DataFrame:
@@ -112,8 +140,14 @@ def read_records(settings: Settings) -> pd.DataFrame:
         con.close()
 
 
-def train(records: pd.DataFrame, seed: int = 7) -> dict:
-    """splink's model (its JSON) trained on ``records`` (read_records)."""
+def train(
+    records: pd.DataFrame,
+    max_block_records: int,
+    seed: int = 7,
+    duckdb_config: dict[str, str] | None = None,
+) -> dict:
+    """splink's model (its JSON) trained on ``records`` (read_records); ``duckdb_config``
+    sets its memory limit and spill folder (Settings.duckdb_config)."""
     from splink import block_on
 
     if len(records) < MIN_RECORDS:
@@ -121,7 +155,7 @@ def train(records: pd.DataFrame, seed: int = 7) -> dict:
             f"{len(records)} records are too few to estimate match weights"
             f" (at least {MIN_RECORDS:,}); keep the committed weights"
         )
-    trained = linker(records)
+    trained = linker(records, max_block_records, duckdb_config=duckdb_config)
     trained.training.estimate_probability_two_random_records_match(
         [block_on("email_local", "last_name")], recall=0.8
     )

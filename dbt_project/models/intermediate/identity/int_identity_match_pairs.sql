@@ -2,7 +2,13 @@
     of records (int_identity_records) that share no address but agree on
     enough else to be one person, with the evidence. Candidates are the
     pairs that agree on the local part of the address, on the phone number,
-    or on first name, last name and city (splink's blocking rules). Each
+    or on first name, last name and postal code (splink's blocking rules),
+    where no more than identity_match_max_block_records records agree: a
+    role address's local part (info, einkauf: thousands of offices) says
+    nothing of a person, and would make millions of pairs. (Name and city
+    alone would make two million pairs of name twins at 1 M customers, and
+    none of them can reach the threshold without the postal code or a
+    number, which block on their own.) Each
     comparison puts a pair on a level (exact, within one or two edits,
     different, or missing on a side); the seed identity_match_weights holds
     each level's match weight, log2(m/u), as `audiences train-linkage`
@@ -14,6 +20,11 @@
     that it holds two people. Nor are two first names that differ by more
     than two edits ever one person. -#}
 
+{%- set blockings = [
+    ['email_local'],
+    ['match_phone'],
+    ['first_name', 'last_name', 'postal_code'],
+] %}
 {%- set comparisons = [
     ('first_name', 'spelling'),
     ('last_name', 'spelling'),
@@ -28,6 +39,21 @@ with
 records as (
 
     select * from {{ ref('int_identity_records') }}
+
+),
+
+blocked as (
+
+    {#- How many records hold each record's value of each blocking. #}
+    select
+        record_key,
+        {%- for blocking in blockings %}
+            count(*) over (
+                partition by {{ blocking | join(', ') }}
+            ) as block_{{ loop.index }}_records
+            {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    from records
 
 ),
 
@@ -46,19 +72,23 @@ priors as (
 
 candidates as (
 
-    {%- for blocking in [['email_local'], ['match_phone'], ['first_name', 'last_name', 'city']] %}
+    {%- for blocking in blockings %}
         {% if not loop.first %}union{% endif %}
         select
             left_records.record_key as left_key,
             right_records.record_key as right_key
         from records as left_records
+        inner join blocked
+            on left_records.record_key = blocked.record_key
         inner join records as right_records
             on
                 left_records.record_key < right_records.record_key
                 {%- for column in blocking %}
                     and left_records.{{ column }} = right_records.{{ column }}
                 {%- endfor %}
-        where left_records.email_meant is distinct from right_records.email_meant
+        where
+            blocked.block_{{ loop.index }}_records <= {{ var('identity_match_max_block_records') }}
+            and left_records.email_meant is distinct from right_records.email_meant
     {%- endfor %}
 
 ),
