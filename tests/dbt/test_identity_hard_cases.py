@@ -18,7 +18,7 @@ import pytest
 from audiences.config import settings
 from audiences.generate import TRUTH_FILE, GenerateOptions, HardCases, generate
 from audiences.linkage import COMPARISONS, linker, train, write_weights
-from audiences.linkage.training import COLUMNS
+from audiences.linkage.training import RECORDS_QUERY
 from audiences.measure.identity import measure
 from audiences.transform import dbt_build
 from audiences.transform.dbt import project_vars
@@ -195,9 +195,7 @@ def _max_block_records() -> int:
 
 
 def _records(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute(
-        f"select {', '.join(COLUMNS)} from intermediate.int_identity_records order by record_key"
-    ).df()
+    return con.execute(RECORDS_QUERY).df()
 
 
 def test_probable_matches_join_one_persons_records_that_share_no_address(warehouse):

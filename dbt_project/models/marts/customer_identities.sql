@@ -45,37 +45,50 @@ anchors as (
 
 ),
 
+link_ends as (
+
+    {#- Each link once from each of its ends. #}
+    select
+        left_key as identifier_key,
+        right_key as other_key,
+        left_key,
+        right_key,
+        link_source,
+        match_weight,
+        first_seen_at
+    from links
+
+    union all
+
+    select
+        right_key as identifier_key,
+        left_key as other_key,
+        left_key,
+        right_key,
+        link_source,
+        match_weight,
+        first_seen_at
+    from links
+
+),
+
 probable_matches as (
 
     {#- Each record's strongest probable match, the one link with a weight. -#}
     select
-        ends.identifier_key,
-        ends.match_weight,
-        'probable match of ' || ends.other_key || ': ' || pairs.evidence as match_evidence,
+        link_ends.identifier_key,
+        link_ends.match_weight,
+        'probable match of ' || link_ends.other_key || ': ' || pairs.evidence as match_evidence,
         row_number() over (
-            partition by ends.identifier_key order by ends.match_weight desc, ends.other_key asc
+            partition by link_ends.identifier_key
+            order by link_ends.match_weight desc, link_ends.other_key asc
         ) as match_rank
-    from (
-        select
-            left_key as identifier_key,
-            right_key as other_key,
-            left_key,
-            right_key,
-            match_weight
-        from links
-        where link_source = 'probable_match'
-        union all
-        select
-            right_key as identifier_key,
-            left_key as other_key,
-            left_key,
-            right_key,
-            match_weight
-        from links
-        where link_source = 'probable_match'
-    ) as ends
+    from link_ends
     inner join {{ ref('int_identity_match_pairs') }} as pairs
-        on ends.left_key = pairs.left_key and ends.right_key = pairs.right_key
+        on
+            link_ends.left_key = pairs.left_key
+            and link_ends.right_key = pairs.right_key
+    where link_ends.link_source = 'probable_match'
 
 ),
 
@@ -85,17 +98,7 @@ link_evidence as (
         identifier_key,
         count(*) as link_count,
         min(first_seen_at) as first_linked_at
-    from (
-        select
-            left_key as identifier_key,
-            first_seen_at
-        from links
-        union all
-        select
-            right_key as identifier_key,
-            first_seen_at
-        from links
-    ) as ends
+    from link_ends
     group by identifier_key
 
 ),

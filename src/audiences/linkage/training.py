@@ -58,8 +58,11 @@ EM_BLOCKINGS = (
     "l.name_block = r.name_block",
     "l.email_local = r.email_local and l.email_meant <> r.email_meant",
 )
-RECORDS = "intermediate.int_identity_records"
 COLUMNS = ("record_key", "email_meant", *(column for column, _ in COMPARISONS))
+# What training and splink's linker read: the records, in one order.
+RECORDS_QUERY = (
+    f"select {', '.join(COLUMNS)} from intermediate.int_identity_records order by record_key"
+)
 
 
 def settings(weights: Path | None = None) -> Any:
@@ -128,14 +131,13 @@ def _blocks(max_records: int) -> str:
 
 def read_records(settings: Settings) -> pd.DataFrame:
     """The warehouse's records, with what the comparisons compare, in one order."""
-    query = f"select {', '.join(COLUMNS)} from {RECORDS} order by record_key"
     if settings.engine == "spark":
         from audiences.spark.session import start
 
-        return start(settings).sql(query).toPandas()
+        return start(settings).sql(RECORDS_QUERY).toPandas()
     con = warehouse_lock.connect(settings.warehouse, read_only=True, config=settings.duckdb_config)
     try:
-        return con.execute(query).df()
+        return con.execute(RECORDS_QUERY).df()
     finally:
         con.close()
 
