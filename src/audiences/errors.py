@@ -37,3 +37,7 @@ class WarehouseLockedError(AudiencesError):
 
 class ConfigError(PermanentError):
     """An ``AUDIENCES_*`` variable does not hold what it should."""
+
+
+class DiskSpaceError(PermanentError):
+    """A disk has too little free space for a step to finish safely."""

@@ -39,6 +39,7 @@ import duckdb
 from audiences import warehouse_lock
 from audiences.config import Settings
 from audiences.erasure import complete, key_hash, pending, suppress
+from audiences.erasure.compaction import check_space, compact
 from audiences.extract.contracts import ENTITIES, Entity
 from audiences.sql import literal
 
@@ -71,6 +72,8 @@ COLUMN_VALUES = {
 def erase_pending(settings: Settings) -> list[dict]:
     """Carry out every pending request; return what each removed."""
     requests = pending(settings)
+    if requests:
+        check_space(_duckdb_files(settings), "the erasure")
     done = []
     for request in requests:
         person = _resolve(settings, request["identifiers"])
@@ -89,6 +92,15 @@ def erase_pending(settings: Settings) -> list[dict]:
         log.info("erasure %s: removed %s", request["request_id"], removed)
         done.append({"request_id": request["request_id"], "removed": removed})
     return done
+
+
+def _duckdb_files(settings: Settings) -> list[Path]:
+    """The DuckDB files an erasure compacts: the warehouse and each publication's marts."""
+    from audiences.publish.publication import MARTS_FILE
+
+    if not settings.publications.is_dir():
+        return [settings.warehouse]
+    return [settings.warehouse, *sorted(settings.publications.glob(f"*/{MARTS_FILE}"))]
 
 
 # Conditions on a record's list of identity keys (``keys``).
@@ -331,7 +343,7 @@ def _purge_warehouse(settings: Settings, person: dict[str, list[str]]) -> dict[s
         con.execute("checkpoint")
     finally:
         con.close()
-    _compact(settings.warehouse, settings.duckdb_config)
+    compact(settings.warehouse, settings.duckdb_config)
     return {table: n for table, n in removed.items() if n}
 
 
@@ -465,25 +477,6 @@ def _delete(con: duckdb.DuckDBPyConnection, table: str, condition: str) -> int:
     return con.execute(f"delete from {table} where {condition}").fetchone()[0]
 
 
-def _compact(path: Path, config: dict) -> None:
-    """Copy a DuckDB file whole and replace it: deleted rows' bytes go with the old file."""
-    copy = path.with_name(path.stem + ".compacting.duckdb")
-    copy.unlink(missing_ok=True)
-    con = duckdb.connect(config=config)
-    try:
-        # The original keeps its catalog name: views refer to tables through it.
-        con.execute(f"attach {literal(str(path))} as {_ident(path.stem)} (read_only)")
-        con.execute(f"attach {literal(str(copy))} as compacted")
-        con.execute(f"copy from database {_ident(path.stem)} to compacted")
-    finally:
-        con.close()
-    os.replace(copy, path)
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _purge_publications(settings: Settings, person: dict[str, list[str]]) -> dict[str, int]:
     """Every retained publication: its marts copy and its audience files."""
     from audiences.publish.publication import MARTS_FILE, RECORD
@@ -505,7 +498,7 @@ def _purge_publications(settings: Settings, person: dict[str, list[str]]) -> dic
                 con.execute("checkpoint")
             finally:
                 con.close()
-            _compact(marts, settings.duckdb_config)
+            compact(marts, settings.duckdb_config)
         for table in sorted((folder / "marts").glob("*/")):  # Spark's publication
             n = _purge_parquet_table(settings, table, person)
             if n:
