@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import sqlglot
 import yaml
 
 from audiences import warehouse_lock
@@ -26,6 +27,8 @@ from audiences.transform import parse_project, run_dbt
 from audiences.transform.dbt import SEGMENT_TAG
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{1,62}")
+# The one piece of Jinja a condition may hold: a dbt var, with an optional plain default.
+VAR_CALL = re.compile(r"\{\{\s*var\(\s*'[a-z_][a-z0-9_]*'\s*(,\s*[\w.'\" -]*)?\)\s*\}\}")
 
 
 class SegmentError(AudiencesError):
@@ -99,11 +102,11 @@ def scaffold_segment(
     where: str | None = None,
 ) -> list[Path]:
     """Write ``<name>.sql`` and ``<name>.yml`` in the segments folder; return both paths."""
-    if not NAME_PATTERN.fullmatch(name):
-        raise SegmentError(
-            f"{name!r} is not a valid segment name: use lower_snake_case letters, digits"
-            " and underscores, starting with a letter"
-        )
+    _check_name(name)
+    if priority is not None and priority < 1:
+        raise SegmentError(f"priority {priority} is not valid: 1 is the highest, use 1 or more")
+    if where is not None:
+        check_condition(where)
     models = settings.dbt_project_dir / "models"
     taken = [p for p in models.rglob(f"{name}.sql")]
     if taken:
@@ -158,6 +161,52 @@ where
     yml_path.write_text(yaml.safe_dump(document, sort_keys=False, width=88, allow_unicode=True))
     add_dependency(settings, name)
     return [sql_path, yml_path]
+
+
+def _check_name(name: str) -> None:
+    if not NAME_PATTERN.fullmatch(name):
+        raise SegmentError(
+            f"{name!r} is not a valid segment name: use lower_snake_case letters, digits"
+            " and underscores, starting with a letter"
+        )
+    con = duckdb.connect()
+    try:
+        reserved = con.execute(
+            "select count(*) from duckdb_keywords()"
+            " where keyword_name = ? and keyword_category = 'reserved'",
+            [name],
+        ).fetchone()[0]
+    finally:
+        con.close()
+    if reserved:
+        raise SegmentError(f"{name!r} is an SQL keyword: choose another segment name")
+
+
+def check_condition(where: str) -> None:
+    """Refuse a ``--where`` that is not one SQL condition (a second statement, a query,
+    Jinja other than ``{{ var('name', default) }}``): it becomes the model's text."""
+    plain = VAR_CALL.sub("0", where)
+    if any(mark in plain for mark in ("{{", "{%", "{#", ";")):
+        raise SegmentError(
+            f"--where {where!r} is not one SQL condition: the only Jinja it may hold is"
+            " {{ var('name', default) }}, and no ';'"
+        )
+    try:
+        parsed = sqlglot.parse(plain, read="duckdb")
+    except sqlglot.errors.SqlglotError as exc:
+        raise SegmentError(f"--where {where!r} is not one SQL condition: {exc}") from None
+    if len(parsed) != 1 or not _is_condition(parsed[0]):
+        raise SegmentError(
+            f"--where {where!r} is not one SQL condition (such as net_revenue_eur > 1000"
+            " and country_code = 'IE')"
+        )
+
+
+def _is_condition(expression: sqlglot.exp.Expression | None) -> bool:
+    """An expression on a row; not a statement or a query (``true union select …``)."""
+    return isinstance(expression, sqlglot.exp.Condition) and not isinstance(
+        expression, sqlglot.exp.Query
+    )
 
 
 def audience_exposure(name: str, owner: str) -> dict[str, Any]:
@@ -225,9 +274,14 @@ def preview_segment(settings: Settings, name: str, sample_size: int = 5) -> str:
             quiet=True,
         )
     )
+    members_sql = _one_query(members_sql, segment)
     con = warehouse_lock.connect(settings.warehouse, read_only=True)
     try:
-        return _preview_report(con, settings, segment, as_of, members_sql, sample_size)
+        previous = _load_published(con, settings, name, as_of)
+        # The segment's SQL is the analyst's text: it may read the warehouse, nothing else.
+        con.execute("set enable_external_access = false")
+        con.execute("set lock_configuration = true")
+        return _preview_report(con, segment, as_of, members_sql, sample_size, previous)
     except duckdb.Error as exc:
         raise SegmentError(
             f"segment {name} ({segment.path}) does not run on the warehouse:"
@@ -235,6 +289,22 @@ def preview_segment(settings: Settings, name: str, sample_size: int = 5) -> str:
         ) from None
     finally:
         con.close()
+
+
+def _one_query(sql: str, segment: Segment) -> str:
+    """The compiled segment as one SELECT, or the analyst's message."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise SegmentError(
+            f"segment {segment.name} ({segment.path}) does not parse: {exc}"
+        ) from None
+    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+        raise SegmentError(
+            f"segment {segment.name} ({segment.path}) is not one SELECT query: a segment model"
+            " selects its members' customer_id, and nothing else is run"
+        )
+    return sql
 
 
 def _built_as_of(settings: Settings) -> date:
@@ -258,11 +328,11 @@ def _compiled(result: Any) -> str:
 
 def _preview_report(
     con: duckdb.DuckDBPyConnection,
-    settings: Settings,
     segment: Segment,
     as_of: date,
     members_sql: str,
     sample_size: int,
+    previous: date | None,
 ) -> str:
     con.execute(f"create temp table preview_members as {members_sql}")
     size, contactable, audience, primary = con.execute(
@@ -335,31 +405,39 @@ def _preview_report(
                 for value, width in zip(row, (20, 16, 4, 7, 6, 3), strict=True)
             )
         )
-    lines += ["", _change_against_published(con, settings, segment.name, as_of)]
+    lines += ["", _change_against_published(con, previous)]
     return "\n".join(lines)
 
 
-def _change_against_published(
+def _load_published(
     con: duckdb.DuckDBPyConnection, settings: Settings, name: str, as_of: date
-) -> str:
+) -> date | None:
+    """Read the last published audience file of the segment into ``published_members``;
+    its date, or None when it was never published."""
     previous = last_published(settings.exports, before=date.fromordinal(as_of.toordinal() + 1))
     published = settings.exports / previous.isoformat() / f"{name}.csv" if previous else None
     if published is None or not published.is_file():
+        return None
+    con.execute(
+        "create temp table published_members as select customer_id"
+        f" from read_csv({literal(str(published))}, header = true, all_varchar = true)"
+    )
+    return previous
+
+
+def _change_against_published(con: duckdb.DuckDBPyConnection, previous: date | None) -> str:
+    if previous is None:
         return "  change: never published before; the whole audience would be new"
     entering, leaving = con.execute(
-        f"""
+        """
         with audience as (
             select customer_id from preview_members
             inner join marts.dim_customers using (customer_id)
             where is_contactable and not is_holdout
-        ),
-        published as (
-            select customer_id
-            from read_csv({literal(str(published))}, header = true, all_varchar = true)
         )
         select
-            (select count(*) from audience anti join published using (customer_id)),
-            (select count(*) from published anti join audience using (customer_id))
+            (select count(*) from audience anti join published_members using (customer_id)),
+            (select count(*) from published_members anti join audience using (customer_id))
         """
     ).fetchone()
     return (

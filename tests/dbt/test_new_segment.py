@@ -112,6 +112,44 @@ def test_a_new_segment_reaches_memberships_and_exports(project, home, sources_th
     err = capsys.readouterr().err
     assert "segment broken" in err and "lifetime_value" in err and "Traceback" not in err
 
+    _preview_runs_one_query_and_reads_no_file(project, home, capsys)
+
+
+LEAK = (
+    "true) as x; copy (select email, phone_e164, first_name, last_name from marts.dim_customers)"
+    " to '{path}' (header); select customer_id from marts.dim_customers where (true"
+)
+# The same, shaped to close the preview's own wrapping of the segment's query.
+WRAPPED_LEAK = (
+    "true) as x; copy (select email, phone_e164, first_name, last_name from marts.dim_customers)"
+    " to '{path}' (header); select * from (select customer_id from marts.dim_customers where (true)"
+)
+
+
+def _preview_runs_one_query_and_reads_no_file(project, home, capsys) -> None:
+    """A segment file edited by hand to run a second statement, or to read or write a
+    file, is refused by the preview: nothing is written, nothing read."""
+    leak = home / "leak.csv"
+    with pytest.raises(SegmentError, match="not one SQL condition"):
+        scaffold_segment(settings(), "leaky", owner="me", where=LEAK.format(path=leak))
+    scaffold_segment(settings(), "leaky", owner="me", where="true")
+    sql = project / "models" / "segments" / "leaky.sql"
+    sql.write_text(sql.read_text().replace("    true\n", f"    {WRAPPED_LEAK.format(path=leak)}\n"))
+    assert main(["segment", "preview", "leaky"]) == 2
+    assert "is not one SELECT query" in capsys.readouterr().err
+    assert not leak.exists()
+
+    secret = home / "secret.csv"
+    secret.write_text("customer_id\n1\n")
+    sql.write_text(
+        sql.read_text().replace(
+            WRAPPED_LEAK.format(path=leak),
+            f"customer_id in (select customer_id from read_csv('{secret}'))",
+        )
+    )
+    assert main(["segment", "preview", "leaky"]) == 2
+    assert "file system operations are disabled" in capsys.readouterr().err
+
 
 def test_scaffolding_refuses_a_taken_name_or_priority(project):
     with pytest.raises(SegmentError, match="already exists"):
@@ -120,6 +158,20 @@ def test_scaffolding_refuses_a_taken_name_or_priority(project):
         scaffold_segment(settings(), "another", owner="me", priority=10)
     with pytest.raises(SegmentError, match="not a valid segment name"):
         scaffold_segment(settings(), "Big Spenders", owner="me")
+    with pytest.raises(SegmentError, match="'select' is an SQL keyword"):
+        scaffold_segment(settings(), "select", owner="me")
+    with pytest.raises(SegmentError, match="priority -5 is not valid"):
+        scaffold_segment(settings(), "negative", owner="me", priority=-5)
+    for where in (
+        LEAK.format(path="/tmp/leak.csv"),
+        "true union select 1",
+        "drop table x",
+        "{{ run_query('select 1') }} > 0",
+        "true; select 1",
+    ):
+        with pytest.raises(SegmentError, match="not one SQL condition"):
+            scaffold_segment(settings(), "refused", owner="me", where=where)
+    assert not (project / "models" / "segments" / "refused.sql").exists()
 
 
 def test_owner_and_rule_with_yaml_characters_stay_text(project):
