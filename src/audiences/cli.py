@@ -202,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     summ = sub.add_parser("summary", help="print what a run extracted, loaded and quarantined")
     summ.add_argument("--date", type=_date, help="logical date (default: the latest run)")
-    summ.set_defaults(func=_cmd_summary)
+    summ.set_defaults(func=_cmd_summary, reads_only=True)
 
     dbt = sub.add_parser(
         "dbt",
@@ -286,7 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        protect(settings())
+        config = settings()
+        # A command that only reads must not create (or change the mode of) the data folder.
+        if not getattr(args, "reads_only", False):
+            protect(config)
         status = args.func(args)
     except (AudiencesError, ValueError) as exc:
         print(f"audiences {args.command}: error: {exc}", file=sys.stderr)

@@ -86,7 +86,9 @@ EXPECTED = {
     "crm_encoding": "a Python codec name such as utf-8 or cp1252",
     "sources": "a comma-separated list of crm, web, shop (at least one)",
     "crm_delimiter": "one character, or 'tab'",
-    "home": "the folder of the pipeline's data (required when installed as a package)",
+    "home": "the folder of the pipeline's data, not empty and not a file (required when"
+    " installed as a package)",
+    "data_group": "the name of a group that exists on this machine",
     "dbt_project_dir": "the folder holding the project's dbt_project.yml",
     "expectations_dir": "the folder of the GX project (great_expectations.yml)",
     "engine": "duckdb or spark",
@@ -146,6 +148,24 @@ class Settings(BaseSettings):
             if not IN_CHECKOUT:
                 raise ValueError("not set")
             return PROJECT_ROOT / "data"
+        # "" would be the working directory, which the pipeline then makes private.
+        if not str(value).strip():
+            raise ValueError("empty")
+        if Path(value).exists() and not Path(value).is_dir():
+            raise ValueError("not a folder")
+        return value
+
+    @field_validator("data_group")
+    @classmethod
+    def _group(cls, value: str | None) -> str | None:
+        import grp
+
+        if value is None:
+            return None
+        try:
+            grp.getgrnam(value)
+        except KeyError:
+            raise ValueError("no such group") from None
         return value
 
     @field_validator("dbt_project_dir", "expectations_dir")

@@ -73,3 +73,36 @@ def test_an_installed_package_needs_its_data_folder_named(monkeypatch):
     monkeypatch.setattr(audiences.config, "IN_CHECKOUT", False)
     with pytest.raises(ConfigError, match="AUDIENCES_HOME is not set: expected the folder"):
         settings()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("AUDIENCES_HOME", "", "not empty and not a file"),
+        ("AUDIENCES_HOME", "  ", "not empty and not a file"),
+        ("AUDIENCES_HOME", "/etc/passwd", "not empty and not a file"),
+        ("AUDIENCES_DATA_GROUP", "nosuchgroup", "a group that exists on this machine"),
+    ],
+)
+def test_a_home_or_group_that_cannot_be_is_refused_on_the_cli(
+    home, monkeypatch, capsys, variable, value, expected
+):
+    """An empty AUDIENCES_HOME would be the working directory, made private (run in /tmp,
+    /tmp); a file or an unknown group ended in tracebacks."""
+    work = home / "work"
+    work.mkdir(mode=0o755)
+    monkeypatch.chdir(work)
+    monkeypatch.setenv(variable, value)
+    assert main(["erase", "--email", "ann@example.org"]) == 2
+    err = capsys.readouterr().err
+    assert f"{variable}={value!r} is not valid" in err and expected in err
+    assert "Traceback" not in err
+    assert (work.stat().st_mode & 0o777) == 0o755 and not list(work.iterdir())
+
+
+def test_summary_does_not_create_the_data_folder(tmp_path, monkeypatch, capsys):
+    home = tmp_path / "not_yet"
+    monkeypatch.setenv("AUDIENCES_HOME", str(home))
+    assert main(["summary"]) == 2
+    assert "no warehouse" in capsys.readouterr().err
+    assert not home.exists()
