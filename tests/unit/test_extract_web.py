@@ -144,3 +144,45 @@ def test_missing_source(home):
     (home / "sources" / "web").mkdir(parents=True)
     with pytest.raises(SourceMissingError, match="no YYYY/MM/DD/HH"):
         extract_web(context(END))
+
+
+def test_a_decoy_folder_or_a_link_out_of_the_root_never_replaces_an_hour(
+    home, sources_through_end, tmp_path_factory
+):
+    """``d2026/11/22/10.jsonl.gz`` beside ``2026/11/22/10.jsonl.gz`` used to win the hour;
+    a link to a file elsewhere was read as one of the source's."""
+    use_sources(home, sources_through_end)
+    web = home / "sources" / "web"
+    real = web / "2026/11/22/10.jsonl.gz"
+    decoy_event = {
+        "messageId": "decoy-1",
+        "type": "track",
+        "event": "Order Completed",
+        "anonymousId": "decoy",
+        "timestamp": "2026-11-22T10:00:00.000Z",
+    }
+    decoy = web / "d2026/11/22/10.jsonl.gz"
+    decoy.parent.mkdir(parents=True)
+    decoy.write_bytes(gzip.compress(json.dumps(decoy_event).encode()))
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "11.jsonl.gz"
+    elsewhere.write_bytes(
+        gzip.compress(json.dumps({**decoy_event, "messageId": "decoy-2"}).encode())
+    )
+    linked = web / "2026/11/22/11.jsonl.gz"
+    linked.unlink()
+    linked.symlink_to(elsewhere)
+
+    result = extract_and_load(END, ["web"])["web.events"]
+
+    read = {f["path"] for f in result.source_files}
+    assert str(real) in read and str(decoy) not in read and str(linked) not in read
+    assert not warehouse_query(
+        "select count(*) from raw.web_events where message_id like 'decoy%'"
+    )[0][0]
+    from_real = warehouse_query(
+        "select count(*) from raw.web_events where _source_file = ?", [str(real)]
+    )[0][0]
+    assert from_real > 0
+    notes = " ".join(result.notes)
+    assert "outside the YYYY/MM/DD/HH.jsonl.gz layout, not read: d2026/11/22/10.jsonl.gz" in notes
+    assert "outside the web folder, refused: 2026/11/22/11.jsonl.gz" in notes

@@ -14,6 +14,7 @@ import gzip
 import logging
 import re
 import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 BATCH_LINES = 1_000_000
 # Late files named in the extract log's notes (the rest are counted).
 LATE_FILES_NAMED = 20
-HOUR_FILE = re.compile(r"(\d{4})/(\d{2})/(\d{2})/(\d{2})\.jsonl\.gz$")
+# A file's path below the source root, whole: ``d2026/11/22/10.jsonl.gz`` is not an hour.
+HOUR_FILE = re.compile(r"(\d{4})/(\d{2})/(\d{2})/(\d{2})\.jsonl\.gz")
 # Segment field -> contract column.
 FIELDS = {
     "messageId": "message_id",
@@ -57,14 +59,46 @@ SPEC_EXTRAS = {
 }
 
 
-def hour_files(folder: Path) -> dict[str, Path]:
-    """Hour files keyed ``YYYY/MM/DD/HH``."""
-    files = {}
-    for path in folder.glob("*/*/*/*.jsonl.gz"):
-        match = HOUR_FILE.search(path.as_posix())
-        if match:
-            files["/".join(match.groups())] = path
-    return dict(sorted(files.items()))
+@dataclass
+class Listing:
+    """The source root's hour files keyed ``YYYY/MM/DD/HH``, and what else it holds."""
+
+    files: dict[str, Path] = field(default_factory=dict)
+    unexpected: list[str] = field(default_factory=list)  # not in the layout: not read
+    outside: list[str] = field(default_factory=list)  # links out of the root: refused
+
+    def notes(self) -> list[str]:
+        return [
+            f"{len(names)} {what}: {_named(names)}"
+            for names, what in (
+                (self.unexpected, "file(s) outside the YYYY/MM/DD/HH.jsonl.gz layout, not read"),
+                (self.outside, "link(s) to files outside the web folder, refused"),
+            )
+            if names
+        ]
+
+
+def hour_files(folder: Path) -> Listing:
+    """List the source root: only ``YYYY/MM/DD/HH.jsonl.gz`` right below it is an hour."""
+    listing = Listing()
+    root = folder.resolve()
+    for path in sorted(folder.rglob("*")):
+        if path.is_dir():
+            continue
+        relative = path.relative_to(folder).as_posix()
+        match = HOUR_FILE.fullmatch(relative)
+        if not match:
+            listing.unexpected.append(relative)
+        elif not path.resolve().is_relative_to(root):
+            listing.outside.append(relative)
+        else:
+            listing.files["/".join(match.groups())] = path
+    return listing
+
+
+def _named(names: list[str]) -> str:
+    more = f" and {len(names) - LATE_FILES_NAMED} more" if len(names) > LATE_FILES_NAMED else ""
+    return ", ".join(names[:LATE_FILES_NAMED]) + more
 
 
 def extract_web(ctx: RunContext) -> list[EntityResult]:
@@ -75,7 +109,8 @@ def extract_web(ctx: RunContext) -> list[EntityResult]:
             " that receives YYYY/MM/DD/HH.jsonl.gz files."
         )
     entity = WEB_EVENTS
-    files = hour_files(folder)
+    listing = hour_files(folder)
+    files = listing.files
     if not files:
         raise SourceMissingError(f"no YYYY/MM/DD/HH.jsonl.gz files under {folder}")
     watermark = state.previous_watermark(
@@ -92,13 +127,13 @@ def extract_web(ctx: RunContext) -> list[EntityResult]:
         for key, path in files.items()
         if key <= until and taken.get(str(path)) != path.stat().st_size
     }
-    notes = []
+    notes = listing.notes()
+    for note in notes:
+        log.warning("web.events: %s", note)
     late = [k for k in chosen if watermark and k <= watermark]
     if late:
-        shown = ", ".join(late[:LATE_FILES_NAMED])
-        more = f" and {len(late) - LATE_FILES_NAMED} more" if len(late) > LATE_FILES_NAMED else ""
         notes.append(
-            f"{len(late)} hour file(s) arrived after their hour was extracted: {shown}{more}"
+            f"{len(late)} hour file(s) arrived after their hour was extracted: {_named(late)}"
         )
     if not chosen:
         notes.append(f"no new hour files up to {until}")
