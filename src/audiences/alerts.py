@@ -19,6 +19,8 @@ from typing import Any
 
 from airflow.sdk import BaseNotifier
 
+from audiences.errors import failure_reason
+
 log = logging.getLogger(__name__)
 
 ALERT_CONNECTION = "audiences_alerts"
@@ -73,7 +75,7 @@ def failure_payload(context) -> dict[str, Any]:
     if checks:
         text += " Failing checks: " + "; ".join(checks) + "."
     elif exception is not None:
-        text += f" {type(exception).__name__}: {str(exception).splitlines()[0][:300]}"
+        text += f" {failure_reason(exception)}"
     report = config.reports / logical_date.isoformat() / "report.html"
     text += f" Report: {report}"
     return {

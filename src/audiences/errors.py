@@ -1,5 +1,7 @@
 """Errors the pipeline raises on purpose, each with a message a user can act on."""
 
+import re
+
 
 class AudiencesError(Exception):
     """Base class: caught by the CLI and shown without a traceback."""
@@ -41,3 +43,27 @@ class ConfigError(PermanentError):
 
 class DiskSpaceError(PermanentError):
     """A disk has too little free space for a step to finish safely."""
+
+
+# What could identify a person in an error's text: an address, a phone number.
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_PHONE = re.compile(r"\+\d[\d ()-]{6,}\d|\b\d{3}[ ().-]{0,2}\d{3}[ .-]?\d{4}\b")
+
+
+def failure_reason(exc: BaseException, limit: int = 600) -> str:
+    """A failure in one line for run.json, the stage list and alerts: the error's first
+    line *and* its cause (the failing test, "out of memory", "No space left on device"
+    on the lines after it, or the exception it was raised from), with addresses and
+    phone numbers masked."""
+    lines = [line.strip() for line in f"{type(exc).__name__}: {exc}".splitlines()]
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and str(cause).strip() and str(cause).strip() not in str(exc):
+        lines.append(f"caused by {type(cause).__name__}: {str(cause).strip().splitlines()[0]}")
+    text = " | ".join(_shortened(line) for line in lines if line).replace(": |", ":")
+    text = _PHONE.sub("<phone>", _EMAIL.sub("<email>", text))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _shortened(line: str) -> str:
+    """A long line's start and end: the cause (``… No space left on device"}``) is often last."""
+    return line if len(line) <= 300 else f"{line[:180]} … {line[-110:]}"

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from audiences.config import Settings, settings
-from audiences.errors import AudiencesError
+from audiences.errors import AudiencesError, failure_reason
 from audiences.extract import RunContext, extract_source
 from audiences.extract.contracts import ENTITIES
 from audiences.extract.landing import EntityResult, write_manifest
@@ -202,14 +202,30 @@ def prune_step(keep: int = 7) -> list[str]:
 
 
 def report_step(logical_date: date, run_id: str | None = None) -> str:
-    """Write the run's summary and HTML report under ``reports/``; return the HTML's path."""
-    from audiences.report.html import write_run_report
+    """Write the run's summary and HTML report under ``reports/``; return the HTML's path.
+
+    Whatever failed, the night gets a page: when the full report cannot be
+    written (the warehouse still locked, a full disk), a short one from what
+    the stages recorded, in the disk space kept in reserve for it.
+    """
+    import duckdb
+
+    from audiences.report.html import write_minimal_report, write_run_report
+    from audiences.report.reserve import keep_reserve, with_reserve
 
     config = _settings()
     try:
-        write_run_summary(config, logical_date)
-    except AudiencesError as exc:  # nothing loaded: the HTML report says why
-        write_run_summary(config, logical_date, f"nothing was loaded for {logical_date}: {exc}")
-    path = write_run_report(config, logical_date, run_id)
+        try:
+            write_run_summary(config, logical_date)
+        except AudiencesError as exc:  # nothing loaded: the HTML report says why
+            write_run_summary(config, logical_date, f"nothing was loaded for {logical_date}: {exc}")
+        path = write_run_report(config, logical_date, run_id)
+    except (AudiencesError, OSError, duckdb.Error) as exc:
+        cause = failure_reason(exc)
+        log.warning("the full run report could not be written (%s): writing a short one", cause)
+        path = with_reserve(
+            config, lambda: write_minimal_report(config, logical_date, run_id, cause)
+        )
+    keep_reserve(config)
     log.info("run report written to %s", path)
     return str(path)

@@ -95,24 +95,58 @@ def write_run_report(settings: Settings, as_of: date, run_id: str | None = None)
         personas=(quality or {}).get("personas"),
         charts=_charts(stages, data),
     )
+    record = {
+        "as_of": as_of.isoformat(),
+        "run_id": run_id,
+        "status": status,
+        "why": why,
+        "seconds": round(sum(s["seconds"] for s in stages), 1),
+        "critical_failures": sum(len(g.critical_failures) for g in gates.values() if g),
+        "warnings": sum(len(g.warnings) for g in gates.values() if g),
+    }
+    return _write_run(settings, as_of, page, record)
+
+
+def write_minimal_report(settings: Settings, as_of: date, run_id: str | None, cause: str) -> Path:
+    """The night's page and run.json from what its stages recorded, without opening the
+    warehouse: for a night whose full report cannot be written (a warehouse still
+    locked, a full disk). Small enough for the disk's reserve (audiences.report.reserve)."""
+    stages = read_stages(settings, as_of, run_id)
+    run_id = run_id or (stages[-1]["run_id"] if stages else None)
+    status, why = run_status(stages)
+    gates = [g for g in (read_gate_result(settings, as_of, gate) for gate in GATES) if g]
+    page = TEMPLATES.get_template("minimal.html").render(
+        title=f"audiences — {as_of.isoformat()} — {status}",
+        style=STYLE,
+        as_of=as_of.isoformat(),
+        status=status,
+        why=why,
+        run_id=run_id,
+        live=_live(settings),
+        cause=cause,
+        stages=stages,
+    )
+    record = {
+        "as_of": as_of.isoformat(),
+        "run_id": run_id,
+        "status": status,
+        "why": why,
+        "seconds": round(sum(s["seconds"] for s in stages), 1),
+        "critical_failures": sum(len(g.critical_failures) for g in gates),
+        "warnings": sum(len(g.warnings) for g in gates),
+        "report": "short",
+        "report_cause": cause,
+    }
+    return _write_run(settings, as_of, page, record)
+
+
+def _write_run(settings: Settings, as_of: date, page: str, record: dict) -> Path:
+    """Write the run's page and run.json, then the index; return the page's path."""
     folder = settings.reports / as_of.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "report.html"
     path.write_text(page)
-    (folder / "run.json").write_text(
-        json.dumps(
-            {
-                "as_of": as_of.isoformat(),
-                "run_id": run_id,
-                "status": status,
-                "why": why,
-                "seconds": round(sum(s["seconds"] for s in stages), 1),
-                "critical_failures": sum(len(g.critical_failures) for g in gates.values() if g),
-                "warnings": sum(len(g.warnings) for g in gates.values() if g),
-            },
-            indent=2,
-        )
-    )
+    (folder / "run.json").write_text(json.dumps(record, indent=2))
     write_index(settings)
     return path
 

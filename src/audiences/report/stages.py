@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 from audiences.config import Settings
-from audiences.errors import AudiencesError, StepSkipped
+from audiences.errors import AudiencesError, StepSkipped, failure_reason
+from audiences.report.reserve import with_reserve
 
 FILE = "stages.jsonl"
 
@@ -30,11 +31,9 @@ def stage_timer(settings: Settings, as_of: date, run_id: str | None, stage: str)
         yield
     except BaseException as exc:
         status = "skipped" if isinstance(exc, StepSkipped) else "failed"
-        error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        error = failure_reason(exc)
         raise
     finally:
-        path = settings.reports / as_of.isoformat() / FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
         line = {
             "run_id": run_id,
             "stage": stage,
@@ -43,8 +42,15 @@ def stage_timer(settings: Settings, as_of: date, run_id: str | None, stage: str)
             "status": status,
             "error": error,
         }
-        with path.open("a") as handle:
-            handle.write(json.dumps(line) + "\n")
+        # On a full disk this line is what the short report is made of: take the reserve.
+        with_reserve(settings, lambda: _record(settings, as_of, line))
+
+
+def _record(settings: Settings, as_of: date, line: dict) -> None:
+    path = settings.reports / as_of.isoformat() / FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        handle.write(json.dumps(line) + "\n")
 
 
 def read_stages(settings: Settings, as_of: date, run_id: str | None = None) -> list[dict]:
@@ -52,10 +58,19 @@ def read_stages(settings: Settings, as_of: date, run_id: str | None = None) -> l
     path = settings.reports / as_of.isoformat() / FILE
     if not path.is_file():
         return []
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = [_parsed(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = [line for line in lines if line is not None]
     if run_id is None and lines:
         run_id = lines[-1]["run_id"]
     return [line for line in lines if line["run_id"] == run_id]
+
+
+def _parsed(line: str) -> dict | None:
+    """A recorded stage; None for a line cut short by a full disk."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        return None
 
 
 def executed_run(settings: Settings, as_of: date, airflow_log: str) -> str:
