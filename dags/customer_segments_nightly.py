@@ -25,7 +25,8 @@ The nightly run of **audiences**, write-audit-publish:
    the configured share, switch the `published` link to it in one rename.
    A backfill (a date older than the live publication) is built and checked
    but its publish is *skipped*, unless the run's param `publish_older_date`
-   is true;
+   is true. A drift held against the live publication is published when
+   the run's param `accept_drift` is true (a deliberate change);
 8. **report** (always): the run report and its index under `reports/`.
 
 A critical check that fails stops the run before publishing: the previous
@@ -100,7 +101,13 @@ PUBLISHED = published_asset()
             type="boolean",
             description="Publish even when the run's date is older than the live"
             " publication's (a deliberate backfill that consumers should see).",
-        )
+        ),
+        "accept_drift": Param(
+            False,
+            type="boolean",
+            description="Publish even when a segment's size moved beyond the drift guard's"
+            " limit (a deliberate change: a new rule, a new source); the report records it.",
+        ),
     },
 )
 def customer_segments_nightly():
@@ -177,8 +184,13 @@ def customer_segments_nightly():
         day = run_day(context)
         with fail_fast():
             try:
+                params = context["params"]
                 folder = publish_step(
-                    day, publication, context["run_id"], context["params"]["publish_older_date"]
+                    day,
+                    publication,
+                    context["run_id"],
+                    params["publish_older_date"],
+                    params.get("accept_drift", False),
                 )
             except StalePublicationError as exc:
                 raise AirflowSkipException(str(exc)) from exc

@@ -90,7 +90,8 @@ def _cmd_publish(args: argparse.Namespace) -> None:
 
     run_id = args.run_id or f"manual__{args.date.isoformat()}"
     staged = stage_step(args.date, run_id)
-    print(f"published {publish_step(args.date, staged, run_id, args.allow_older)}")
+    folder = publish_step(args.date, staged, run_id, args.allow_older, args.accept_drift)
+    print(f"published {folder}")
 
 
 def _cmd_rollback(args: argparse.Namespace) -> None:
@@ -241,6 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-older",
         action="store_true",
         help="publish even when the live publication is of a later date (a backfill)",
+    )
+    pub.add_argument(
+        "--accept-drift",
+        action="store_true",
+        help="publish even when a segment's size moved beyond the drift guard's limit"
+        " (a deliberate change); the report records it",
     )
     pub.set_defaults(func=_cmd_publish)
 

@@ -165,15 +165,21 @@ def stage_step(logical_date: date, run_id: str) -> str:
 
 
 def publish_step(
-    logical_date: date, publication: str, run_id: str | None = None, allow_older: bool = False
+    logical_date: date,
+    publication: str,
+    run_id: str | None = None,
+    allow_older: bool = False,
+    accept_drift: bool = False,
 ) -> str:
     """Publish the staged run if every gate passed and no segment drifted too far.
 
     A run older than the live publication (a backfill) raises
     :class:`StalePublicationError` unless ``allow_older``: it is recorded as a
-    skipped publish, not a failure.
+    skipped publish, not a failure. ``accept_drift`` publishes a deliberate
+    change of segment sizes that the drift guard would hold (recorded in the
+    drift result and the report).
     """
-    from audiences.quality.drift import check_drift
+    from audiences.quality.drift import check_drift, enforce_drift
     from audiences.quality.gates import enforce, read_gate_result
 
     config = _settings()
@@ -189,9 +195,14 @@ def publish_step(
         folder = Path(publication)
         live = current(config)
         drift = check_drift(
-            config, logical_date, read_record(folder), read_record(live) if live else None
+            config,
+            logical_date,
+            read_record(folder),
+            read_record(live) if live else None,
+            live.name if live else None,
+            accept=accept_drift,
         )
-        enforce(drift)
+        enforce_drift(drift, logical_date)
         publish(config, folder, allow_older)
     return str(folder)
 

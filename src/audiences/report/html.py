@@ -29,6 +29,7 @@ from audiences.config import Settings
 from audiences.measure.lift import MIN_GROUP, segment_lifts
 from audiences.predict.scores import read_quality
 from audiences.publish.publication import current, read_record
+from audiences.quality.drift import accepted_drift
 from audiences.quality.gates import GateResult, read_gate_result
 from audiences.report.charts import bar_chart, line_chart, reliability_chart, sparkline
 from audiences.report.models import Models, models
@@ -68,6 +69,9 @@ def write_run_report(settings: Settings, as_of: date, run_id: str | None = None)
     run_id = run_id or (stages[-1]["run_id"] if stages else None)
     status, why = run_status(stages)
     gates = {gate: read_gate_result(settings, as_of, gate) for gate in GATES}
+    accepted = accepted_drift(gates["drift"])
+    if accepted and status == "published":
+        why += f"; the run accepted the drift of {', '.join(accepted)} (accept_drift)"
     data = _warehouse_facts(settings, as_of)
     quality = read_quality(settings, as_of)
     page = TEMPLATES.get_template("run.html").render(
