@@ -1,6 +1,6 @@
 """Errors the pipeline raises on purpose, each with a message a user can act on."""
 
-import re
+from audiences.masking import mask_pii
 
 
 class AudiencesError(Exception):
@@ -45,11 +45,6 @@ class DiskSpaceError(PermanentError):
     """A disk has too little free space for a step to finish safely."""
 
 
-# What could identify a person in an error's text: an address, a phone number.
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_PHONE = re.compile(r"\+\d[\d ()-]{6,}\d|\b\d{3}[ ().-]{0,2}\d{3}[ .-]?\d{4}\b")
-
-
 def failure_reason(exc: BaseException, limit: int = 600) -> str:
     """A failure in one line for run.json, the stage list and alerts: the error's first
     line *and* its cause (the failing test, "out of memory", "No space left on device"
@@ -60,7 +55,7 @@ def failure_reason(exc: BaseException, limit: int = 600) -> str:
     if cause is not None and str(cause).strip() and str(cause).strip() not in str(exc):
         lines.append(f"caused by {type(cause).__name__}: {str(cause).strip().splitlines()[0]}")
     text = " | ".join(_shortened(line) for line in lines if line).replace(": |", ":")
-    text = _PHONE.sub("<phone>", _EMAIL.sub("<email>", text))
+    text = mask_pii(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

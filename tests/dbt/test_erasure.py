@@ -97,6 +97,26 @@ def _scored(home: Path, customer_id: str) -> int:
         con.close()
 
 
+def _records_count_what_publications_hold(home: Path) -> None:
+    """Each purged publication's publication.json still counts its rows and members."""
+    for record_path in sorted((home / "publications").glob("*/publication.json")):
+        record = json.loads(record_path.read_text())
+        con = duckdb.connect(str(record_path.parent / "warehouse.duckdb"), read_only=True)
+        try:
+            for table, rows in record["tables"].items():
+                assert con.execute(f"select count(*) from marts.{table}").fetchone()[0] == rows
+            members = dict(
+                con.execute(
+                    "select segment, count(*) from marts.segment_memberships group by segment"
+                ).fetchall()
+            )
+        finally:
+            con.close()
+        assert {s: e["members"] for s, e in record["segments"].items()} == {
+            s: members.get(s, 0) for s in record["segments"]
+        }
+
+
 def test_an_erased_person_leaves_no_trace(
     home, tmp_path_factory, monkeypatch, sources_day_before, sources_through_end
 ):
@@ -135,6 +155,7 @@ def test_an_erased_person_leaves_no_trace(
         "select contact_id from raw.crm_contacts where contact_id in (900001, 900002)"
     ) == [(900002,)]
     assert any(k.startswith("publications/") for k in completed["removed"])
+    _records_count_what_publications_hold(home)
     # No identifier in the clear in the log or the suppression list.
     assert not [t for t in TRACES if t in json.dumps(log).lower()]
     # The re-delivered record was kept out: quarantined, without its content.

@@ -3,8 +3,9 @@
 ``audiences erase --email … | --customer-id …`` appends a request to the
 append-only log ``$AUDIENCES_HOME/erasure/log.jsonl``: the person's
 identifiers as SHA-256 hashes of their identity keys (``email:ann@x.org``,
-``crm_contact:42``…), the time, and the requester's note; never the
-identifiers themselves. The hashes go on the suppression list
+``crm_contact:42``…), the time, and the requester's note (an address or a
+phone number in it masked); never the identifiers themselves. An address
+that is not one is refused. The hashes go on the suppression list
 (``erasure/suppression.txt``), which every extract checks, so a record of the
 person that a source delivers again is quarantined without its content.
 
@@ -25,6 +26,8 @@ from pathlib import Path
 from audiences import warehouse_lock
 from audiences.config import Settings
 from audiences.errors import AudiencesError
+from audiences.identifiers import email_invalid_reason
+from audiences.masking import mask_pii
 
 LOG = "log.jsonl"
 SUPPRESSION = "suppression.txt"
@@ -48,13 +51,20 @@ def request_erasure(
     """Record a request to erase a person, by email or by customer_id; return the entry."""
     if bool(email) == bool(customer_id):
         raise ErasureError("give exactly one of --email or --customer-id")
+    if email and email_invalid_reason(email.strip()):
+        raise ErasureError(
+            f"--email: {email_invalid_reason(email.strip())} Nothing was recorded: give the"
+            " person's address, or their --customer-id (audiences segment preview and the"
+            " marts show customer ids)"
+        )
     keys = [f"email:{email.strip().lower()}"] if email else _customer_keys(settings, customer_id)
     entry = {
         "type": "request",
         "request_id": uuid.uuid4().hex[:12],
         "requested_at": _now(),
         "identifiers": sorted(key_hash(k) for k in keys),
-        "note": note,
+        # The requester's words, without an address or number someone typed into them.
+        "note": mask_pii(note),
     }
     _append(settings, entry)
     suppress(settings, entry["identifiers"])

@@ -508,7 +508,48 @@ def _purge_publications(settings: Settings, person: dict[str, list[str]]) -> dic
                 f"publications/{folder.name}/exports/{exports.name}/{name}": n
                 for name, n in _purge_audience_files(settings, exports, person).items()
             }
+        if any(key.startswith(f"publications/{folder.name}/") for key in removed):
+            _recount_record(settings, folder)
     return removed
+
+
+def _recount_record(settings: Settings, folder: Path) -> None:
+    """Count a purged publication's tables and segments again for its publication.json."""
+    from audiences.publish.exports import MANIFEST
+    from audiences.publish.publication import MARTS_FILE, RECORD, read_record
+
+    record = read_record(folder)
+    con = duckdb.connect(config=settings.duckdb_config)
+    try:
+        if (folder / MARTS_FILE).is_file():
+            con.execute(f"attach {literal(str(folder / MARTS_FILE))} as pub (read_only)")
+
+            def table(name: str) -> str:
+                return f'pub.marts."{name}"'
+        else:  # Spark's publication: a Parquet folder per table
+
+            def table(name: str) -> str:
+                return f"read_parquet({literal(str(folder / 'marts' / name / '**' / '*.parquet'))})"
+
+        record["tables"] = {
+            name: con.execute(f"select count(*) from {table(name)}").fetchone()[0]
+            for name in record.get("tables", {})
+        }
+        members = dict(
+            con.execute(
+                f"select segment, count(*) from {table('segment_memberships')} group by segment"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    manifest = folder / "exports" / record["as_of"] / MANIFEST
+    files = json.loads(manifest.read_text())["segments"] if manifest.is_file() else {}
+    for segment, entry in record.get("segments", {}).items():
+        entry["members"] = members.get(segment, 0)
+        entry.update({k: v for k, v in files.get(segment, {}).items() if k != "files"})
+    tmp = folder / f"{RECORD}.tmp"
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(tmp, folder / RECORD)
 
 
 def _purge_audience_files(
