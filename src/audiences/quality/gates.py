@@ -15,7 +15,7 @@ import json
 import logging
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,9 @@ class CheckResult:
     error: str | None = None
     # False when the check had nothing to compare (a new segment's drift).
     compared: bool = True
+    # What passes, in words (bounds, mostly), for the report.
+    threshold: str | None = None
+    mostly: float | None = None
 
     @property
     def label(self) -> str:
@@ -197,8 +200,9 @@ def run_gate(settings: Settings, gate: str, as_of: date, run_name: str | None = 
         for name, meta in suites.items()
         if meta.get("extract_log", {}).get("source") in (None, *settings.enabled_sources)
     }
+    min_records = load_config(settings.expectations_dir)["small_nights"]["min_records"]
     checks = [
-        _check(gate, validation.suite_name, result)
+        small_night(_check(gate, validation.suite_name, result), min_records)
         for validation in outcome.run_results.values()
         if validation.suite_name in judged
         for result in validation.results
@@ -303,8 +307,11 @@ def _session(datasource, settings: Settings, as_of: date) -> None:
 
     datasource.kwargs = {"connect_args": {"read_only": True, "config": settings.duckdb_config}}
 
+    statements = night_variables(settings, as_of)
+
     def set_as_of(connection, _record) -> None:
-        _set_as_of(connection, as_of)
+        for statement in statements:
+            connection.execute(statement)
 
     # GX queries through its execution engine's SQLAlchemy engine and inspects
     # schemas through the datasource's own.
@@ -312,9 +319,14 @@ def _session(datasource, settings: Settings, as_of: date) -> None:
         sa.event.listen(engine, "connect", set_as_of)
 
 
-def _set_as_of(connection, as_of: date) -> None:
-    """Give a DuckDB connection the logical date the suites' queries read."""
-    connection.execute(f"set variable as_of = date '{as_of.isoformat()}'")
+def night_variables(settings: Settings, as_of: date) -> list[str]:
+    """The DuckDB variables the suites' queries read: the logical date, and the
+    fewest quarantined records that can hold a night (gates.yml ``small_nights``)."""
+    min_records = int(load_config(settings.expectations_dir)["small_nights"]["min_records"])
+    return [
+        f"set variable as_of = date '{as_of.isoformat()}'",
+        f"set variable quarantine_min_records = {min_records}",
+    ]
 
 
 def _check(gate: str, suite: str, result) -> CheckResult:
@@ -334,7 +346,50 @@ def _check(gate: str, suite: str, result) -> CheckResult:
         sample=[_plain(v) for v in details.get("partial_unexpected_list", [])][:SAMPLE_SIZE],
         notes=config.notes,
         error=error,
+        threshold=_threshold(config.kwargs),
+        mostly=config.kwargs.get("mostly"),
     )
+
+
+def _threshold(kwargs: dict) -> str | None:
+    """An expectation's bounds and ``mostly`` in words: ``0 to 0.05``, ``mostly 0.9``."""
+    parts = []
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    if low is not None or high is not None:
+        parts.append(
+            f"{_bound(low)} to {_bound(high)}" if low is not None and high is not None
+            else f"≥ {_bound(low)}" if low is not None else f"≤ {_bound(high)}"
+        )  # fmt: skip
+    if kwargs.get("value_set") is not None:
+        parts.append(f"one of {len(kwargs['value_set'])} values")
+    if kwargs.get("mostly") is not None:
+        parts.append(f"mostly {kwargs['mostly']:g} (≥ {kwargs['mostly']:.0%} of rows)")
+    return "; ".join(parts) or None
+
+
+def _bound(value: Any) -> str:
+    if isinstance(value, dict) and "$PARAMETER" in value:
+        return value["$PARAMETER"].split("__")[0].replace("_", " ")
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def small_night(check: CheckResult, min_records: int) -> CheckResult:
+    """A share-based check (``mostly``) that failed on fewer than ``min_records``
+    unexpected records is a warning: on a small night one record is a large share,
+    and a share says "the source is broken" only from a number of records on."""
+    if (
+        check.success
+        or check.severity != "critical"
+        or check.mostly is None
+        or check.unexpected_count is None
+        or check.unexpected_count >= min_records
+    ):
+        return check
+    note = (
+        f"held only from {min_records} unexpected records on (gates.yml small_nights):"
+        f" {check.unexpected_count} on this night"
+    )
+    return replace(check, severity="warning", notes=f"{check.notes or ''} [{note}]".strip())
 
 
 def _materialize(settings: Settings, context, checkpoint, as_of: date) -> Path:
@@ -364,7 +419,8 @@ def _materialize(settings: Settings, context, checkpoint, as_of: date) -> Path:
     try:
         con.execute(f"attach {literal(str(settings.warehouse))} as warehouse (read_only)")
         con.execute("use warehouse")  # the queries name schema.table
-        _set_as_of(con, as_of)
+        for statement in night_variables(settings, as_of):
+            con.execute(statement)
         for name in names:
             query = warehouse.get_asset(name).query
             con.execute(f"create table {path.stem}.main.{name} as {query}")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from audiences import warehouse_lock
 from audiences.config import Settings
+from audiences.quality.gates import night_variables
 from audiences.sql import literal
 
 # Suites whose batch is read from the accounting (DuckDB), not from Spark.
@@ -56,7 +57,8 @@ def _from_ledger(settings: Settings, query: str, as_of: date, target: Path) -> N
     target.mkdir()
     con = warehouse_lock.connect(settings.warehouse, read_only=True, config=settings.duckdb_config)
     try:
-        con.execute(f"set variable as_of = date '{as_of.isoformat()}'")
+        for statement in night_variables(settings, as_of):
+            con.execute(statement)
         parquet = literal(str(target / "part-0.parquet"))
         con.execute(f"copy ({query}) to {parquet} (format parquet)")
     finally:
