@@ -60,7 +60,7 @@ spark: $(STAMP) java ## Only the Spark tests of `make test` (`make heavy` has th
 e2e: $(STAMP) browser postgres java ## Only the end-to-end Airflow runs (the DuckDB and Spark engines)
 	$(BIN)/pytest -m "e2e and not heavy"
 
-heavy: $(STAMP) java ## The long scenarios left out of `make test` (the DAG on Spark and a standalone cluster, three nights on Spark, the holdout lift over five seeds); CI runs them after it
+heavy: $(STAMP) java ## The long scenarios left out of `make test` (the DAG on Spark and a standalone cluster, three nights on Spark, the holdout lift over five seeds, the soak of twelve nights with faults); CI runs them after it
 	$(BIN)/pytest -m heavy
 
 bench-generate: $(STAMP) ## Time the generator at 1,000,000 customers (writes under /tmp)
