@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from audiences.errors import SourceMissingError
@@ -186,3 +188,41 @@ def test_a_decoy_folder_or_a_link_out_of_the_root_never_replaces_an_hour(
     notes = " ".join(result.notes)
     assert "outside the YYYY/MM/DD/HH.jsonl.gz layout, not read: d2026/11/22/10.jsonl.gz" in notes
     assert "outside the web folder, refused: 2026/11/22/11.jsonl.gz" in notes
+
+
+def test_a_re_run_after_moving_the_data_folder_reads_nothing_twice(
+    home, tmp_path_factory, monkeypatch, sources_day_before, sources_through_end
+):
+    """The web extract knew what it had read by absolute path: after moving
+    AUDIENCES_HOME (a new disk, a restored backup), a re-run read every hour again."""
+    use_sources(home, sources_day_before)
+    extract_and_load(DAY_BEFORE)
+    use_sources(home, sources_through_end)
+    first = extract_and_load(END)["web.events"]
+    before = warehouse_query("select count(*), count(distinct message_id) from raw.web_events")
+    quarantined = warehouse_query("select count(*) from audit.quarantine")
+    # As an install before the relative keys recorded them: full paths only.
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    if con.execute(
+        "select count(*) from duckdb_columns() where table_name = 'extracted_files'"
+        " and column_name = 'source_key'"
+    ).fetchone()[0]:
+        con.execute("update audit.extracted_files set source_key = null")
+    con.close()
+
+    moved = tmp_path_factory.mktemp("new_disk") / "data"
+    shutil.move(home, moved)
+    monkeypatch.setenv("AUDIENCES_HOME", str(moved))
+    again = extract_and_load(END, run="after_the_move")["web.events"]
+
+    assert again.records_read == first.records_read
+    assert warehouse_query("select count(*), count(distinct message_id) from raw.web_events") == (
+        before
+    )
+    assert warehouse_query("select count(*) from audit.quarantine") == quarantined
+    keys = warehouse_query(
+        "select distinct source_key from audit.extracted_files"
+        " where source = 'web' and logical_date = ?",
+        [END],
+    )
+    assert keys and all(k.startswith("2026/11/22/") for (k,) in keys)

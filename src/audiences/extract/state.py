@@ -44,11 +44,12 @@ def previous_watermark(warehouse: Path, source: str, entity: str, logical_date: 
 def previously_extracted(
     warehouse: Path, source: str, entity: str, logical_date: date
 ) -> dict[str, int]:
-    """Files (path -> size) already landed by runs for earlier logical dates."""
+    """Files already landed by runs for earlier logical dates: their path below the
+    source root (or, recorded before that was kept, their full path) -> size."""
     rows = _query(
         warehouse,
-        "select path, max(size) from audit.extracted_files"
-        " where source = ? and entity = ? and logical_date < ? group by path",
+        "select coalesce(source_key, path) as key, max(size) from audit.extracted_files"
+        " where source = ? and entity = ? and logical_date < ? group by key",
         [source, entity, logical_date],
     )
     return dict(rows)

@@ -1,9 +1,11 @@
 """Web analytics connector: Segment-spec events in hourly ``YYYY/MM/DD/HH.jsonl.gz`` files.
 
 A run for logical date D takes every hour file up to the end of D that no
-earlier run has taken (or that has changed size since), whatever its date:
-the folder is listed whole, so a file that arrives days or months late is
-picked up by the next run and named in the extract log's notes. Events inside
+earlier run has taken (or that has changed size since), whatever its date;
+what was taken is known by its path below the web folder, so a moved data
+folder reads nothing twice. The folder is listed whole, so a file that
+arrives days or months late is picked up by the next run and named in the
+extract log's notes. Events inside
 a file may carry older timestamps (late events); they are loaded as they are
 and deduplicated by ``messageId`` downstream.
 """
@@ -96,6 +98,18 @@ def hour_files(folder: Path) -> Listing:
     return listing
 
 
+def _by_hour(taken: dict[str, int]) -> dict[str, int]:
+    """What earlier runs read, by hour (``YYYY/MM/DD/HH``): keyed by the path below the
+    source root, so that moving the data folder (or the web folder) reads nothing again;
+    files recorded by their full path before are matched by the same tail."""
+    hours = {}
+    for path, size in taken.items():
+        match = re.search(HOUR_FILE.pattern + "$", path)
+        if match:
+            hours["/".join(match.groups())] = size
+    return hours
+
+
 def _named(names: list[str]) -> str:
     more = f" and {len(names) - LATE_FILES_NAMED} more" if len(names) > LATE_FILES_NAMED else ""
     return ", ".join(names[:LATE_FILES_NAMED]) + more
@@ -116,8 +130,10 @@ def extract_web(ctx: RunContext) -> list[EntityResult]:
     watermark = state.previous_watermark(
         ctx.settings.warehouse, entity.source, entity.name, ctx.logical_date
     )
-    taken = state.previously_extracted(
-        ctx.settings.warehouse, entity.source, entity.name, ctx.logical_date
+    taken = _by_hour(
+        state.previously_extracted(
+            ctx.settings.warehouse, entity.source, entity.name, ctx.logical_date
+        )
     )
     until = ctx.logical_date.strftime("%Y/%m/%d/23")
     # Listing and a stat per file cost milliseconds for years of hours; a
@@ -125,7 +141,7 @@ def extract_web(ctx: RunContext) -> list[EntityResult]:
     chosen = {
         key: path
         for key, path in files.items()
-        if key <= until and taken.get(str(path)) != path.stat().st_size
+        if key <= until and taken.get(key) != path.stat().st_size
     }
     notes = listing.notes()
     for note in notes:
@@ -160,7 +176,9 @@ def extract_web(ctx: RunContext) -> list[EntityResult]:
 
     for key, path in chosen.items():
         data = path.read_bytes()
-        source_files.append({"path": str(path), "size": len(data)})
+        source_files.append(
+            {"path": str(path), "key": path.relative_to(folder).as_posix(), "size": len(data)}
+        )
         try:
             text = gzip.decompress(data).decode("utf-8", errors="replace")
         except (OSError, EOFError, zlib.error) as exc:

@@ -55,6 +55,8 @@ create table if not exists audit.extracted_files (
     path varchar not null,
     size bigint
 );
+-- The file's path below its source root: what was read survives a moved data folder.
+alter table audit.extracted_files add column if not exists source_key varchar;
 -- Personal data reaches a quality check only through these (expectations/):
 -- its shape (letters x, digits 9) or a hash, never the value itself.
 create or replace macro audit.masked(value) as
@@ -212,8 +214,16 @@ def _load_entity(con: duckdb.DuckDBPyConnection, r: EntityResult, raw_rows: bool
         "delete from audit.extracted_files where source = ? and entity = ? and logical_date = ?",
         [r.source, r.entity, day],
     )
-    files = [(r.source, r.entity, day, r.run_id, f["path"], f["size"]) for f in r.source_files]
+    files = [
+        (r.source, r.entity, day, r.run_id, f["path"], f["size"], f.get("key"))
+        for f in r.source_files
+    ]
     if files:
-        con.executemany("insert into audit.extracted_files values (?, ?, ?, ?, ?, ?)", files)
+        con.executemany(
+            "insert into audit.extracted_files"
+            " (source, entity, logical_date, run_id, path, size, source_key)"
+            " values (?, ?, ?, ?, ?, ?, ?)",
+            files,
+        )
     log.info("%s: %s read, %s loaded, %s quarantined", table, r.records_read, loaded, quarantined)
     return row
