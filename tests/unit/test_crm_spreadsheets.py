@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from audiences.errors import SourceFormatError
+from audiences.errors import SchemaDriftError, SourceFormatError, SourceMissingError
 from audiences.extract.contracts import CRM_CONTACTS
-from audiences.extract.crm import extract_export
+from audiences.extract.crm import extract_crm, extract_export
 from tests.conftest import END, context
 
 HEADER = [
@@ -73,3 +73,32 @@ def test_a_separator_that_splits_nothing_is_named(home):
     cause = r"none of , ; tab splits its header.*AUDIENCES_CRM_DELIMITER"
     with pytest.raises(SourceFormatError, match=cause):
         extract_export(context(END), CRM_CONTACTS, home / "sources" / "crm")
+
+
+def test_a_byte_order_mark_wins_over_the_configured_encoding(home, monkeypatch):
+    """A UTF-8 file read with AUDIENCES_CRM_ENCODING=cp1252 landed "Zoë" as "ZoÃ«"."""
+    monkeypatch.setenv("AUDIENCES_CRM_ENCODING", "cp1252")
+    _export(home, ";", "utf-8", bom=True)
+    result = extract_export(context(END), CRM_CONTACTS, home / "sources" / "crm")
+    assert _loaded(result) == EXPECTED
+
+
+def test_a_header_without_the_contract_columns_names_them(home):
+    """A comma-separated export with other column names: say which are missing, not
+    that no separator splits it."""
+    crm = home / "sources" / "crm"
+    crm.mkdir(parents=True)
+    # A CRM's own labels (HubSpot's "Record ID", "Email"…): none is the contract's.
+    header = ",".join(h.replace("_", " ").title() for h in HEADER)
+    (crm / "contacts_20261122.csv").write_text(header + "\r\n" + ",".join(ROWS[0]) + "\r\n")
+    with pytest.raises(SchemaDriftError) as error:
+        extract_export(context(END), CRM_CONTACTS, crm)
+    assert "missing contract column(s) contact_id, email, first_name" in str(error.value)
+    assert "found Contact Id, Email, First Name" in str(error.value)
+
+
+def test_a_missing_crm_folder_says_how_to_leave_the_source_out(home):
+    with pytest.raises(SourceMissingError) as error:
+        extract_crm(context(END))
+    message = str(error.value)
+    assert "AUDIENCES_CRM_DIR" in message and "AUDIENCES_SOURCES=web,shop" in message

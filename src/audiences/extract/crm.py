@@ -41,6 +41,7 @@ def extract_crm(ctx: RunContext) -> list[EntityResult]:
         raise SourceMissingError(
             f"CRM export folder {folder} does not exist. Point AUDIENCES_CRM_DIR at the folder"
             " that receives contacts_<YYYYMMDD>.csv and email_activity_<YYYYMMDD>.csv."
+            + ctx.leave_out("crm")
         )
     return [extract_export(ctx, entity, folder) for entity in FILE_PREFIX]
 
@@ -169,7 +170,15 @@ DELIMITERS = {",": ",", ";": ";", "\t": "tab"}
 def _decoded(path: Path, encoding: str) -> str:
     data = path.read_bytes()
     if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
+        # The file says it is UTF-8: read in another encoding, "máj" would land as "mÃ¡j".
+        if codecs.lookup(encoding).name != "utf-8":
+            log.warning(
+                "%s starts with a UTF-8 byte-order mark: read as UTF-8, not %s"
+                " (AUDIENCES_CRM_ENCODING)",
+                path,
+                encoding,
+            )
+        data, encoding = data[len(codecs.BOM_UTF8) :], "utf-8"
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -182,16 +191,15 @@ def _decoded(path: Path, encoding: str) -> str:
 
 
 def _detect_delimiter(path: Path, text: str, expected: list[str]) -> str:
-    """The separator that splits the header into the most contract columns."""
+    """The separator that splits the header into the most contract columns (or, when
+    none finds any, into the most columns: the header then names what is missing)."""
     first = text.split("\n", 1)[0].rstrip("\r")
-    found = {
-        delimiter: len(
-            {h.strip() for h in next(csv.reader([first], delimiter=delimiter))} & set(expected)
-        )
-        for delimiter in DELIMITERS
-    }
+    found = {}
+    for delimiter in DELIMITERS:
+        fields = {h.strip() for h in next(csv.reader([first], delimiter=delimiter))}
+        found[delimiter] = (len(fields & set(expected)), len(fields))
     best = max(found, key=found.get)
-    if found[best] <= 1 and first:
+    if found[best][1] <= 1 and first:
         raise SourceFormatError(
             f"{path}: none of {' '.join(DELIMITERS.values())} splits its header into the"
             f" contract's columns (the header is {first[:80]!r}). Set AUDIENCES_CRM_DELIMITER"

@@ -62,6 +62,16 @@ class RunContext:
     def run_slug(self) -> str:
         return re.sub(r"[^A-Za-z0-9_.-]", "_", self.run_id)
 
+    def leave_out(self, source: str) -> str:
+        """How to run without ``source``, for a company that does not have it."""
+        others = [name for name in self.settings.enabled_sources if name != source]
+        if not others:
+            return ""
+        return (
+            f" If the company has no {source} source, leave it out: set"
+            f" AUDIENCES_SOURCES={','.join(others)}."
+        )
+
 
 @dataclass
 class EntityResult:

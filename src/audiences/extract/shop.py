@@ -40,19 +40,19 @@ COMPATIBLE = {
 }
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, leave_out: str = "") -> Engine:
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
         if not path or not Path(path).is_file():
             raise SourceMissingError(
                 f"shop database {path} does not exist. Point AUDIENCES_SHOP_URL at the shop's"
-                " database (any SQLAlchemy URL), e.g. sqlite:////path/shop.sqlite."
+                " database (any SQLAlchemy URL), e.g. sqlite:////path/shop.sqlite." + leave_out
             )
     return sa.create_engine(url)
 
 
 def extract_shop(ctx: RunContext) -> list[EntityResult]:
-    engine = make_engine(ctx.settings.shop_url)
+    engine = make_engine(ctx.settings.shop_url, ctx.leave_out("shop"))
     try:
         return [extract_table(ctx, engine, entity) for entity in entities_of("shop")]
     finally:

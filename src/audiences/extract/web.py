@@ -120,7 +120,7 @@ def extract_web(ctx: RunContext) -> list[EntityResult]:
     if not folder.is_dir():
         raise SourceMissingError(
             f"web events folder {folder} does not exist. Point AUDIENCES_WEB_DIR at the folder"
-            " that receives YYYY/MM/DD/HH.jsonl.gz files."
+            " that receives YYYY/MM/DD/HH.jsonl.gz files." + ctx.leave_out("web")
         )
     entity = WEB_EVENTS
     listing = hour_files(folder)
