@@ -129,9 +129,10 @@ def append_csv(path: Path, rows: list[dict]) -> None:
         csv.DictWriter(handle, header).writerows(rows)
 
 
-def plain_dbt(work: Path, *args: str, warehouse: Path | None = None) -> str:
+def plain_dbt(work: Path, *args: str, warehouse: Path | None = None, fails: bool = False) -> str:
     """Run dbt's own CLI from dbt_project/ with the shipped profile, no wrapper, writing
-    under ``work``; return its output (the test fails with it when dbt does)."""
+    under ``work``; return its output (the test fails with it when dbt does, or, with
+    ``fails``, when it does not)."""
     dbt = str(Path(sys.executable).with_name("dbt"))
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
@@ -150,5 +151,5 @@ def plain_dbt(work: Path, *args: str, warehouse: Path | None = None) -> str:
         text=True,
         timeout=900,
     )
-    assert out.returncode == 0, f"dbt {args}: " + out.stdout[-4000:] + out.stderr[-3000:]
-    return out.stdout
+    assert (out.returncode != 0) == fails, f"dbt {args}: " + out.stdout[-4000:] + out.stderr[-3000:]
+    return out.stdout + out.stderr

@@ -16,8 +16,11 @@ functions of ``audiences.identifiers``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 from dbt.adapters.duckdb.plugins import BasePlugin
+from dbt_common.exceptions import DbtRuntimeError
 from duckdb import DuckDBPyConnection
 
 from audiences.identifiers import email_invalid_reason, to_e164
@@ -56,5 +59,17 @@ def register(conn: DuckDBPyConnection) -> None:
 
 
 class Plugin(BasePlugin):
+    def update_connection_config(self, creds, config: dict) -> None:
+        """Before DuckDB opens the warehouse: a folder that does not exist (plain ``dbt``
+        in a fresh clone, before any night) gets the project's message, not DuckDB's
+        "Cannot open file"."""
+        path = Path(creds.path) if creds.path and creds.path != ":memory:" else None
+        if path is not None and not path.parent.is_dir():
+            raise DbtRuntimeError(
+                f"the warehouse {creds.path} cannot be created: its folder {path.parent} does"
+                " not exist. Run a night first (`make demo`, or the DAG), which loads the raw"
+                " tables dbt builds from, or point AUDIENCES_WAREHOUSE at an existing warehouse."
+            )
+
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
         register(conn)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from audiences.config import DBT_PROJECT_DIR, settings
-from tests.conftest import END, plain_dbt, warehouse_query
+from tests.conftest import DAY_BEFORE, END, plain_dbt, warehouse_query
 
 pytestmark = pytest.mark.dbt
 
@@ -36,5 +36,17 @@ def test_deps_parse_build_docs_and_ls_without_the_wrapper(two_nights):
     _dbt(home, "docs", "generate")
     catalog = json.loads((home / "target" / "catalog.json").read_text())
     assert "model.audiences.segment_memberships" in catalog["nodes"]
+    # Compiling as of an earlier night than the warehouse holds is no backfill: it works.
+    _dbt(home, "docs", "generate", "--vars", f"{{as_of: {DAY_BEFORE.isoformat()}}}")
     listed = _dbt(home, "ls", "--resource-type", "exposure", "--output", "name").split()
     assert {f"{s}_audience" for s in segments} <= set(listed)
+
+
+def test_plain_dbt_in_a_fresh_clone_says_what_to_do(tmp_path):
+    """No data folder yet: the project's message, not DuckDB's "Cannot open file"."""
+    warehouse = tmp_path / "data" / "warehouse.duckdb"  # data/ does not exist
+    out = plain_dbt(
+        tmp_path, "build", "--vars", "{as_of: 2026-11-22}", warehouse=warehouse, fails=True
+    )
+    assert f"its folder {warehouse.parent} does not exist" in out and "make demo" in out
+    assert "Traceback" not in out and "Cannot open file" not in out
