@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+import duckdb
 import pytest
 
 from audiences.config import settings
@@ -69,6 +70,9 @@ def test_source_freshness_reads_the_business_timestamps(two_nights, monkeypatch)
     from audiences.transform import freshness_path, source_freshness
 
     monkeypatch.setenv("AUDIENCES_SOURCES", "crm,shop")  # web disabled: not judged
+    con = duckdb.connect(str(settings().warehouse))
+    con.execute("delete from raw.shop_order_items")  # an optional table without rows
+    con.close()
     statuses = source_freshness(settings(), END)
     results = {
         r["unique_id"].split(".", 2)[-1]: r
@@ -85,7 +89,11 @@ def test_source_freshness_reads_the_business_timestamps(two_nights, monkeypatch)
     assert datetime.fromisoformat(contacts["max_loaded_at"]) == newest
     activity = warehouse_query("select max(occurred_at) from raw.crm_email_activity")[0][0]
     assert datetime.fromisoformat(results["crm.crm_email_activity"]["max_loaded_at"]) == activity
-    # Judged against the time it ran: generated days ago, so past the error threshold.
+    # dbt's own artefact judges at the time it ran: the data of END is days old by now.
     assert contacts["status"] == "error" and contacts["max_loaded_at_time_ago_in_s"] > 72 * 3600
+    # The night is judged at the end of its date: fresh then, and an empty table says so.
+    assert statuses == {"pass": 4, "no rows": 1}
     page = write_run_report(settings(), END).read_text()
     assert "crm.crm_contacts" in page and "error after 72 hours" in page
+    assert "age at the end of 2026-11-22" in page and "0001-01-01" not in page
+    assert ">no rows<" in page

@@ -35,6 +35,7 @@ from audiences.report.charts import bar_chart, line_chart, reliability_chart, sp
 from audiences.report.models import Models, models
 from audiences.report.stages import read_stages
 from audiences.transform import freshness_path
+from audiences.transform.freshness import judged
 
 GATES = ("raw", "marts", "drift")
 HELD_AT = ("raw_gate", "marts_gate", "publish")
@@ -342,33 +343,16 @@ def _source(name: str, read: int, loaded: int, quarantined: int, notes: str | No
 
 
 def _freshness(settings: Settings, as_of: date) -> dict | None:
-    """dbt source freshness of the night (its own sources.json), oldest first."""
+    """dbt source freshness of the night, judged at the end of its date, oldest first."""
     path = freshness_path(settings, as_of)
     if not path.exists():
         return None
     results = json.loads(path.read_text())["results"]
-    tables = [
-        {
-            "table": r["unique_id"].split(".", 2)[-1],
-            "newest": r.get("max_loaded_at"),
-            "age_s": r.get("max_loaded_at_time_ago_in_s"),
-            "status": r["status"],
-            "thresholds": _thresholds(r.get("criteria") or {}),
-        }
-        for r in results
-    ]
+    tables = [judged(r, as_of) for r in results]
     return {
         "snapshot": results[0].get("snapshotted_at", "") if results else "",
         "tables": sorted(tables, key=lambda t: -(t["age_s"] or 0)),
     }
-
-
-def _thresholds(criteria: dict) -> str:
-    return ", ".join(
-        f"{level} after {c['count']} {c['period']}s"
-        for level in ("warn", "error")
-        if (c := criteria.get(f"{level}_after") or {}).get("count")
-    )
 
 
 def _gate(name: str, result: GateResult | None) -> dict:

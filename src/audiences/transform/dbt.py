@@ -21,6 +21,7 @@ from typing import Any
 
 from audiences.config import Settings
 from audiences.errors import PermanentError
+from audiences.transform.freshness import judged
 from audiences.warehouse_lock import locked_error
 
 log = logging.getLogger(__name__)
@@ -209,17 +210,21 @@ def source_freshness(settings: Settings, as_of: date) -> dict[str, int]:
 
     A stale source is a finding for the report, not a failure: a quiet day
     brings no new records, and the raw gate judges what the night delivered.
-    Returns how many tables ended in each status (pass, warn, error).
+    Returns how many tables ended in each status (pass, warn, error, no rows),
+    judged at the end of ``as_of`` (:mod:`audiences.transform.freshness`).
     """
     path = freshness_path(settings, as_of)
     path.parent.mkdir(parents=True, exist_ok=True)
     selected = [f"source:{source}" for source in settings.enabled_sources]
-    run_dbt(settings, ["source", "freshness", "--select", *selected, "--output", str(path)], as_of)
+    # No as_of: freshness reads no var, and without it dbt reuses the project's
+    # last parse (partial parsing) instead of parsing every file again.
+    run_dbt(settings, ["source", "freshness", "--select", *selected, "--output", str(path)])
     if not path.exists():
         raise DbtBuildError(f"dbt source freshness wrote no {path.name}")
     statuses: dict[str, int] = {}
     for result in json.loads(path.read_text())["results"]:
-        statuses[result["status"]] = statuses.get(result["status"], 0) + 1
+        status = judged(result, as_of)["status"]
+        statuses[status] = statuses.get(status, 0) + 1
     log.info("source freshness as of %s: %s", as_of, statuses)
     return statuses
 
