@@ -38,7 +38,7 @@ with_value as (
         *,
         case
             when completed_orders > 0
-                then cast(net_revenue_eur / completed_orders as decimal(18, 2))
+                then {{ money_per('net_revenue_eur', 'completed_orders') }}
         end as average_order_value_eur,
         cast(
             {{ dbt.datediff('cast(last_order_at as date)', as_of_date(), 'day') }}
