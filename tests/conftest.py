@@ -58,6 +58,15 @@ def home(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
+def copy_project(parent: Path) -> Path:
+    """A copy of the dbt project under ``parent`` with the seeds beside it, as in the
+    repository; return the project's folder (for AUDIENCES_DBT_PROJECT_DIR)."""
+    project = parent / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    shutil.copytree(DBT_PROJECT_DIR.parent / "seeds", parent / "seeds")
+    return project
+
+
 def use_sources(home: Path, sources: Path) -> None:
     """Make ``sources`` the home's current source systems (replacing what was there)."""
     target = home / "sources"

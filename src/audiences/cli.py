@@ -65,7 +65,7 @@ def _cmd_train_linkage(args: argparse.Namespace) -> None:
     from audiences.transform.dbt import project_vars
 
     config = settings()
-    out = args.out or config.dbt_project_dir / "seeds" / "identity_match_weights.csv"
+    out = args.out or config.seeds_dir / "identity_match_weights.csv"
     records = read_records(config)
     max_block_records = int(project_vars(config)["identity_match_max_block_records"])
     model = train(records, max_block_records, args.seed, config.duckdb_config)

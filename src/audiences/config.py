@@ -75,6 +75,14 @@ def _memory(value: str) -> str:
     return value
 
 
+def _seeds_of(dbt_project_dir: Path) -> Path:
+    """Where dbt_project.yml's ``seed-paths`` puts the seeds (``../seeds``)."""
+    import yaml
+
+    project = yaml.safe_load((dbt_project_dir / "dbt_project.yml").read_text())
+    return (dbt_project_dir / project.get("seed-paths", ["seeds"])[0]).resolve()
+
+
 # The form each variable takes, for the message when one does not.
 EXPECTED = {
     "earliest_date": "a date, YYYY-MM-DD",
@@ -89,7 +97,8 @@ EXPECTED = {
     "home": "the folder of the pipeline's data, not empty and not a file (required when"
     " installed as a package)",
     "data_group": "the name of a group that exists on this machine",
-    "dbt_project_dir": "the folder holding the project's dbt_project.yml",
+    "dbt_project_dir": "the folder holding the project's dbt_project.yml, with the seeds/"
+    " folder beside it",
     "expectations_dir": "the folder of the GX project (great_expectations.yml)",
     "engine": "duckdb or spark",
 }
@@ -176,6 +185,8 @@ class Settings(BaseSettings):
         )
         if not (value / marker).is_file():
             raise ValueError(f"no {marker}")
+        if info.field_name == "dbt_project_dir" and not _seeds_of(value).is_dir():
+            raise ValueError(f"no {_seeds_of(value)}")
         return value.resolve()
 
     @model_validator(mode="after")
@@ -221,6 +232,11 @@ class Settings(BaseSettings):
     def exports(self) -> Path:
         """The published audience files (``exports/<as_of>/<segment>.csv``)."""
         return self.home / "exports"
+
+    @property
+    def seeds_dir(self) -> Path:
+        """The dbt seeds (reference CSVs): ``seeds/`` beside the dbt project."""
+        return _seeds_of(self.dbt_project_dir)
 
     @property
     def dbt_target_dir(self) -> Path:

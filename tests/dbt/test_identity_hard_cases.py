@@ -218,7 +218,7 @@ def test_probable_matches_join_one_persons_records_that_share_no_address(warehou
 
 def test_dbt_scores_pairs_as_splink_does(warehouse):
     """The committed weights in splink's own prediction give dbt's pairs and weights."""
-    weights = settings().dbt_project_dir / "seeds" / "identity_match_weights.csv"
+    weights = settings().seeds_dir / "identity_match_weights.csv"
     scored = linker(_records(warehouse), _max_block_records(), weights).inference.predict(
         threshold_match_probability=0.9999
     )

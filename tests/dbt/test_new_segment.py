@@ -6,17 +6,16 @@ The dbt project is copied, so the new files do not touch the repository.
 from __future__ import annotations
 
 import csv
-import shutil
 
 import pytest
 import yaml
 
 from audiences.cli import main
-from audiences.config import DBT_PROJECT_DIR, settings
+from audiences.config import settings
 from audiences.publish import publish, stage
 from audiences.segments import SegmentError, list_segments, preview_segment, scaffold_segment
 from audiences.transform import dbt_build, run_dbt
-from tests.conftest import END, extract_and_load, use_sources, warehouse_query
+from tests.conftest import END, copy_project, extract_and_load, use_sources, warehouse_query
 
 pytestmark = pytest.mark.dbt
 
@@ -24,12 +23,9 @@ pytestmark = pytest.mark.dbt
 @pytest.fixture
 def project(home, monkeypatch):
     """A copy of the dbt project (and the seeds it reads) the test may change."""
-    copy = home / "project"
-    shutil.copytree(
-        DBT_PROJECT_DIR, copy / "dbt_project", ignore=shutil.ignore_patterns("target", "logs")
-    )
-    monkeypatch.setenv("AUDIENCES_DBT_PROJECT_DIR", str(copy / "dbt_project"))
-    return copy / "dbt_project"
+    copy = copy_project(home / "project")
+    monkeypatch.setenv("AUDIENCES_DBT_PROJECT_DIR", str(copy))
+    return copy
 
 
 def test_a_new_segment_reaches_memberships_and_exports(project, home, sources_through_end, capsys):

@@ -127,3 +127,17 @@ def test_the_nightly_builds_two_parts_are_one_whole_build(parsed):
     assert {"model.audiences.int_customer_scores", "model.audiences.dim_customers"} <= rest
     assert not features & rest
     assert features | rest == _listed(parsed)
+
+
+def test_the_seeds_are_the_top_level_seeds_folder(manifest):
+    """The repository's layout: reference CSVs in seeds/ at the top, beside dbt_project/,
+    and plain dbt from dbt_project/ finds every one of them."""
+    top = DBT_PROJECT_DIR.parent / "seeds"
+    seeds = {
+        node["name"]: node["original_file_path"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "seed"
+    }
+    assert set(seeds) == {p.stem for p in top.glob("*.csv")}
+    assert all(path.startswith("../seeds/") for path in seeds.values()), seeds
+    assert not (DBT_PROJECT_DIR / "seeds").exists()

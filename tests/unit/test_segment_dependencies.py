@@ -3,12 +3,10 @@ name exactly the segment models, and `audiences segment new` keeps them so."""
 
 from __future__ import annotations
 
-import shutil
-
 from audiences.config import DBT_PROJECT_DIR, settings
 from audiences.segments import add_dependency, dependency_lines, scaffold_segment
 from audiences.transform import parse_project
-from tests.conftest import plain_dbt
+from tests.conftest import copy_project, plain_dbt
 
 SEGMENTS = DBT_PROJECT_DIR / "models" / "segments"
 
@@ -27,9 +25,7 @@ def test_every_segment_model_is_named():
 
 
 def test_a_new_segment_is_added_in_order(home, monkeypatch):
-    copy = home / "dbt_project"
-    shutil.copytree(DBT_PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target", "logs"))
-    monkeypatch.setenv("AUDIENCES_DBT_PROJECT_DIR", str(copy))
+    monkeypatch.setenv("AUDIENCES_DBT_PROJECT_DIR", str(copy_project(home)))
     add_dependency(settings(), "big_spenders")
     add_dependency(settings(), "big_spenders")  # once only
     names = dependency_lines(settings())
@@ -37,9 +33,7 @@ def test_a_new_segment_is_added_in_order(home, monkeypatch):
 
 
 def test_a_new_segment_declares_its_audience_exposure(home, monkeypatch):
-    copy = home / "dbt_project"
-    shutil.copytree(DBT_PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target", "logs"))
-    monkeypatch.setenv("AUDIENCES_DBT_PROJECT_DIR", str(copy))
+    monkeypatch.setenv("AUDIENCES_DBT_PROJECT_DIR", str(copy_project(home)))
     monkeypatch.setenv("AUDIENCES_WAREHOUSE", str(home / "scaffold.duckdb"))
     scaffold_segment(settings(), "big_spenders", owner="growth: emea")
     exposures = list_exposures(settings())

@@ -81,7 +81,7 @@ def _c(
 
 def _seed_values(seed: str, column: str) -> tuple[str, ...]:
     """A column of one of the dbt project's seeds (the values it can convert)."""
-    with (settings().dbt_project_dir / "seeds" / f"{seed}.csv").open(newline="") as handle:
+    with (settings().seeds_dir / f"{seed}.csv").open(newline="") as handle:
         return tuple(sorted({row[column] for row in csv.DictReader(handle)}))
 
 
