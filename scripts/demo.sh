@@ -4,7 +4,8 @@
 # publish, report), and print the run summary. The first time, the nights of
 # two weeks and one week before it run first, so that the report already
 # follows the segments' members through a week (KPIs, holdout lift). Running
-# it again re-runs the last day, which publishes the same data again.
+# it again re-runs the last day, which publishes the same data again. Each task
+# is printed as it finishes. DEMO_CUSTOMERS and DEMO_DAYS size the generated data.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/airflow_env.sh"
@@ -26,7 +27,11 @@ run_night() {
   mkdir -p "$(dirname "$log")"
   echo "==> running DAG customer_segments_nightly for logical date $night (log: $log)"
   start=$(date +%s)
-  if ! "$bin/airflow" dags test customer_segments_nightly "$night" > "$log" 2>&1; then
+  # Each task printed as it finishes (name, seconds, what it did), while Airflow runs.
+  "$bin/airflow" dags test customer_segments_nightly "$night" > "$log" 2>&1 &
+  local airflow=$!
+  "$bin/python" -m audiences.report.progress "$night" "$airflow"
+  if ! wait "$airflow"; then
     echo "The DAG run failed; the end of its log:" >&2
     grep -E "ERROR|Error|error:" "$log" | tail -20 >&2 || tail -40 "$log" >&2
     exit 1

@@ -51,8 +51,11 @@ def extract_step(source: str, logical_date: date, run_id: str, shop_url: str | N
     if shop_url:
         config = config.model_copy(update={"shop_url": shop_url})
     ctx = RunContext(config, logical_date, run_id)
-    with stage_timer(config, logical_date, run_id, f"extract_{source}"):
+    with stage_timer(config, logical_date, run_id, f"extract_{source}") as stage:
         results = extract_source(ctx, source)
+        read = sum(r.records_read for r in results)
+        quarantined = sum(r.records_quarantined for r in results)
+        stage["done"] = f"{read:,} records read, {quarantined:,} quarantined"
     for r in results:
         log.info(
             "%s.%s: read %s, landed %s, quarantined %s (watermark %s -> %s)%s",
@@ -73,8 +76,10 @@ def erase_step(logical_date: date, run_id: str | None = None) -> list[dict]:
     from audiences.erasure.purge import erase_pending
 
     config = _settings()
-    with stage_timer(config, logical_date, run_id, "erase"):
-        return erase_pending(config)
+    with stage_timer(config, logical_date, run_id, "erase") as stage:
+        done = erase_pending(config)
+        stage["done"] = f"{len(done)} erasure request(s) carried out"
+        return done
 
 
 def load_step(manifests: list[str], logical_date: date, run_id: str | None = None) -> list[dict]:
@@ -85,7 +90,7 @@ def load_step(manifests: list[str], logical_date: date, run_id: str | None = Non
         for item in json.loads(Path(path).read_text())
     ]
     config = _settings()
-    with stage_timer(config, logical_date, run_id, "load"):
+    with stage_timer(config, logical_date, run_id, "load") as stage:
         on_spark = config.engine == "spark"
         # On Spark the landing Parquet is the raw layer: DuckDB keeps the accounting.
         rows = load_results(config.warehouse, results, raw_rows=not on_spark)
@@ -97,6 +102,7 @@ def load_step(manifests: list[str], logical_date: date, run_id: str | None = Non
             stage_raw(config, enabled, disabled)
         elif disabled:
             ensure_raw_tables(config.warehouse, disabled)
+        stage["done"] = f"{sum(row['records_loaded'] for row in rows):,} records loaded"
     return [
         {
             k: str(v) if isinstance(v, date) else v
@@ -121,8 +127,10 @@ def transform_step(
     """dbt build as of the date: everything, or one part (dbt_project/selectors.yml)."""
     config = _settings()
     stage = "dbt_build" if selector in (None, "from_scores") else f"dbt_build_{selector}"
-    with stage_timer(config, logical_date, run_id, stage):
-        return dbt_build(config, logical_date, selector=selector)
+    with stage_timer(config, logical_date, run_id, stage) as facts:
+        statuses = dbt_build(config, logical_date, selector=selector)
+        facts["done"] = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+        return statuses
 
 
 def predict_step(logical_date: date, run_id: str | None = None) -> dict:
@@ -146,8 +154,9 @@ def gate_step(gate: str, logical_date: date, run_id: str | None = None) -> dict:
     from audiences.quality.gates import enforce, run_gate
 
     config = _settings()
-    with stage_timer(config, logical_date, run_id, f"{gate}_gate"):
+    with stage_timer(config, logical_date, run_id, f"{gate}_gate") as stage:
         result = run_gate(config, gate, logical_date)
+        stage["done"] = f"{len(result.checks)} checks, {len(result.warnings)} warnings"
         enforce(result)
     return {
         "gate": gate,
