@@ -262,3 +262,6 @@ def test_a_shop_only_company_with_2011_history(home, tmp_path_factory, monkeypat
     assert "cart_abandoner" not in manifest["segments"] and "vip" in manifest["segments"]
     report = (home / "reports" / AS_OF.isoformat() / "report.html").read_text()
     assert "not computable: needs web events" in report
+    summary = (home / "reports" / AS_OF.isoformat() / "summary.txt").read_text()
+    (line,) = [line for line in summary.splitlines() if " cart_abandoner " in line]
+    assert line.endswith("not computable: needs web events")

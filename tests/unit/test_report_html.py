@@ -50,9 +50,12 @@ def test_text_from_a_run_is_escaped_and_failures_come_first(home):
     assert "expect_column_values_to_be_unique(export_contact_key)" in page[summary:]
     table = page[page.index('id="quality-checks"') :]
     assert table.index("export_contact_key") < table.index(">email<")
-    # The drift check that compared nothing is collapsed.
-    details = page[page.index("<details>") : page.index("</details>")]
-    assert "1 checks not compared" in details and "new segment" in details
+    # Passing checks, and the drift check that compared nothing, are collapsed.
+    folded = page.split("<details>")[1:]
+    assert "1 checks passed" in folded[0] and ">email<" in folded[0].split("</details>")[0]
+    assert "1 checks not compared" in folded[1] and "new segment" in folded[1]
+    # A long page opens with its contents.
+    assert page.index('<nav class="toc"') < page.index('id="stages"')
 
 
 def test_the_predictive_scores_show_their_quality_and_why_one_is_not_used(home):
@@ -82,3 +85,52 @@ def test_the_predictive_scores_show_their_quality_and_why_one_is_not_used(home):
     assert section.count("<circle") == 3  # the reliability chart's bins, one chart
     personas = section[section.index('id="personas"') :]
     assert "k=2: 0.500" in personas and "ordered recently" in personas and "70.0%" in personas
+
+
+def test_trend_tooltips_read_first_to_last_in_the_figure_s_own_unit():
+    from audiences.report.charts import sparkline
+    from audiences.report.html import _rate
+
+    rates = sparkline([0.034, 0.012, 0.02], fmt=_rate)
+    assert "<title>3 runs: from 3.4% to 2.0% (lowest 1.2%, highest 3.4%)</title>" in rates
+    assert "<title>1 run: 1,250</title>" in sparkline([1250.0])
+
+
+def test_a_published_run_that_is_no_longer_live_says_so_in_the_index(home):
+    from audiences.publish import publication
+    from audiences.report.html import write_index
+
+    for day in ("2026-11-21", "2026-11-22"):
+        folder = settings().publications / f"{day}__run"
+        (folder / "exports" / day).mkdir(parents=True)
+        record = {"name": folder.name, "as_of": day, "run_id": f"scheduled__{day}"}
+        (folder / publication.RECORD).write_text(json.dumps(record))
+        publication.publish(settings(), folder)
+        run = {"as_of": day, "run_id": f"scheduled__{day}", "status": "published",
+               "why": "every gate passed; the publication is live", "seconds": 1,
+               "critical_failures": 0, "warnings": 0}  # fmt: skip
+        (settings().reports / day).mkdir(parents=True)
+        (settings().reports / day / "run.json").write_text(json.dumps(run))
+    index = write_index(settings()).read_text()
+    rows = {line[:60]: line for line in index.split("<tr>")[2:]}
+    older = next(row for row in rows.values() if "2026-11-21/report.html" in row)
+    newer = next(row for row in rows.values() if "2026-11-22/report.html" in row)
+    assert "no longer live: the publication of 2026-11-22 is live" in older
+    assert "the publication is live" in newer and "no longer" not in newer
+
+
+def test_check_samples_show_file_names_not_local_folders():
+    from audiences.quality.gates import _without_paths
+
+    key = "/home/ann/audiences/data/sources/crm/contacts_20261122.csv#17"
+    assert _without_paths(key) == "contacts_20261122.csv#17"
+    assert _without_paths("xxx9@xxxx.xx") == "xxx9@xxxx.xx"
+
+
+def test_the_summary_lists_a_trend_oldest_first_without_greater_than_signs():
+    from audiences.report.summary import _kpi_lines
+
+    rows = [("vip", 7, f"2026-11-{d}", 100, rate, 10.0, 0.3, 0.1)
+            for d, rate in ((10, 0.05), (11, 0.02), (12, 0.04))]  # fmt: skip
+    (line,) = [line for line in _kpi_lines(rows) if line.startswith("  vip")]
+    assert line.endswith("5.0%, 2.0%, 4.0% (oldest first)") and " > " not in line

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -343,7 +344,9 @@ def _check(gate: str, suite: str, result) -> CheckResult:
         observed=_plain(details.get("observed_value")),
         unexpected_count=details.get("unexpected_count"),
         unexpected_percent=details.get("unexpected_percent"),
-        sample=[_plain(v) for v in details.get("partial_unexpected_list", [])][:SAMPLE_SIZE],
+        sample=[_without_paths(_plain(v)) for v in details.get("partial_unexpected_list", [])][
+            :SAMPLE_SIZE
+        ],
         notes=config.notes,
         error=error,
         threshold=_threshold(config.kwargs),
@@ -464,6 +467,15 @@ def _exception_message(info: Any) -> str | None:
     )
     messages = [str(e.get("exception_message")) for e in found if e.get("raised_exception")]
     return "; ".join(messages) or None
+
+
+# A local file path inside a sample (an export key is `<file>#<contact_id>`): its name
+# is what a reviewer needs; the folders are this machine's, not the data's.
+_PATH = re.compile(r"(?:/[^/\s'\"#]+)+/([^/\s'\"#]+)")
+
+
+def _without_paths(value: Any) -> Any:
+    return _PATH.sub(r"\1", value) if isinstance(value, str) else value
 
 
 def _plain(value: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 PALETTE = ("#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777")
@@ -94,10 +95,17 @@ def line_chart(
     )
 
 
-def sparkline(values: list[float], width: int = 120, height: int = 24) -> str:
-    """A tiny trend line of recent values (the last point marked)."""
+def sparkline(
+    values: list[float],
+    width: int = 120,
+    height: int = 24,
+    fmt: Callable[[float], str] | None = None,
+) -> str:
+    """A tiny trend line of recent values (the last point marked); its tooltip says the
+    first and the last value and the range, each written by ``fmt``."""
     if not values:
         return ""
+    fmt = fmt or (lambda v: f"{v:,.0f}")
     high, low = max(values), min(values)
     span = (high - low) or 1
     step = width / max(len(values) - 1, 1)
@@ -110,9 +118,19 @@ def sparkline(values: list[float], width: int = 120, height: int = 24) -> str:
     return (
         f'<svg class="spark" role="img" width="{width}" height="{height}"'
         f' viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
-        f"<title>{len(values)} runs: {low:,.0f} to {high:,.0f}</title>"
+        f"<title>{escape(_runs_title(values, fmt))}</title>"
         f'<polyline fill="none" stroke="{PALETTE[0]}" stroke-width="1.5" points="{line}"/>'
         f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2.5" fill="{PALETTE[2]}"/></svg>'
+    )
+
+
+def _runs_title(values: list[float], fmt: Callable[[float], str]) -> str:
+    runs = f"{len(values)} run" + ("" if len(values) == 1 else "s")
+    if len(values) == 1:
+        return f"{runs}: {fmt(values[0])}"
+    return (
+        f"{runs}: from {fmt(values[0])} to {fmt(values[-1])}"
+        f" (lowest {fmt(min(values))}, highest {fmt(max(values))})"
     )
 
 

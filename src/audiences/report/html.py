@@ -158,7 +158,7 @@ def _write_run(settings: Settings, as_of: date, page: str, record: dict) -> Path
 
 def write_index(settings: Settings) -> Path:
     runs = [
-        json.loads(path.read_text())
+        _still_live(json.loads(path.read_text()), settings)
         for path in sorted(settings.reports.glob("*/run.json"), reverse=True)
     ]
     page = TEMPLATES.get_template("index.html").render(
@@ -167,6 +167,19 @@ def write_index(settings: Settings) -> Path:
     path = settings.reports / "index.html"
     path.write_text(page)
     return path
+
+
+def _still_live(run: dict, settings: Settings) -> dict:
+    """A published run's line in the index says whether it is still the live one."""
+    live = current(settings)
+    record = read_record(live) if live else {}
+    if run.get("status") != "published" or (record.get("as_of"), record.get("run_id")) == (
+        run.get("as_of"),
+        run.get("run_id"),
+    ):
+        return run
+    now = f"the publication of {record['as_of']} is live" if record else "nothing is live"
+    return {**run, "why": f"every gate passed and it was published; no longer live: {now}"}
 
 
 def _warehouse_facts(settings: Settings, as_of: date) -> dict:
@@ -287,7 +300,8 @@ def _kpis(rows: list[tuple]) -> list[dict]:
         figures = {}
         for i, name in enumerate(KPI_COLUMNS):
             trend = [float(v[i]) for _, v in runs[-TREND_RUNS:] if v[i] is not None]
-            figures[name] = {"value": latest[i], "trend": Markup(sparkline(trend))}
+            shown = _money if name.endswith("_eur") else _rate if name.endswith("_rate") else None
+            figures[name] = {"value": latest[i], "trend": Markup(sparkline(trend, fmt=shown))}
         table.append({"segment": segment, "window_days": window, "as_of": as_of,
                       "runs": len(runs), **figures})  # fmt: skip
     return table

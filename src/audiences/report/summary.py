@@ -90,7 +90,10 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
             f"  {'prio':>4}  {'segment':<26} {'members':>9} {'primary':>9}"
             f" {'audience':>9} {'entered':>9} {'exited':>9}",
         ]
-        for segment, priority, members, primary in segments:
+        for segment, priority, members, primary, not_computable in segments:
+            if not_computable:
+                lines.append(f"  {priority:>4}  {segment:<26} not computable: {not_computable}")
+                continue
             files = exported.get(segment, {})
             counts = [files.get(key) for key in ("audience", "entered", "exited")]
             lines.append(
@@ -145,7 +148,7 @@ def _kpi_lines(rows: list[tuple]) -> list[str]:
     ]
     for segment, series in runs.items():
         _, _, as_of, members, conversion, revenue, opens, clicks = series[-1]
-        trend = " > ".join(_pct(r[4]) for r in series[-KPI_TREND_RUNS:])
+        trend = ", ".join(_pct(r[4]) for r in series[-KPI_TREND_RUNS:]) + " (oldest first)"
         lines.append(
             f"  {segment:<26} {as_of:<10} {members:>8,} {_pct(conversion):>6}"
             f" {_eur(revenue):>11} {_pct(opens):>6} {_pct(clicks):>6}  {trend}"
@@ -222,11 +225,11 @@ def _model_summary(built_models: Models) -> tuple[list, list, tuple | None]:
         segments = built_models.rows(
             """
             select s.segment, s.priority, count(m.customer_id),
-                count(m.customer_id) filter (where m.is_primary)
+                count(m.customer_id) filter (where m.is_primary), s.not_computable_reason
             from marts.dim_segments as s
             left join marts.segment_memberships as m on m.segment = s.segment
             where s.status = 'active'
-            group by s.segment, s.priority order by s.priority
+            group by s.segment, s.priority, s.not_computable_reason order by s.priority
             """
         )
     profiles = None
