@@ -66,23 +66,11 @@ def run_status(stages: list[dict]) -> tuple[str, str]:
 
 
 def write_run_report(settings: Settings, as_of: date, run_id: str | None = None) -> Path:
-    stages = read_stages(settings, as_of, run_id)
-    run_id = run_id or (stages[-1]["run_id"] if stages else None)
-    status, why = run_status(stages)
-    gates = {gate: read_gate_result(settings, as_of, gate) for gate in GATES}
-    accepted = accepted_drift(gates["drift"])
-    if accepted and status == "published":
-        why += f"; the run accepted the drift of {', '.join(accepted)} (accept_drift)"
+    stages, gates, record = _night(settings, as_of, run_id)
     data = _warehouse_facts(settings, as_of)
     quality = read_quality(settings, as_of)
     page = TEMPLATES.get_template("run.html").render(
-        title=f"audiences — {as_of.isoformat()} — {status}",
-        style=STYLE,
-        as_of=as_of.isoformat(),
-        status=status,
-        why=why,
-        run_id=run_id,
-        live=_live(settings),
+        **_heading(settings, record),
         failed_checks=[c for g in gates.values() if g for c in g.checks if not c.success],
         stages=stages,
         sources=[_source(*row) for row in data["sources"]],
@@ -100,15 +88,6 @@ def write_run_report(settings: Settings, as_of: date, run_id: str | None = None)
         personas=(quality or {}).get("personas"),
         charts=_charts(stages, data),
     )
-    record = {
-        "as_of": as_of.isoformat(),
-        "run_id": run_id,
-        "status": status,
-        "why": why,
-        "seconds": round(sum(s["seconds"] for s in stages), 1),
-        "critical_failures": sum(len(g.critical_failures) for g in gates.values() if g),
-        "warnings": sum(len(g.warnings) for g in gates.values() if g),
-    }
     return _write_run(settings, as_of, page, record)
 
 
@@ -116,33 +95,49 @@ def write_minimal_report(settings: Settings, as_of: date, run_id: str | None, ca
     """The night's page and run.json from what its stages recorded, without opening the
     warehouse: for a night whose full report cannot be written (a warehouse still
     locked, a full disk). Small enough for the disk's reserve (audiences.report.reserve)."""
-    stages = read_stages(settings, as_of, run_id)
-    run_id = run_id or (stages[-1]["run_id"] if stages else None)
-    status, why = run_status(stages)
-    gates = [g for g in (read_gate_result(settings, as_of, gate) for gate in GATES) if g]
+    stages, _, record = _night(settings, as_of, run_id)
+    record |= {"report": "short", "report_cause": cause}
     page = TEMPLATES.get_template("minimal.html").render(
-        title=f"audiences — {as_of.isoformat()} — {status}",
-        style=STYLE,
-        as_of=as_of.isoformat(),
-        status=status,
-        why=why,
-        run_id=run_id,
-        live=_live(settings),
-        cause=cause,
-        stages=stages,
+        **_heading(settings, record), cause=cause, stages=stages
     )
+    return _write_run(settings, as_of, page, record)
+
+
+def _night(
+    settings: Settings, as_of: date, run_id: str | None
+) -> tuple[list[dict], dict[str, GateResult | None], dict]:
+    """What every page of a night starts from, read from files only: its stages, its
+    gates' results and its run.json record (status and why)."""
+    stages = read_stages(settings, as_of, run_id)
+    status, why = run_status(stages)
+    gates = {gate: read_gate_result(settings, as_of, gate) for gate in GATES}
+    accepted = accepted_drift(gates["drift"])
+    if accepted and status == "published":
+        why += f"; the run accepted the drift of {', '.join(accepted)} (accept_drift)"
+    ran = [g for g in gates.values() if g]
     record = {
         "as_of": as_of.isoformat(),
-        "run_id": run_id,
+        "run_id": run_id or (stages[-1]["run_id"] if stages else None),
         "status": status,
         "why": why,
         "seconds": round(sum(s["seconds"] for s in stages), 1),
-        "critical_failures": sum(len(g.critical_failures) for g in gates),
-        "warnings": sum(len(g.warnings) for g in gates),
-        "report": "short",
-        "report_cause": cause,
+        "critical_failures": sum(len(g.critical_failures) for g in ran),
+        "warnings": sum(len(g.warnings) for g in ran),
     }
-    return _write_run(settings, as_of, page, record)
+    return stages, gates, record
+
+
+def _heading(settings: Settings, record: dict) -> dict:
+    """The template values at the top of a night's page."""
+    return {
+        "title": f"audiences — {record['as_of']} — {record['status']}",
+        "style": STYLE,
+        "as_of": record["as_of"],
+        "status": record["status"],
+        "why": record["why"],
+        "run_id": record["run_id"],
+        "live": _live(settings),
+    }
 
 
 def _write_run(settings: Settings, as_of: date, page: str, record: dict) -> Path:
