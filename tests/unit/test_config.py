@@ -90,7 +90,8 @@ def test_a_home_or_group_that_cannot_be_is_refused_on_the_cli(
     """An empty AUDIENCES_HOME would be the working directory, made private (run in /tmp,
     /tmp); a file or an unknown group ended in tracebacks."""
     work = home / "work"
-    work.mkdir(mode=0o755)
+    work.mkdir()
+    work.chmod(0o755)  # whatever umask an earlier step of this process set
     monkeypatch.chdir(work)
     monkeypatch.setenv(variable, value)
     assert main(["erase", "--email", "ann@example.org"]) == 2
@@ -100,9 +101,9 @@ def test_a_home_or_group_that_cannot_be_is_refused_on_the_cli(
     assert (work.stat().st_mode & 0o777) == 0o755 and not list(work.iterdir())
 
 
-def test_summary_does_not_create_the_data_folder(tmp_path, monkeypatch, capsys):
-    home = tmp_path / "not_yet"
-    monkeypatch.setenv("AUDIENCES_HOME", str(home))
+def test_summary_does_not_create_the_data_folder(home, monkeypatch, capsys):
+    folder = home / "not_yet"
+    monkeypatch.setenv("AUDIENCES_HOME", str(folder))
     assert main(["summary"]) == 2
     assert "no warehouse" in capsys.readouterr().err
-    assert not home.exists()
+    assert not folder.exists()

@@ -21,7 +21,7 @@ from audiences.config import settings
 from audiences.erasure import compaction, pending, request_erasure
 from audiences.erasure.purge import erase_pending
 from audiences.errors import DiskSpaceError
-from tests.conftest import END, extract_and_load, use_sources
+from tests.conftest import END, LEFT_BY_OTHER_RUNS, extract_and_load, use_sources
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +29,8 @@ def loaded(tmp_path_factory, sources_through_end) -> Path:
     """A warehouse with one night loaded (no dbt: raw and audit only)."""
     home = tmp_path_factory.mktemp("loaded")
     with pytest.MonkeyPatch.context() as patch:
+        for var in LEFT_BY_OTHER_RUNS:
+            patch.delenv(var, raising=False)
         patch.setenv("AUDIENCES_HOME", str(home))
         use_sources(home, sources_through_end)
         extract_and_load(END)
@@ -85,7 +87,7 @@ def _home_on(disk: Path, warehouse: Path, monkeypatch) -> str:
     return email
 
 
-def test_too_little_space_is_refused_before_anything_changes(loaded, small_disk, monkeypatch):
+def test_too_little_space_is_refused_before_anything_changes(home, loaded, small_disk, monkeypatch):
     size = loaded.stat().st_size
     disk = small_disk(size + compaction.RESERVE + size // 2)
     _home_on(disk, loaded, monkeypatch)
@@ -99,11 +101,14 @@ def test_too_little_space_is_refused_before_anything_changes(loaded, small_disk,
     assert sorted(p.name for p in disk.iterdir()) == ["erasure", "warehouse.duckdb"]
 
 
-def test_a_copy_that_runs_out_of_space_leaves_the_warehouse_whole(loaded, small_disk, monkeypatch):
+def test_a_copy_that_runs_out_of_space_leaves_the_warehouse_whole(
+    home, loaded, small_disk, monkeypatch
+):
     # Enough for a relaxed check, not for the copy's write-ahead log and checkpoint:
     # the size at which the warehouse used to lose every raw and audit row.
     size = loaded.stat().st_size
     disk = small_disk(int(size * 2.6))
+    checked = compaction.SPACE_FACTOR, compaction.RESERVE
     monkeypatch.setattr(compaction, "SPACE_FACTOR", 0.5)
     monkeypatch.setattr(compaction, "RESERVE", 0)
     email = _home_on(disk, loaded, monkeypatch)
@@ -129,8 +134,8 @@ def test_a_copy_that_runs_out_of_space_leaves_the_warehouse_whole(loaded, small_
     assert len(pending(settings())) == 1
 
     # With room again, the next run carries the request out.
-    monkeypatch.undo()
-    monkeypatch.setenv("AUDIENCES_HOME", str(disk))
+    monkeypatch.setattr(compaction, "SPACE_FACTOR", checked[0])
+    monkeypatch.setattr(compaction, "RESERVE", checked[1])
     shutil.move(disk / "warehouse.duckdb", disk.parent / "warehouse.duckdb")
     monkeypatch.setenv("AUDIENCES_WAREHOUSE", str(disk.parent / "warehouse.duckdb"))
     (done,) = erase_pending(settings())

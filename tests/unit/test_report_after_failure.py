@@ -79,7 +79,7 @@ def _fill(disk: Path) -> None:
 
 
 def test_a_night_on_a_full_disk_has_a_report_and_keeps_its_cause(
-    tmp_path, monkeypatch, sources_through_end
+    home, tmp_path, monkeypatch, sources_through_end
 ):
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root (CI runs as root)")

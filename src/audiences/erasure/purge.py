@@ -526,10 +526,13 @@ def _recount_record(settings: Settings, folder: Path) -> None:
 
             def table(name: str) -> str:
                 return f'pub.marts."{name}"'
-        else:  # Spark's publication: a Parquet folder per table
+        else:  # Spark's publication: a Parquet folder per table (none for an empty one)
 
             def table(name: str) -> str:
-                return f"read_parquet({literal(str(folder / 'marts' / name / '**' / '*.parquet'))})"
+                files = sorted(str(p) for p in (folder / "marts" / name).rglob("*.parquet"))
+                if not files:
+                    return "(select null as segment where false)"
+                return f"read_parquet([{', '.join(literal(f) for f in files)}])"
 
         record["tables"] = {
             name: con.execute(f"select count(*) from {table(name)}").fetchone()[0]
@@ -542,7 +545,7 @@ def _recount_record(settings: Settings, folder: Path) -> None:
         )
     finally:
         con.close()
-    manifest = folder / "exports" / record["as_of"] / MANIFEST
+    manifest = folder / "exports" / str(record.get("as_of")) / MANIFEST
     files = json.loads(manifest.read_text())["segments"] if manifest.is_file() else {}
     for segment, entry in record.get("segments", {}).items():
         entry["members"] = members.get(segment, 0)
