@@ -141,6 +141,20 @@
 {%- endmacro %}
 
 
+{% macro google_email(expression) -%}
+    {#- The address as Google Customer Match normalises it before hashing:
+        trimmed, lower-cased, and for gmail.com and googlemail.com without the
+        dots of the local part (jane.doe@gmail.com is janedoe@gmail.com).
+        split_part and replace mean the same on DuckDB and Spark. -#}
+    case
+        when split_part(lower(trim({{ expression }})), '@', 2) in ('gmail.com', 'googlemail.com')
+            then replace(split_part(lower(trim({{ expression }})), '@', 1), '.', '')
+            || '@' || split_part(lower(trim({{ expression }})), '@', 2)
+        else lower(trim({{ expression }}))
+    end
+{%- endmacro %}
+
+
 {% macro sql_string(text) -%}
     {#- A SQL string literal of any text (quotes doubled). -#}
     '{{ text | replace("'", "''") }}'

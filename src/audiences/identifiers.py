@@ -39,3 +39,13 @@ def email_invalid_reason(email: str | None) -> str | None:
     except EmailNotValidError as exc:
         return str(exc)
     return None
+
+
+def google_normalized_email(email: str) -> str:
+    """An address as Google Customer Match normalises it before hashing (the dbt
+    macro ``google_email`` does the same in SQL): trimmed, lower-cased, and for
+    gmail.com and googlemail.com without the dots of the local part."""
+    local, at, domain = email.strip().lower().rpartition("@")
+    if at and domain in ("gmail.com", "googlemail.com"):
+        return f"{local.replace('.', '')}@{domain}"
+    return email.strip().lower()

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from audiences.config import DBT_PROJECT_DIR, settings
+from audiences.identifiers import google_normalized_email
 from audiences.publish import exports as export_module
 from audiences.publish import publication
 from audiences.publish.exports import ExportError
@@ -287,10 +288,15 @@ def test_audience_files_hold_only_contactable_people_outside_the_holdout(nights)
         assert ids <= contactable, segment
         assert not {(c, segment) for c in ids} & holdout, segment
         assert all(row["email"] and row["ab_group"] in ("A", "B") for row in rows)
-        hashed = sorted(row["email_sha256"] for row in _csv(_export(END) / f"{segment}.sha256.csv"))
-        assert hashed == sorted(
-            hashlib.sha256(row["email"].strip().lower().encode()).hexdigest() for row in rows
-        )
+        for platform, normalized in (
+            ("meta", lambda email: email.strip().lower()),
+            ("google", google_normalized_email),
+        ):
+            path = _export(END) / f"{segment}.{platform}.sha256.csv"
+            hashed = sorted(row["email_sha256"] for row in _csv(path))
+            assert hashed == sorted(
+                hashlib.sha256(normalized(row["email"]).encode()).hexdigest() for row in rows
+            ), path
         exported += len(rows)
     assert exported > 100
 

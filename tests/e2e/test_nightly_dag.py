@@ -154,7 +154,9 @@ def test_two_nights_a_rerun_and_a_held_run(home, sources_day_before, sources_thr
         manifest = json.loads((home / "exports" / day.isoformat() / "_manifest.json").read_text())
         assert set(manifest["segments"]) == active
         for segment in active:
-            for suffix in ("csv", "entered.csv", "exited.csv", "sha256.csv"):
+            for suffix in (
+                "csv", "entered.csv", "exited.csv", "meta.sha256.csv", "google.sha256.csv"
+            ):  # fmt: skip
                 assert (home / "exports" / day.isoformat() / f"{segment}.{suffix}").is_file()
     assert manifest["previous_published_as_of"] == DAY_BEFORE.isoformat()
     snapshots = "select count(distinct as_of) from intermediate.int_segment_membership_snapshots"

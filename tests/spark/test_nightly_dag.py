@@ -152,9 +152,10 @@ def test_audience_files_written_by_spark_hold_what_duckdb_writes(nights, duckdb_
     monkeypatch.setenv("AUDIENCES_HOME", str(duckdb_built))
     written_by_duckdb = _audiences(stage(settings(), END, "test__duckdb") / "exports" / day)
     segments = read_record(live)["segments"]
-    assert len(written_by_spark) == 4 * len(segments)
+    assert len(written_by_spark) == 5 * len(segments)
     for segment in segments:
-        for name in (f"{segment}.csv", f"{segment}.sha256.csv"):
+        hashed = (f"{segment}.{platform}.sha256.csv" for platform in ("meta", "google"))
+        for name in (f"{segment}.csv", *hashed):
             assert written_by_spark[name] == written_by_duckdb[name], name
 
 

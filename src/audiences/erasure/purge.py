@@ -18,7 +18,8 @@ with those keys and the values they carry (addresses, phone spellings, ids):
 - **scores**: the predictive scores kept per night (``scores/<as_of>/``);
 - **publications**: each retained publication's marts copy (a DuckDB file, or
   Spark's Parquet folders) and audience files (``.csv``, ``.entered.csv``,
-  ``.exited.csv``, ``.sha256.csv``; manifests updated), the live one included;
+  ``.exited.csv``, the platforms' ``.sha256.csv``; manifests updated), the live one
+  included;
 
 and DuckDB files are compacted (copied whole), because a deleted row's bytes
 stay in a database file's free blocks until they are overwritten. Reports and
@@ -41,6 +42,7 @@ from audiences.config import Settings
 from audiences.erasure import complete, key_hash, pending, suppress
 from audiences.erasure.compaction import check_space, compact
 from audiences.extract.contracts import ENTITIES, Entity
+from audiences.identifiers import google_normalized_email
 from audiences.sql import literal
 
 log = logging.getLogger(__name__)
@@ -561,7 +563,12 @@ def _purge_audience_files(
     """Rewrite the audience files of one date without the person; update the manifest."""
     from audiences.publish.exports import MANIFEST
 
-    hashes = [hashlib.sha256(e.encode()).hexdigest() for e in person["emails"]]
+    # Each ad platform's hash of each address (Meta's, Google's without gmail dots).
+    hashes = [
+        hashlib.sha256(normalized.encode()).hexdigest()
+        for email in person["emails"]
+        for normalized in {email, google_normalized_email(email)}
+    ]
     removed = {}
     con = duckdb.connect(config=settings.duckdb_config)
     try:

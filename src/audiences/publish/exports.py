@@ -5,8 +5,10 @@ For each active segment (``marts.dim_segments``), from ``marts.audience_members`
 - ``<segment>.csv``: the audience, with the personalisation attributes;
 - ``<segment>.entered.csv`` / ``<segment>.exited.csv``: who joined and who
   left since the last published run before this date;
-- ``<segment>.sha256.csv``: the hex SHA-256 of each normalised email, the
-  match key ad platforms (Meta, Google Customer Match) take;
+- ``<segment>.meta.sha256.csv`` and ``<segment>.google.sha256.csv``: the
+  hex SHA-256 of each email as that ad platform normalises it (Meta: trimmed
+  and lower-cased; Google Customer Match: also without the dots of a
+  gmail.com or googlemail.com local part), the match key each takes;
 
 plus ``_manifest.json`` (counts and a checksum per file). The SQL, in the
 dialect DuckDB and Spark share, runs on the night's engine, which writes the
@@ -33,6 +35,8 @@ from audiences.sql import literal
 log = logging.getLogger(__name__)
 
 MANIFEST = "_manifest.json"
+# The hashed-email file of each ad platform, and the column of audience_members it holds.
+HASHED_FILES = {"meta": "email_sha256", "google": "email_sha256_google"}
 AUDIENCE_COLUMNS = (
     "customer_id",
     "email",
@@ -170,10 +174,13 @@ def _write_segment(engine: Files, folder: Path, segment: str, previous: Path | N
             f" (select 1 from ({current}) as now where now.customer_id = was.customer_id)"
             " order by customer_id"
         ),
-        f"{segment}.sha256.csv": (
-            "select email_sha256 from marts.audience_members"
-            f" where segment = {name} order by email_sha256"
-        ),
+        **{
+            f"{segment}.{platform}.sha256.csv": (
+                f"select {column} as email_sha256 from marts.audience_members"
+                f" where segment = {name} order by email_sha256"
+            )
+            for platform, column in HASHED_FILES.items()
+        },
     }
     files = {}
     for filename, query in queries.items():
