@@ -552,9 +552,7 @@ def _recount_record(settings: Settings, folder: Path) -> None:
     for segment, entry in record.get("segments", {}).items():
         entry["members"] = members.get(segment, 0)
         entry.update({k: v for k, v in files.get(segment, {}).items() if k != "files"})
-    tmp = folder / f"{RECORD}.tmp"
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, folder / RECORD)
+    _replace_json(folder / RECORD, record)
 
 
 def _purge_audience_files(
@@ -621,8 +619,13 @@ def _update_manifest(path: Path, removed: dict[str, int]) -> None:
             ("exited", "exited.csv"),
         ):
             entry[count] = entry["files"].get(f"{segment}.{suffix}", {}).get("rows", entry[count])
+    _replace_json(path, manifest)
+
+
+def _replace_json(path: Path, data: dict) -> None:
+    """Write ``data`` beside ``path`` and rename it over: readers see old or new, whole."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
     os.replace(tmp, path)
 
 
