@@ -106,3 +106,46 @@ def test_bad_rows_are_quarantined(home, sources_through_end):
     assert warehouse_query(
         "select reason from audit.quarantine where entity = 'orders' order by reason"
     ) == [("invalid decimal in total",), ("unknown status value",)]
+
+
+def test_refunds_on_no_order(home, sources_through_end):
+    """A refund on no order (a customer-level adjustment) loads; one without a
+    currency cannot be converted and is quarantined. A shop whose refunds table
+    has no customer_id or currency column (added to the contract later) still
+    extracts, those columns null."""
+    use_sources(home, sources_through_end)
+    before = extract_and_load(END, ["shop"], run="before")["shop.refunds"]
+    assert before.records_read > 0 and before.records_quarantined == 0
+    assert warehouse_query(
+        "select count(*), count(customer_id), count(currency) from raw.shop_refunds"
+    ) == [(before.records_loaded, 0, 0)]
+    con = _shop(home)
+    con.executescript(
+        """
+        alter table refunds rename to refunds_old;
+        create table refunds (refund_id integer primary key, order_id integer,
+            order_item_id integer, amount numeric not null, reason text,
+            created_at text not null, updated_at text not null, customer_id integer,
+            currency text);
+        insert into refunds select *, null, null from refunds_old;
+        drop table refunds_old;
+        insert into refunds (refund_id, order_id, order_item_id, amount, reason, created_at,
+            updated_at, customer_id, currency)
+        values
+            (900001, null, null, 20.00, 'credit note C1 M', '2026-11-22 09:00:00',
+             '2026-11-22 09:00:00', 7, 'GBP'),
+            (900002, null, null, 5.00, 'credit note C2 D', '2026-11-22 09:00:00',
+             '2026-11-22 09:00:00', 7, null);
+        """
+    )
+    con.commit()
+    con.close()
+    refunds = extract_and_load(END, ["shop"], run="after")["shop.refunds"]
+    assert refunds.records_quarantined == 1
+    assert refunds.records_loaded == before.records_loaded + 1  # the night again, and one
+    assert warehouse_query(
+        "select refund_id, order_id, customer_id, currency from raw.shop_refunds"
+        " where refund_id > 900000"
+    ) == [(900001, None, 7, "GBP")]
+    reasons = warehouse_query("select reason from audit.quarantine where entity = 'refunds'")
+    assert reasons == [("no currency for a refund on no order",)]

@@ -179,10 +179,17 @@ def _raw_entities(con: duckdb.DuckDBPyConnection) -> list[Entity]:
     return [e for e in ENTITIES if e.identifiers and e.table in tables]
 
 
-def _records(entity: Entity, condition: str, source: str) -> str:
+def _keys(con: duckdb.DuckDBPyConnection, entity: Entity, source: str) -> str:
+    """SQL of the identity keys of ``source``'s records; a column the contract gained
+    after ``source`` was written (an older landed file or raw table) is null there."""
+    present = {name for name, *_ in con.execute(f"describe select * from {source}").fetchall()}
+    return entity.identifier_keys(column=lambda name: f'"{name}"' if name in present else "null")
+
+
+def _records(con: duckdb.DuckDBPyConnection, entity: Entity, condition: str, source: str) -> str:
     """SQL of ``source``'s records of ``entity`` whose identity keys meet ``condition``."""
     return (
-        f"select * from (select *, {entity.identifier_keys()} as keys from {source})"
+        f"select * from (select *, {_keys(con, entity, source)} as keys from {source})"
         f" where {condition}"
     )
 
@@ -194,7 +201,7 @@ def _keys_of_records(con: duckdb.DuckDBPyConnection, condition: str) -> set[str]
             key
             for (key,) in con.execute(
                 "select distinct unnest(keys) from"
-                f" ({_records(entity, condition, f'raw.{entity.table}')})"
+                f" ({_records(con, entity, condition, f'raw.{entity.table}')})"
             ).fetchall()
             if key is not None
         }
@@ -224,7 +231,7 @@ def _values(con: duckdb.DuckDBPyConnection, keys: set[str]) -> dict[str, list[st
     phones: set[str] = set()
     for entity in _raw_entities(con):
         if "phone" in entity.column_names:
-            records = _records(entity, BY_KEY, f"raw.{entity.table}")
+            records = _records(con, entity, BY_KEY, f"raw.{entity.table}")
             phones |= {
                 value.strip()
                 for (value,) in con.execute(
@@ -286,7 +293,8 @@ def _purge_landing(settings: Settings, person: dict[str, list[str]]) -> dict[str
             folder = settings.landing / entity.source / entity.name
             for path in sorted(folder.rglob("*.parquet")):
                 source = f"read_parquet({literal(str(path))})"
-                removed |= _rewrite(con, path, source, f"not ({BY_KEY})", entity.identifier_keys())
+                keys = _keys(con, entity, source)
+                removed |= _rewrite(con, path, source, f"not ({BY_KEY})", keys)
         for path in sorted((settings.landing / "_quarantine").rglob("*.parquet")):
             source = f"read_parquet({literal(str(path))})"
             removed |= _rewrite(con, path, source, f"not ({QUARANTINE_MATCH})", None)
@@ -330,9 +338,8 @@ def _purge_warehouse(settings: Settings, person: dict[str, list[str]]) -> dict[s
         _person_tables(con, person)
         removed = {}
         for entity in _raw_entities(con):
-            condition = (
-                f"list_has_any({entity.identifier_keys()}, (select list(key) from person_keys))"
-            )
+            keys = _keys(con, entity, f"raw.{entity.table}")
+            condition = f"list_has_any({keys}, (select list(key) from person_keys))"
             _count_erased(con, f"raw.{entity.table}", condition, entity.source, entity.name)
             removed[f"raw.{entity.table}"] = _delete(con, f"raw.{entity.table}", condition)
         if con.execute(

@@ -25,6 +25,9 @@ class Column:
     values: tuple[str, ...] = ()  # allowed values, when the field is an enumeration
     min_value: int | None = None  # lowest allowed number, when the field has one
     values_from: str | None = None  # where the allowed values come from (for the reason)
+    # A column added to a shop table's contract after shops adopted it: a
+    # table without it still extracts, the column null (never a required one).
+    may_be_absent: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,9 @@ class Entity:
     # A table a source may not have (a shop that records no refunds): absent, it
     # delivers nothing, with a note; present, it must follow the contract.
     optional: bool = False
+    # Conditions across columns (SQL over the typed columns, each written
+    # {column}) that quarantine a record, each with its reason.
+    rules: tuple[tuple[str, str], ...] = ()
 
     def identifier_keys(self, column=lambda name: f'"{name}"') -> str:
         """SQL of the list of the record's identity keys; ``column`` spells a column."""
@@ -75,8 +81,9 @@ def _c(
     values=(),
     min_value: int | None = None,
     values_from: str | None = None,
+    may_be_absent: bool = False,
 ) -> Column:
-    return Column(name, type_, required, tuple(values), min_value, values_from)
+    return Column(name, type_, required, tuple(values), min_value, values_from, may_be_absent)
 
 
 def _seed_values(seed: str, column: str) -> tuple[str, ...]:
@@ -246,16 +253,29 @@ SHOP_REFUNDS = Entity(
     "refunds",
     (
         _c("refund_id", "BIGINT", required=True),
-        _c("order_id", "BIGINT", required=True),
+        # Null: a customer-level adjustment (a credit note booked on no order).
+        _c("order_id", "BIGINT"),
         _c("order_item_id", "BIGINT"),
         _c("amount", "DECIMAL(18, 2)", required=True, min_value=0),
         _c("reason"),
         _c("created_at", "TIMESTAMPTZ", required=True),
         _c("updated_at", "TIMESTAMPTZ", required=True),
+        # Whose money it was, for a refund on no order (the order says it otherwise).
+        _c("customer_id", "BIGINT", may_be_absent=True),
+        # The order's currency by default; a refund on no order must name its own.
+        _c(
+            "currency",
+            values=_seed_values("currency_rates", "currency"),
+            values_from="seeds/currency_rates.csv",
+            may_be_absent=True,
+        ),
     ),
-    # No personal data; erased with the order it refunds.
-    identifiers=("'order:' || cast({order_id} as varchar)",),
+    identifiers=(
+        "'order:' || cast({order_id} as varchar)",
+        "'shop_customer:' || cast({customer_id} as varchar)",
+    ),
     optional=True,
+    rules=(("{order_id} is null and {currency} is null", "no currency for a refund on no order"),),
 )
 
 SHOP_PRODUCTS = Entity(

@@ -166,6 +166,9 @@ def _reason_sql(entity: Entity, ctx: RunContext, suppressed: bool = False) -> st
             checks.append(
                 f"when {present} is not null and {_ident(col.name)} not in ({allowed}) then '{why}'"
             )
+    typed_columns = {c.name: _typed_name(c.name) for c in entity.columns}
+    for condition, reason in entity.rules:
+        checks.append(f"when {condition.format(**typed_columns)} then '{reason}'")
     for item in entity.json_fields:
         value = f"json_extract_string({_typed_name(item.column)}, '$.\"{item.key}\"')"
         checks.append(

@@ -59,8 +59,9 @@ def extract_shop(ctx: RunContext) -> list[EntityResult]:
         engine.dispose()
 
 
-def check_columns(engine: Engine, entity: Entity) -> list[str]:
-    """Compare the table's columns with the contract; return the extra ones."""
+def check_columns(engine: Engine, entity: Entity) -> tuple[list[str], list[str]]:
+    """Compare the table's columns with the contract; return the extra ones and the
+    absent ones the contract lets a table lack."""
     inspector = sa.inspect(engine)
     if not inspector.has_table(entity.name):
         raise SourceMissingError(
@@ -68,20 +69,21 @@ def check_columns(engine: Engine, entity: Entity) -> list[str]:
             f" '{entity.name}'"
         )
     actual = {c["name"]: c["type"] for c in inspector.get_columns(entity.name)}
-    missing = [c for c in entity.column_names if c not in actual]
+    missing = [c.name for c in entity.columns if c.name not in actual and not c.may_be_absent]
     if missing:
         raise SchemaDriftError(
             f"shop.{entity.name}: missing contract column(s) {', '.join(missing)}. Fix the source"
             " or update the contract in src/audiences/extract/contracts.py."
         )
     for col in entity.columns:
-        if not isinstance(actual[col.name], COMPATIBLE[col.type]):
+        if col.name in actual and not isinstance(actual[col.name], COMPATIBLE[col.type]):
             raise SchemaDriftError(
                 f"shop.{entity.name}.{col.name} is {actual[col.name]} in the source but the"
                 f" contract expects {col.type}: the column was retyped. Fix the source or update"
                 " the contract in src/audiences/extract/contracts.py."
             )
-    return [c for c in actual if c not in entity.column_names]
+    extras = [c for c in actual if c not in entity.column_names]
+    return extras, [c for c in entity.column_names if c not in actual]
 
 
 def extract_table(ctx: RunContext, engine: Engine, entity: Entity) -> EntityResult:
@@ -91,7 +93,7 @@ def extract_table(ctx: RunContext, engine: Engine, entity: Entity) -> EntityResu
         return Lander(ctx, entity).result(
             source_files=[], watermark_from=None, watermark_to=None, notes=[note]
         )
-    extras = check_columns(engine, entity)
+    extras, absent = check_columns(engine, entity)
     notes = []
     if extras:
         notes.append(f"columns beyond the contract kept in _extra_columns: {', '.join(extras)}")
@@ -100,8 +102,10 @@ def extract_table(ctx: RunContext, engine: Engine, entity: Entity) -> EntityResu
         ctx.settings.warehouse, entity.source, entity.name, ctx.logical_date
     )
     until = (ctx.logical_date + timedelta(days=1)).strftime("%Y-%m-%d 00:00:00")
-    names = [*entity.column_names, *extras]
-    select = ", ".join(f'"{n}"' for n in names)
+    select = ", ".join(
+        [f'null as "{n}"' if n in absent else f'"{n}"' for n in entity.column_names]
+        + [f'"{n}"' for n in extras]
+    )
     where = "updated_at < :until" + (" and updated_at > :since" if watermark else "")
     key = entity.column_names[0]
     query = sa.text(

@@ -78,6 +78,7 @@ def write_run_report(settings: Settings, as_of: date, run_id: str | None = None)
         freshness=_freshness(settings, as_of),
         countries=data["countries"],
         duplicate_lines=data["duplicate_lines"],
+        unattributed_refunds=data["unattributed_refunds"],
         gates=[_gate(name, result) for name, result in gates.items()],
         segments=_segments(data),
         overlaps=_overlaps(data["overlaps"]),
@@ -184,6 +185,7 @@ def _warehouse_facts(settings: Settings, as_of: date) -> dict:
         "reasons": [],
         "countries": [],
         "duplicate_lines": None,
+        "unattributed_refunds": [],
         "segments": [],
         "trend": {},
         "overlaps": [],
@@ -216,6 +218,7 @@ def _model_facts(built: Models, as_of: date) -> dict:
     facts: dict = {
         "countries": _unmapped_countries(built),
         "duplicate_lines": _duplicate_lines(built),
+        "unattributed_refunds": _unattributed_refunds(built, as_of),
     }
     if "segment_memberships" not in built.tables("marts"):
         return facts
@@ -330,6 +333,19 @@ def _duplicate_lines(built: Models) -> int | None:
         return None
     query = "select count(*) from staging.stg_shop__order_items where is_duplicate_line"
     return built.rows(query)[0][0]
+
+
+def _unattributed_refunds(built: Models, as_of: date) -> list[tuple]:
+    """The refunds the night delivered that could be tied to no customer (no order of
+    anyone's, no shop customer): kept in fct_customer_adjustments, nobody's revenue."""
+    if "fct_customer_adjustments" not in built.tables("marts"):
+        return []
+    return built.rows(
+        "select refund_id, order_id, adjustment_type, currency, amount, amount_eur"
+        " from marts.fct_customer_adjustments where is_unattributed and load_date = ?"
+        " order by refund_id",
+        [as_of],
+    )
 
 
 def _live(settings: Settings) -> str:

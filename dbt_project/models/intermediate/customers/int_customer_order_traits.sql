@@ -1,6 +1,8 @@
 {#- Purchase traits per customer as of the logical date, and RFM scores.
     A completed purchase is a paid or shipped order not refunded in full;
-    revenue is net of refunds and returns. Recency has one definition, the
+    revenue is net of refunds and returns, including those no order holds
+    (fct_customer_adjustments: refunds on no order, and beyond an order's
+    total), so it equals the ledger's sales minus credit notes. Recency has one definition, the
     last completed purchase (last_order_at, days_since_last_order): the R
     score and the segment rules (vip, at_risk, churned) all read it, never a
     cancellation or a credit note. R, F and M are quintiles (5 = best) over
@@ -15,7 +17,18 @@ orders as (
 
 ),
 
-per_customer as (
+adjustments as (
+
+    select
+        customer_id,
+        sum(amount_eur) as adjusted_eur
+    from {{ ref('fct_customer_adjustments') }}
+    where customer_id is not null
+    group by customer_id
+
+),
+
+per_order_customer as (
 
     select
         customer_id,
@@ -23,12 +36,34 @@ per_customer as (
         count(*) filter (where is_completed) as completed_orders,
         count(*) filter (where is_cancelled) as cancelled_orders,
         count(*) filter (where is_refunded) as refunded_orders,
-        cast(sum(net_revenue_eur) as decimal(18, 2)) as net_revenue_eur,
+        sum(net_revenue_eur) as order_revenue_eur,
         min(ordered_at) as first_order_at,
         max(ordered_at) as last_order_placed_at,
         max(ordered_at) filter (where is_completed) as last_order_at
     from orders
     group by customer_id
+
+),
+
+per_customer as (
+
+    select
+        coalesce(per_order_customer.customer_id, adjustments.customer_id) as customer_id,
+        coalesce(per_order_customer.orders_placed, 0) as orders_placed,
+        coalesce(per_order_customer.completed_orders, 0) as completed_orders,
+        coalesce(per_order_customer.cancelled_orders, 0) as cancelled_orders,
+        coalesce(per_order_customer.refunded_orders, 0) as refunded_orders,
+        cast(
+            coalesce(per_order_customer.order_revenue_eur, 0)
+            - coalesce(adjustments.adjusted_eur, 0)
+            as decimal(18, 2)
+        ) as net_revenue_eur,
+        per_order_customer.first_order_at,
+        per_order_customer.last_order_placed_at,
+        per_order_customer.last_order_at
+    from per_order_customer
+    full outer join adjustments
+        on per_order_customer.customer_id = adjustments.customer_id
 
 ),
 

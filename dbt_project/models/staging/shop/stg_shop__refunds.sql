@@ -13,9 +13,11 @@ renamed as (
         refund_id,
         order_id,
         order_item_id,
+        customer_id as shop_customer_id,
 
         -- strings
         {{ snake_case('reason') }} as refund_reason,
+        upper(trim(currency)) as currency,
 
         -- numerics
         amount as refund_amount,
@@ -23,7 +25,10 @@ renamed as (
         -- timestamps
         created_at as refunded_at,
         updated_at,
-        _extracted_at as extracted_at
+        _extracted_at as extracted_at,
+
+        -- dates
+        _logical_date as load_date
 
     from source
 
