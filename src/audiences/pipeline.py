@@ -124,12 +124,20 @@ def load_step(manifests: list[str], logical_date: date, run_id: str | None = Non
 def transform_step(
     logical_date: date, run_id: str | None = None, selector: str | None = None
 ) -> dict:
-    """dbt build as of the date: everything, or one part (dbt_project/selectors.yml)."""
+    """dbt build as of the date: everything, or one part (dbt_project/selectors.yml).
+    The build that ends the night's models also measures the holdout lift into
+    marts.segment_lift."""
+    from audiences.measure.lift import write_segment_lift
+
     config = _settings()
-    stage = "dbt_build" if selector in (None, "from_scores") else f"dbt_build_{selector}"
+    last = selector in (None, "from_scores")
+    stage = "dbt_build" if last else f"dbt_build_{selector}"
     with stage_timer(config, logical_date, run_id, stage) as facts:
         statuses = dbt_build(config, logical_date, selector=selector)
         facts["done"] = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+        if last:
+            lifts = write_segment_lift(config, logical_date)
+            facts["done"] += f"; {lifts} holdout lift rows"
         return statuses
 
 

@@ -22,7 +22,7 @@ import pytest
 from audiences.config import settings
 from audiences.generate import GenerateOptions, generate
 from audiences.generate.treatment import treat
-from audiences.measure.lift import segment_lifts
+from audiences.measure.lift import read_segment_lift, segment_lifts, write_segment_lift
 from audiences.report.models import DuckDBModels
 from audiences.report.summary import run_summary
 from audiences.transform import dbt_build
@@ -68,15 +68,22 @@ def measured(tmp_path_factory):
         planted = treat(home / "sources", audience, D0, UPLIFT, days=7, seed=3)
         extract_and_load(END)
         dbt_build(settings(), END)
+        write_segment_lift(settings(), END)
         con = duckdb.connect(str(settings().warehouse), read_only=True)
-        lifts = segment_lifts(DuckDBModels(con))
+        computed = segment_lifts(DuckDBModels(con))
+        lifts = read_segment_lift(DuckDBModels(con), END)
+        mart = con.execute(
+            "select count(*), min(as_of), max(as_of), count(*) filter"
+            " (where has_enough_data <> (verdict is null)) from marts.segment_lift"
+        ).fetchone()
         con.close()
         summary = run_summary(settings(), END)
-    return segment, planted, [x for x in lifts if x.window_days == 7], summary
+    seven = [x for x in lifts if x.window_days == 7]
+    return segment, planted, seven, summary, (computed, lifts, mart)
 
 
 def test_the_planted_effect_is_inside_the_interval_and_zero_is_not(measured):
-    segment, planted, lifts, _ = measured
+    segment, planted, lifts, *_ = measured
     assert planted > 100
     (lift,) = [
         x for x in lifts
@@ -90,7 +97,7 @@ def test_the_planted_effect_is_inside_the_interval_and_zero_is_not(measured):
 
 
 def test_where_no_effect_was_planted_the_intervals_contain_zero(measured):
-    segment, _, lifts, _ = measured
+    segment, _, lifts, *_ = measured
     null = [
         x for x in lifts
         if x.verdict is None and (x.segment != segment or x.comparison == "A vs B")
@@ -106,10 +113,19 @@ def test_where_no_effect_was_planted_the_intervals_contain_zero(measured):
 
 
 def test_the_summary_shows_what_each_segment_did_and_its_lift(measured):
-    segment, _, lifts, summary = measured
+    segment, _, lifts, summary, _ = measured
     kpis = summary[summary.index("what the segments did (7 d") : summary.index("holdout lift")]
     row = next(line for line in kpis.splitlines() if line.split()[:2] == [segment, D0.isoformat()])
     assert len(row.split()) >= 8  # members, conversion, revenue, opens, clicks, trend
     (lift,) = [x for x in lifts if (x.segment, x.comparison, x.metric)
                == (segment, "audience vs holdout", "conversion")]  # fmt: skip
     assert f"{lift.absolute:+.1%} [{lift.absolute_low:+.1%}, {lift.absolute_high:+.1%}]" in summary
+
+
+def test_the_night_keeps_its_lift_in_a_mart(measured):
+    """marts.segment_lift holds the night's lifts, as computed from the cohort, with
+    the night and an "enough data" flag; the report and the summary read it."""
+    *_, (computed, stored, mart) = measured
+    assert stored == computed and len(stored) >= 8
+    rows, first, last, inconsistent = mart
+    assert (rows, first, last, inconsistent) == (len(computed), END, END, 0)

@@ -21,18 +21,26 @@ The same for the A/B groups of the audience (A against B). Below
 ``MIN_GROUP`` members in either group, or with no conversion in either, the
 comparison reads "not enough data yet" instead of an interval too wide to
 mean anything.
+
+The night computes them once, after its build (:func:`write_segment_lift`),
+into the mart ``marts.segment_lift`` — one set of rows per night, kept
+across nights — which analysts query and the report and summary read
+(:func:`read_segment_lift`).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import date
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 if TYPE_CHECKING:  # the report imports this module
+    from audiences.config import Settings
     from audiences.report.models import Models
 
 # The fewest members per group for an interval; below it, "not enough data yet".
@@ -143,3 +151,108 @@ def segment_lifts(built: Models) -> list[Lift]:
             lifts.append(_lift(key, "conversion", treated[:, 2], control[:, 2]))
             lifts.append(_lift(key, "revenue per member", treated[:, 3], control[:, 3]))
     return lifts
+
+
+# marts.segment_lift: the night (as_of), then a Lift's fields, the run whose
+# members are compared named cohort_as_of, and whether there was enough data.
+MART = "marts.segment_lift"
+MART_COLUMNS = {
+    "as_of": "date",
+    "segment": "varchar",
+    "window_days": "integer",
+    "cohort_as_of": "date",
+    "comparison": "varchar",
+    "metric": "varchar",
+    "n_treated": "bigint",
+    "n_control": "bigint",
+    "treated": "double",
+    "control": "double",
+    "absolute": "double",
+    "absolute_low": "double",
+    "absolute_high": "double",
+    "relative": "double",
+    "relative_low": "double",
+    "relative_high": "double",
+    "p_value": "double",
+    "has_enough_data": "boolean",
+    "verdict": "varchar",
+}
+SPARK_TYPES = {"varchar": "string"}
+
+
+def mart_rows(lifts: list[Lift], as_of: date) -> pd.DataFrame:
+    """The night's lifts as rows of ``marts.segment_lift``."""
+    rows = [
+        {
+            "as_of": as_of,
+            **{k: v for k, v in lift.to_dict().items() if k != "as_of"},
+            "cohort_as_of": date.fromisoformat(lift.as_of),
+            "has_enough_data": lift.verdict is None,
+        }
+        for lift in lifts
+    ]
+    return pd.DataFrame(rows, columns=list(MART_COLUMNS))
+
+
+def write_segment_lift(settings: Settings, as_of: date) -> int:
+    """Compute the night's lifts from the built models into ``marts.segment_lift``,
+    replacing the night's earlier rows (a re-run); return how many rows."""
+    if settings.engine == "spark":
+        from audiences.report.models import SparkModels
+        from audiences.spark.session import start
+
+        spark = start(settings)
+        rows = mart_rows(segment_lifts(SparkModels(spark)), as_of)
+        _write_spark(spark, rows)
+        return len(rows)
+    from audiences import warehouse_lock
+    from audiences.report.models import DuckDBModels
+
+    con = warehouse_lock.connect(settings.warehouse, config=settings.duckdb_config)
+    try:
+        rows = mart_rows(segment_lifts(DuckDBModels(con)), as_of)
+        columns = ", ".join(f"{name} {type_}" for name, type_ in MART_COLUMNS.items())
+        con.execute(f"create table if not exists {MART} ({columns})")
+        con.execute(f"delete from {MART} where as_of = ?", [as_of])
+        con.register("tonight", rows)
+        con.execute(f"insert into {MART} by name select * from tonight")
+    finally:
+        con.close()
+    return len(rows)
+
+
+def _write_spark(spark, rows: pd.DataFrame) -> None:
+    """Overwrite the night's partition of the table (created on the first night)."""
+    columns = [n for n in MART_COLUMNS if n != "as_of"] + ["as_of"]  # partition column last
+    schema = ", ".join(f"{n} {SPARK_TYPES.get(MART_COLUMNS[n], MART_COLUMNS[n])}" for n in columns)
+    spark.sql(f"create table if not exists {MART} ({schema}) using parquet partitioned by (as_of)")
+    records = [tuple(_python(v) for v in row) for row in rows[columns].itertuples(index=False)]
+    frame = spark.createDataFrame(records, schema=schema)
+    spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+    frame.write.insertInto(MART, overwrite=True)
+
+
+def _python(value):
+    """A plain Python value for Spark: numpy scalars unwrapped, NaN as null."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def read_segment_lift(built: Models, as_of: date) -> list[Lift]:
+    """The night's lifts from ``marts.segment_lift``; none before a night wrote them."""
+    if "segment_lift" not in built.tables("marts"):
+        return []
+    names = [f.name for f in fields(Lift)]
+    selected = ", ".join(
+        "cast(cohort_as_of as string) as as_of" if n == "as_of" else n for n in names
+    )
+    lifts = [
+        Lift(**dict(zip(names, row, strict=True)))
+        for row in built.rows(f"select {selected} from {MART} where as_of = ?", [as_of])
+    ]
+    order = {"audience vs holdout": 0, "A vs B": 1, "conversion": 0, "revenue per member": 1}
+    return sorted(
+        lifts,
+        key=lambda x: (x.segment, x.window_days, x.as_of, order[x.comparison], order[x.metric]),
+    )

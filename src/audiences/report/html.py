@@ -26,7 +26,7 @@ from markupsafe import Markup
 
 from audiences import warehouse_lock
 from audiences.config import Settings
-from audiences.measure.lift import MIN_GROUP, segment_lifts
+from audiences.measure.lift import MIN_GROUP, read_segment_lift
 from audiences.predict.scores import read_quality
 from audiences.publish.publication import current, read_record
 from audiences.quality.drift import accepted_drift
@@ -271,7 +271,7 @@ def _model_facts(built: Models, as_of: date) -> dict:
             f"select segment, window_days, cast(as_of as string), {columns}"
             " from marts.segment_kpis where is_mature order by segment, window_days, as_of"
         )
-        facts["lifts"] = segment_lifts(built)
+        facts["lifts"] = read_segment_lift(built, as_of)
     return facts
 
 

@@ -8,7 +8,7 @@ from datetime import date
 from audiences import warehouse_lock
 from audiences.config import Settings
 from audiences.errors import AudiencesError
-from audiences.measure.lift import Lift, segment_lifts
+from audiences.measure.lift import Lift, read_segment_lift
 from audiences.predict.scores import read_quality
 from audiences.report.models import Models, models
 
@@ -45,7 +45,7 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
         with models(settings, con) as built_models:
             built, segments, profiles = _model_summary(built_models)
             kpis = _kpi_rows(built_models)
-            lifts = segment_lifts(built_models)
+            lifts = read_segment_lift(built_models, logical_date)
     finally:
         con.close()
 
