@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from audiences.config import PROJECT_ROOT, airflow_env, settings
+from audiences.publish.publication import current, read_record
 from audiences.report.stages import executed_run
 from tests.conftest import DAY_BEFORE, END, use_sources, warehouse_query
 
@@ -161,6 +162,10 @@ def test_two_nights_a_rerun_and_a_held_run(home, sources_day_before, sources_thr
     assert manifest["previous_published_as_of"] == DAY_BEFORE.isoformat()
     snapshots = "select count(distinct as_of) from intermediate.int_segment_membership_snapshots"
     assert warehouse_query(snapshots) == [(2,)]
+    # The build step measured the lift into its mart (no cohort has matured after
+    # two nights: the mart exists, empty) and the publication carries it.
+    assert warehouse_query("select count(*) from marts.segment_lift") == [(0,)]
+    assert "segment_lift" in read_record(current(settings()))["tables"]
     # Both gates ran and passed, and the run report and the index exist.
     for gate in ("raw", "marts"):
         result = json.loads(

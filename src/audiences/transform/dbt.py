@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -183,6 +184,8 @@ def dbt_build(
     if full_refresh:
         args.append("--full-refresh")
     result = run_dbt(settings, args, as_of, manifest=manifest, variables=variables)
+    if selector:
+        _keep_results(settings, selector)
     statuses: dict[str, int] = {}
     failures = []
     for node in result.result or []:
@@ -199,6 +202,18 @@ def dbt_build(
         raise DbtBuildError("dbt build failed:\n  " + "\n  ".join(failures or ["see dbt logs"]))
     log.info("dbt build as of %s: %s", as_of, statuses)
     return statuses
+
+
+def part_results(settings: Settings, selector: str) -> Path:
+    """dbt's run_results.json of one part of the night's build (each dbt command
+    overwrites run_results.json; the benchmark and the curious read every part)."""
+    return settings.dbt_target_dir / f"run_results.{selector}.json"
+
+
+def _keep_results(settings: Settings, selector: str) -> None:
+    results = settings.dbt_target_dir / "run_results.json"
+    if results.exists():
+        shutil.copyfile(results, part_results(settings, selector))
 
 
 def freshness_path(settings: Settings, as_of: date) -> Path:
