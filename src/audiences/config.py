@@ -147,6 +147,10 @@ class Settings(BaseSettings):
     prediction_seed: int = 7
     prediction_training_rows: int = Field(200_000, ge=1000)
     prediction_min_auc: float = Field(0.6, ge=0.5, le=1.0)
+    # Native threads (OpenMP, BLAS) training and scoring may use. One by
+    # default: an Airflow worker shares its cores, and more threads than free
+    # cores made the step a hundred times slower, not a few.
+    prediction_threads: int = Field(1, ge=1)
     # K-means personas of the customers (audiences.predict.personas), off by default.
     personas: bool = False
 

@@ -19,6 +19,7 @@ from dataclasses import asdict
 from datetime import date
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from audiences import warehouse_lock
 from audiences.config import Settings
@@ -72,6 +73,18 @@ def verdict(fitted: Fitted | None, floor: float) -> str | None:
 
 def predict(settings: Settings, as_of: date) -> dict:
     """Train and apply the scores as of ``as_of``; write their file and their quality."""
+    with native_threads(settings):
+        return _predict(settings, as_of)
+
+
+def native_threads(settings: Settings) -> threadpool_limits:
+    """Bound the native thread pools of training and scoring (scikit-learn's OpenMP,
+    numpy's BLAS) to ``prediction_threads``, so that a worker busy with other work
+    slows the step in proportion instead of oversubscribing its cores."""
+    return threadpool_limits(limits=settings.prediction_threads)
+
+
+def _predict(settings: Settings, as_of: date) -> dict:
     rows = read_features(settings)
     variables = project_vars(settings)
     step = int(variables["prediction_step_days"])
