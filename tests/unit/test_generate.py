@@ -84,7 +84,10 @@ def test_shop_database_tables(sources_through_end):
     con = sqlite3.connect(sources_through_end / "shop.sqlite")
     for entity in entities_of("shop"):
         cols = [r[1] for r in con.execute(f"pragma table_info({entity.name})")]
-        assert cols == entity.column_names
+        # The generator's shop predates the columns a shop may lack (refunds'
+        # customer_id and currency): every night extracts such a shop.
+        assert cols == [c.name for c in entity.columns if not c.may_be_absent]
+    assert any(c.may_be_absent for e in entities_of("shop") for c in e.columns)
     statuses = dict(con.execute("select status, count(*) from orders group by 1").fetchall())
     assert {"paid", "shipped", "cancelled"} <= statuses.keys()
     guests = con.execute("select count(*) from orders where customer_id is null").fetchone()[0]
