@@ -7,6 +7,10 @@ Generates the sources once (150 days: the churn score validates on a cut-off
 loads the last day, builds the features (``dbt build --selector features``),
 then times the predict step and writes ``docs/bench/predict-<customers>.json``:
 seconds in all and per score, the rows read, each score's validation AUC.
+
+``--busy N`` times it while N other processes keep a core busy each (an
+Airflow worker is rarely alone) and writes ``predict-<customers>-busy<N>.json``;
+``AUDIENCES_PREDICTION_THREADS`` sets the native threads it may use.
 """
 
 from __future__ import annotations
@@ -15,7 +19,11 @@ import argparse
 import json
 import os
 import resource
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -28,6 +36,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=150)
     parser.add_argument("--home", type=Path, default=Path("/tmp/audiences-bench-predict"))
+    parser.add_argument("--busy", type=int, default=0, help="processes competing for the cores")
     args = parser.parse_args()
     os.environ["AUDIENCES_HOME"] = str(args.home)
     for name in (
@@ -65,15 +74,18 @@ def main() -> None:
     clock = time.perf_counter()
     rows = len(read_features(config))
     seconds["read_features"] = round(time.perf_counter() - clock, 1)
-    clock = time.perf_counter()
-    predict(config, END)
-    seconds["predict"] = round(time.perf_counter() - clock, 1)
+    with _busy(args.busy):
+        clock = time.perf_counter()
+        predict(config, END)
+        seconds["predict"] = round(time.perf_counter() - clock, 1)
     quality = read_quality(config, END)["scores"]
     result = {
         "customers": args.customers,
         "days": args.days,
         "feature_rows": rows,
         "training_rows_at_most": config.prediction_training_rows,
+        "native_threads": config.prediction_threads,
+        "busy_processes": args.busy,
         "seconds": seconds,
         "scores": {
             name: {
@@ -90,9 +102,24 @@ def main() -> None:
         "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
         "machine": f"{os.cpu_count()} cores",
     }
-    out = ROOT / "docs" / "bench" / f"predict-{args.customers}.json"
+    busy = f"-busy{args.busy}" if args.busy else ""
+    out = ROOT / "docs" / "bench" / f"predict-{args.customers}{busy}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
+
+
+@contextmanager
+def _busy(processes: int) -> Iterator[None]:
+    """``processes`` others, each spinning on a core, for as long as the block runs."""
+    spinning = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)
+    ]
+    try:
+        yield
+    finally:
+        for process in spinning:
+            process.kill()
+            process.wait()
 
 
 if __name__ == "__main__":
