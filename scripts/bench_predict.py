@@ -51,7 +51,8 @@ def main() -> None:
     from audiences.extract import RunContext, extract_source
     from audiences.generate import GenerateOptions, generate
     from audiences.load import load_results
-    from audiences.predict.scores import predict, read_features, read_quality
+    from audiences.predict.record import read_quality
+    from audiences.predict.scores import predict, read_features
     from audiences.transform import dbt_build
 
     config = settings()

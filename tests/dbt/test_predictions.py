@@ -14,7 +14,8 @@ import pytest
 
 from audiences.config import settings
 from audiences.generate import GenerateOptions, generate
-from audiences.predict.scores import predict, read_quality
+from audiences.predict.record import read_quality
+from audiences.predict.scores import predict
 from audiences.report.summary import run_summary
 from audiences.transform import dbt_build
 from audiences.transform.dbt import scores_file

@@ -36,8 +36,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
-from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 if TYPE_CHECKING:  # the report imports this module
     from audiences.config import Settings
@@ -75,6 +73,8 @@ class Lift:
 
 def conversion_lift(converted_treated: int, n_treated: int, converted_control: int, n_control: int):
     """(absolute, low, high, relative, low, high, p value) of two conversion rates."""
+    from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
     counts = (converted_treated, n_treated, converted_control, n_control)
     low, high = confint_proportions_2indep(*counts, method="newcomb", compare="diff", alpha=ALPHA)
     rate_t, rate_c = converted_treated / n_treated, converted_control / n_control
@@ -90,6 +90,8 @@ def conversion_lift(converted_treated: int, n_treated: int, converted_control: i
 
 def revenue_lift(treated: np.ndarray, control: np.ndarray):
     """(absolute, low, high, relative, low, high, p value) of two means (Welch)."""
+    from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
+
     compared = CompareMeans(DescrStatsW(treated), DescrStatsW(control))
     low, high = compared.tconfint_diff(alpha=ALPHA, usevar="unequal")
     _, p_value, _ = compared.ttest_ind(usevar="unequal")

@@ -24,11 +24,11 @@ from threadpoolctl import threadpool_limits
 from audiences import warehouse_lock
 from audiences.config import Settings
 from audiences.predict.personas import described, personas
+from audiences.predict.record import quality_path
 from audiences.predict.training import KEYS, Fitted, Target, churn_risk, purchase_propensity, train
 from audiences.transform.dbt import project_vars, scores_file
 
 FEATURES = "intermediate.int_customer_features"
-QUALITY_FILE = "predictions.json"
 
 
 def targets(variables: dict) -> list[Target]:
@@ -140,12 +140,6 @@ def _write(settings: Settings, as_of: date, scores: pd.DataFrame, report: dict) 
         kind = "Int64" if column == "persona" else kind
         scores[column] = scores[column].astype(kind)
     scores.to_parquet(path, index=False)
-    quality = settings.reports / as_of.isoformat() / QUALITY_FILE
+    quality = quality_path(settings, as_of)
     quality.parent.mkdir(parents=True, exist_ok=True)
     quality.write_text(json.dumps(report, indent=2) + "\n")
-
-
-def read_quality(settings: Settings, as_of: date) -> dict | None:
-    """The night's ``predictions.json``; None when the predict step has not run."""
-    path = settings.reports / as_of.isoformat() / QUALITY_FILE
-    return json.loads(path.read_text()) if path.exists() else None

@@ -27,7 +27,7 @@ from markupsafe import Markup
 from audiences import warehouse_lock
 from audiences.config import Settings
 from audiences.measure.lift import MIN_GROUP, read_segment_lift
-from audiences.predict.scores import read_quality
+from audiences.predict.record import read_quality
 from audiences.publish.publication import current, read_record
 from audiences.quality.drift import accepted_drift
 from audiences.quality.gates import GateResult, read_gate_result

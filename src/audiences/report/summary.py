@@ -9,7 +9,7 @@ from audiences import warehouse_lock
 from audiences.config import Settings
 from audiences.errors import AudiencesError
 from audiences.measure.lift import Lift, read_segment_lift
-from audiences.predict.scores import read_quality
+from audiences.predict.record import read_quality
 from audiences.report.models import Models, models
 
 
