@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 # where PYTHONDONTWRITEBYTECODE is set each one would compile its imports again.
 STAMP := $(VENV)/.installed-pyc-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 export AUDIENCES_HOME ?= $(CURDIR)/data
+# pytest processes of `make test` (pytest-xdist; a module's tests run in one).
+WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help install lock browser postgres java demo test lint format unit spark e2e heavy bench-generate bench bench-identity bench-predict clean
@@ -48,8 +50,8 @@ format: $(STAMP) ## Apply ruff and sqlfluff fixes
 	$(BIN)/ruff format .
 	AUDIENCES_WAREHOUSE=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff fix dbt_project/models
 
-test: lint browser postgres java ## Every check but the heavy scenarios: lint, then pytest (unit, dbt, Spark, DAG integrity, end-to-end, scheduler, browser)
-	$(BIN)/pytest
+test: lint browser postgres java ## Every check but the heavy scenarios: lint, then pytest (unit, dbt, Spark, DAG integrity, end-to-end, scheduler, browser), its modules spread over WORKERS processes
+	$(BIN)/pytest -n $(WORKERS) --dist loadfile
 
 unit: $(STAMP) ## pytest without the end-to-end Airflow runs and the Spark builds
 	$(BIN)/pytest -m "not e2e and not spark"

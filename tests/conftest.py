@@ -14,6 +14,13 @@ from audiences.config import DBT_PROJECT_DIR, settings
 from audiences.extract import RunContext
 from audiences.generate import GenerateOptions, generate
 
+# A pytest-xdist worker's __main__ (execnet's) has no __file__, which pyspark's
+# Connect package takes for its own doctest run: importing it (Great Expectations
+# does) then exits the worker when Connect's optional dependencies are missing
+# (pyspark.sql.connect.utils.check_dependencies).
+if not hasattr(sys.modules["__main__"], "__file__"):
+    sys.modules["__main__"].__file__ = "pytest-xdist worker"
+
 END = date(2026, 11, 22)
 DAY_BEFORE = date(2026, 11, 21)
 SMALL = GenerateOptions(customers=1500, days=14, end_date=END, seed=7, dirt=0.05)
