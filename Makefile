@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # where PYTHONDONTWRITEBYTECODE is set each one would compile its imports again.
 STAMP := $(VENV)/.installed-pyc-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 export AUDIENCES_HOME ?= $(CURDIR)/data
-# pytest processes of `make test` (pytest-xdist; a module's tests run in one).
+# pytest processes of `make test` and `make heavy` (pytest-xdist; a module's tests run in one).
 WORKERS ?= 2
 
 .DEFAULT_GOAL := help
@@ -63,7 +63,7 @@ e2e: $(STAMP) browser postgres java ## Only the end-to-end Airflow runs (the Duc
 	$(BIN)/pytest -m "e2e and not heavy"
 
 heavy: $(STAMP) java ## The long scenarios left out of `make test` (the DAG on Spark and a standalone cluster, three nights on Spark, the holdout lift over five seeds, the soak of twelve nights with faults); CI runs them after it
-	$(BIN)/pytest -m heavy
+	$(BIN)/pytest -m heavy -n $(WORKERS) --dist loadfile
 
 bench-generate: $(STAMP) ## Time the generator at 1,000,000 customers (writes under /tmp)
 	$(BIN)/python scripts/bench_generate.py --customers 1000000
