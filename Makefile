@@ -7,8 +7,9 @@ BIN := $(VENV)/bin
 # where PYTHONDONTWRITEBYTECODE is set each one would compile its imports again.
 STAMP := $(VENV)/.installed-pyc-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 export AUDIENCES_HOME ?= $(CURDIR)/data
-# pytest processes of `make test` and `make heavy` (pytest-xdist; a module's tests run in one).
+# pytest processes of the test targets (pytest-xdist; a module's tests run in one).
 WORKERS ?= 2
+PYTEST = $(BIN)/pytest -n $(WORKERS) --dist loadfile
 
 .DEFAULT_GOAL := help
 .PHONY: help install lock browser postgres java demo test lint format unit spark e2e heavy bench-generate bench bench-identity bench-predict clean
@@ -51,19 +52,19 @@ format: $(STAMP) ## Apply ruff and sqlfluff fixes
 	AUDIENCES_WAREHOUSE=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff fix dbt_project/models
 
 test: lint browser postgres java ## Every check but the heavy scenarios: lint, then pytest (unit, dbt, Spark, DAG integrity, end-to-end, scheduler, browser), its modules spread over WORKERS processes
-	$(BIN)/pytest -n $(WORKERS) --dist loadfile
+	$(PYTEST)
 
 unit: $(STAMP) ## pytest without the end-to-end Airflow runs and the Spark builds
-	$(BIN)/pytest -m "not e2e and not spark"
+	$(PYTEST) -m "not e2e and not spark"
 
 spark: $(STAMP) java ## Only the Spark tests of `make test` (`make heavy` has the DAG on Spark)
-	$(BIN)/pytest -m "spark and not heavy"
+	$(PYTEST) -m "spark and not heavy"
 
 e2e: $(STAMP) browser postgres java ## Only the end-to-end Airflow runs (the DuckDB and Spark engines)
-	$(BIN)/pytest -m "e2e and not heavy"
+	$(PYTEST) -m "e2e and not heavy"
 
 heavy: $(STAMP) java ## The long scenarios left out of `make test` (the DAG on Spark and a standalone cluster, three nights on Spark, the holdout lift over five seeds, the soak of twelve nights with faults); CI runs them after it
-	$(BIN)/pytest -m heavy -n $(WORKERS) --dist loadfile
+	$(PYTEST) -m heavy
 
 bench-generate: $(STAMP) ## Time the generator at 1,000,000 customers (writes under /tmp)
 	$(BIN)/python scripts/bench_generate.py --customers 1000000
