@@ -151,6 +151,9 @@ class Settings(BaseSettings):
     # default: an Airflow worker shares its cores, and more threads than free
     # cores made the step a hundred times slower, not a few.
     prediction_threads: int = Field(1, ge=1)
+    # A stored model scores the nights after it was trained until it is this
+    # many days old (audiences.predict.retraining says what else retrains it).
+    prediction_retrain_days: int = Field(7, ge=1)
     # K-means personas of the customers (audiences.predict.personas), off by default.
     personas: bool = False
 

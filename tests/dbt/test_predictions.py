@@ -9,6 +9,9 @@ model can find more than recency, frequency and value alone.
 
 from __future__ import annotations
 
+import shutil
+from datetime import timedelta
+
 import pandas as pd
 import pytest
 
@@ -98,7 +101,9 @@ def test_personas_put_every_customer_in_one_described_cluster(night):
 
 def test_training_repeats_under_its_seed(night):
     before = pd.read_parquet(scores_file(settings(), END))
+    shutil.rmtree(settings().home / "models")
     predict(settings(), END)
+    assert all(s["retrained"] for s in read_quality(settings(), END)["scores"].values())
     after = pd.read_parquet(scores_file(settings(), END))
     pd.testing.assert_frame_equal(before, after)
 
@@ -120,3 +125,57 @@ def test_a_score_below_its_floor_is_not_used_and_its_segment_keeps_its_rule(nigh
     )
     members = warehouse_query("select customer_id from segments.high_propensity order by 1")
     assert scored == 0 and members == by_rule and members
+
+
+EARLIER = END - timedelta(days=3)
+
+
+def _night(as_of) -> dict:
+    """The night ``as_of``'s features (point in time) and its predict step; its record."""
+    dbt_build(settings(), as_of, select="int_customer_features")
+    predict(settings(), as_of)
+    return read_quality(settings(), as_of)["scores"]
+
+
+def test_a_backfill_trains_as_of_its_date_when_no_model_was_live(night):
+    _, patch = night
+    patch.delenv("AUDIENCES_PREDICTION_MIN_AUC")
+    record = _night(EARLIER)
+    for name in SCORES:
+        assert record[name]["retrained"] and record[name]["used"], name
+        assert record[name]["retrained_because"] == f"no model trained on or before {EARLIER}"
+        assert record[name]["trained_as_of"] == EARLIER.isoformat()
+    assert (settings().home / "models" / "churn_risk" / EARLIER.isoformat() / "model.json").exists()
+
+
+def test_a_night_within_the_models_age_scores_with_the_stored_model(night):
+    trained_for_end = settings().home / "models"
+    for name in SCORES:
+        shutil.rmtree(trained_for_end / name / END.isoformat())
+    before = read_quality(settings(), EARLIER)["scores"]
+    record = _night(END)
+    for name in SCORES:
+        assert not record[name]["retrained"] and record[name]["used"], name
+        assert record[name]["version"] == before[name]["version"]
+        assert record[name]["trained_as_of"] == EARLIER.isoformat()
+        assert record[name]["model_age_days"] == 3
+        assert record[name]["checked_on"] == "tonight, out of time"
+        # Judged tonight on a later cut-off than it was validated on.
+        assert record[name]["quality"] != before[name]["quality"]
+        assert not (trained_for_end / name / END.isoformat()).exists()
+    assert "3 days old, reused (tonight, out of time)" in run_summary(settings(), END)
+    scores = pd.read_parquet(scores_file(settings(), END))
+    assert set(scores["purchase_propensity_model"]) == {before["purchase_propensity"]["version"]}
+
+
+def test_a_model_past_its_age_is_trained_again(night):
+    _, patch = night
+    patch.setenv("AUDIENCES_PREDICTION_RETRAIN_DAYS", "3")
+    record = _night(END)
+    for name in SCORES:
+        assert record[name]["retrained"] and record[name]["used"], name
+        assert record[name]["retrained_because"] == "3 days old (retrained after 3)"
+        assert record[name]["trained_as_of"] == END.isoformat()
+    summary = run_summary(settings(), END)
+    version = record["churn_risk"]["version"]
+    assert f"scored by {version}, trained as of {END}; retrained tonight: 3 days old" in summary

@@ -11,7 +11,7 @@ import pytest
 from threadpoolctl import threadpool_info
 
 from audiences.config import settings
-from audiences.predict import scores
+from audiences.predict import retraining, scores
 
 AS_OF = date(2026, 11, 22)
 
@@ -26,7 +26,7 @@ def test_training_and_scoring_run_within_the_configured_threads(home, monkeypatc
 
     features = pd.DataFrame({"cutoff_date": [AS_OF], "customer_id": ["c1"]})
     monkeypatch.setattr(scores, "read_features", lambda config: features)
-    monkeypatch.setattr(scores, "train", train)
+    monkeypatch.setattr(retraining, "train", train)
     used = scores.predict(settings(), AS_OF)
     assert used == {"purchase_propensity": False, "churn_risk": False}
     assert len(seen) == 2 and all("openmp" in pools for pools in seen)

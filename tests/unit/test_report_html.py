@@ -69,7 +69,8 @@ def test_the_predictive_scores_show_their_quality_and_why_one_is_not_used(home):
     path.write_text(json.dumps({"as_of": END.isoformat(), "scores": {
         "purchase_propensity": {"horizon_days": 30, "used": True, "reason": None, "seconds": 1.5,
                                 "model": "logistic_regression", "version": "v1",
-                                "quality": quality},
+                                "trained_as_of": "2026-11-19", "retrained": False,
+                                "model_age_days": 3, "quality": quality},
         "churn_risk": {"horizon_days": 90, "used": False, "seconds": 0.1,
                        "reason": f"not enough history {INJECTED}"},
     }, "personas": {"k": 2, "silhouettes": {"2": 0.5, "3": 0.44}, "personas": [
@@ -82,6 +83,7 @@ def test_the_predictive_scores_show_their_quality_and_why_one_is_not_used(home):
     section = page[page.index('id="predictions"') : page.index('id="overlaps"')]
     assert "0.861" in section and "0.759" in section and "4.76\u00d7" in section
     assert "no: not enough history &lt;img" in section and INJECTED not in section
+    assert "<td>2026-11-19</td><td>reused, 3 days old</td>" in section
     assert section.count("<circle") == 3  # the reliability chart's bins, one chart
     personas = section[section.index('id="personas"') :]
     assert "k=2: 0.500" in personas and "ordered recently" in personas and "70.0%" in personas

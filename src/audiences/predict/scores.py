@@ -1,21 +1,22 @@
-"""The nightly predict step: train, check and apply the two predictive scores.
+"""The nightly predict step: check and apply the two predictive scores.
 
-Reads ``int_customer_features`` on the night's engine, trains each score
-point in time (:mod:`audiences.predict.training`) and writes
+Reads ``int_customer_features`` on the night's engine, scores each score
+with its stored model or, where that will not do, one trained point in time
+tonight (:mod:`audiences.predict.retraining`), and writes
 
 - ``scores/<as_of>/customer_scores.parquet``: per customer of the logical
   date, each score that passed its checks and its model version (null where
   a score is not used, or not defined: churn risk is for customers who have
   ordered); the second dbt build reads it into ``dim_customers``;
-- ``reports/<as_of>/predictions.json``: each score's model, its quality on
-  the validation cut-off, whether it is used and why, for the run report.
+- ``reports/<as_of>/predictions.json``: each score's model, when it was
+  trained and whether tonight trained it, its out-of-time quality, whether
+  it is used and why, for the run report.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
 from datetime import date
 
 import pandas as pd
@@ -24,8 +25,10 @@ from threadpoolctl import threadpool_limits
 from audiences import warehouse_lock
 from audiences.config import Settings
 from audiences.predict.personas import described, personas
+from audiences.predict.quality import Quality
 from audiences.predict.record import quality_path
-from audiences.predict.training import KEYS, Fitted, Target, churn_risk, purchase_propensity, train
+from audiences.predict.retraining import choose_model
+from audiences.predict.training import KEYS, Target, churn_risk, purchase_propensity, score
 from audiences.transform.dbt import project_vars, scores_file
 
 FEATURES = "intermediate.int_customer_features"
@@ -57,22 +60,20 @@ def read_features(settings: Settings) -> pd.DataFrame:
     return rows.sort_values(list(KEYS), ignore_index=True)
 
 
-def verdict(fitted: Fitted | None, floor: float) -> str | None:
+def verdict(quality: Quality | None, floor: float) -> str | None:
     """Why a score is not used; None when it is."""
-    if fitted is None:
+    if quality is None:
         return "not enough history: a validation cut-off lacks customers or outcomes"
-    if fitted.quality.auc < floor:
-        return f"AUC {fitted.quality.auc:.3f} is below the floor {floor:.3f}"
-    if fitted.quality.auc <= fitted.quality.baseline_auc:
-        return (
-            f"AUC {fitted.quality.auc:.3f} does not beat the RFM baseline"
-            f" {fitted.quality.baseline_auc:.3f}"
-        )
+    if quality.auc < floor:
+        return f"AUC {quality.auc:.3f} is below the floor {floor:.3f}"
+    if quality.auc <= quality.baseline_auc:
+        return f"AUC {quality.auc:.3f} does not beat the RFM baseline {quality.baseline_auc:.3f}"
     return None
 
 
 def predict(settings: Settings, as_of: date) -> dict:
-    """Train and apply the scores as of ``as_of``; write their file and their quality."""
+    """Score as of ``as_of`` (training first where no stored model will do);
+    write the scores' file and their quality."""
     with native_threads(settings):
         return _predict(settings, as_of)
 
@@ -93,24 +94,21 @@ def _predict(settings: Settings, as_of: date) -> dict:
     report = {"as_of": as_of.isoformat(), "scores": {}}
     for target in targets(variables):
         clock = time.perf_counter()
-        fitted = train(
-            rows,
-            target,
-            as_of,
-            step,
-            settings.prediction_training_rows,
-            settings.prediction_seed,
-        )
-        reason = verdict(fitted, settings.prediction_min_auc)
-        used = fitted is not None and reason is None
-        scores[target.name] = scores["customer_id"].map(fitted.scores) if used else None
-        scores[f"{target.name}_model"] = fitted.version if used else None
+        chosen = choose_model(settings, rows, target, as_of, step)
+        reason = verdict(chosen.quality, settings.prediction_min_auc)
+        used = reason is None
+        if used:
+            scored = score(chosen.model, chosen.card.features, rows, target, as_of)
+            scores[target.name] = scores["customer_id"].map(scored)
+            scores[f"{target.name}_model"] = chosen.card.version
+        else:
+            scores[target.name] = scores[f"{target.name}_model"] = None
         report["scores"][target.name] = {
             "horizon_days": target.horizon_days,
             "used": used,
             "reason": reason,
             "seconds": round(time.perf_counter() - clock, 2),
-            **(_described(fitted) if fitted is not None else {}),
+            **chosen.described(as_of),
         }
     scores["persona"] = None
     if settings.personas:
@@ -121,15 +119,6 @@ def _predict(settings: Settings, as_of: date) -> dict:
         report["personas"] = described(profiles, silhouettes)
     _write(settings, as_of, scores, report)
     return {name: entry["used"] for name, entry in report["scores"].items()}
-
-
-def _described(fitted: Fitted) -> dict:
-    return {
-        "model": fitted.kind,
-        "version": fitted.version,
-        "candidates_auc": fitted.candidates_auc,
-        "quality": asdict(fitted.quality),
-    }
 
 
 def _write(settings: Settings, as_of: date, scores: pd.DataFrame, report: dict) -> None:

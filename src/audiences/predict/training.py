@@ -6,10 +6,12 @@ the horizon has passed). For a score with horizon *h* and the logical date
 *T*, the model is validated **out of time**: trained on the cut-off
 *T - h - step*, judged on the customers of the later cut-off *T - h*, whose
 outcome is known by *T*. The candidate that ranks the validation customers
-best (AUC) is then trained again on the cut-off *T - h* and scores the
-customers as of *T*. It is used only if its AUC reaches the floor and beats
-the RFM baseline on the same customers; otherwise the score's segment keeps
-its rule (docs/segments.md).
+best (AUC) is then trained again on the cut-off *T - h*; it scores the
+customers as of *T* and of the nights after it, until it is retrained
+(audiences.predict.store). On each of those nights it is judged again, on
+the then latest cut-off whose outcome is known (:func:`check`). It is used
+only if its AUC reaches the floor and beats the RFM baseline on the same
+customers; otherwise the score's segment keeps its rule (docs/segments.md).
 """
 
 from __future__ import annotations
@@ -78,16 +80,18 @@ class Fitted:
     version: str
     quality: Quality
     candidates_auc: dict[str, float]  # every candidate's validation AUC
-    scores: pd.Series  # by customer_id, for the customers of the scoring cut-off
+    model: object  # trained on the training cut-off, to score later cut-offs
+    features: list[str]  # the model's columns, in order
+    training_cutoff: date
 
 
 def feature_columns(rows: pd.DataFrame) -> list[str]:
     return [c for c in rows.columns if c not in KEYS and not c.startswith(LABEL_PREFIX)]
 
 
-def matrix(rows: pd.DataFrame) -> np.ndarray:
+def matrix(rows: pd.DataFrame, columns: list[str] | None = None) -> np.ndarray:
     """The features as numbers: a day count of nothing yet is a very long time."""
-    x = rows[feature_columns(rows)].astype("float64")
+    x = rows[columns or feature_columns(rows)].astype("float64")
     days = [c for c in x.columns if c.startswith("days_since_")]
     x[days] = x[days].fillna(NEVER_DAYS)
     return x.to_numpy()
@@ -122,7 +126,8 @@ def at_cutoff(
 def train(
     rows: pd.DataFrame, target: Target, as_of: date, step_days: int, sample: int, seed: int
 ) -> Fitted | None:
-    """Validate each candidate out of time, keep the best, score as of ``as_of``.
+    """Validate each candidate out of time, keep the best, train it on the latest
+    cut-off whose outcome is known.
 
     None when the history is too short: a cut-off without customers, or
     without both outcomes.
@@ -141,11 +146,41 @@ def train(
     kind = max(tried, key=lambda k: tried[k].auc)
     final_rows, final_y = at_cutoff(rows, target, validate_on, seed, sample)
     final = candidates(seed)[kind]().fit(matrix(final_rows), final_y)
-    scored = rows[(rows["cutoff_date"] == as_of)]
-    scored = scored[target.population(scored)]
-    scores = pd.Series(
-        final.predict_proba(matrix(scored))[:, 1], index=scored["customer_id"], name=target.name
-    )
     version = f"{target.name}:{kind}:trained-{validate_on.isoformat()}:seed-{seed}"
     candidates_auc = {name: round(q.auc, 4) for name, q in tried.items()}
-    return Fitted(target, kind, version, tried[kind], candidates_auc, scores)
+    return Fitted(
+        target,
+        kind,
+        version,
+        tried[kind],
+        candidates_auc,
+        final,
+        feature_columns(rows),
+        validate_on,
+    )
+
+
+def check(
+    model: object, columns: list[str], rows: pd.DataFrame, target: Target, as_of: date
+) -> Quality | None:
+    """A stored model judged on the latest cut-off whose outcome is known by
+    ``as_of`` (later than the one it was trained on: out of time); None when
+    that cut-off lacks customers or either outcome."""
+    cutoff_rows, outcomes = at_cutoff(rows, target, as_of - timedelta(days=target.horizon_days), 0)
+    if len(set(outcomes)) < 2:
+        return None
+    probabilities = model.predict_proba(matrix(cutoff_rows, columns))[:, 1]
+    return measure(outcomes, probabilities, rfm_baseline(cutoff_rows, target.baseline_sign))
+
+
+def score(
+    model: object, columns: list[str], rows: pd.DataFrame, target: Target, as_of: date
+) -> pd.Series:
+    """The model's probability of the target's outcome for its customers as of ``as_of``."""
+    scored = rows[(rows["cutoff_date"] == as_of)]
+    scored = scored[target.population(scored)]
+    return pd.Series(
+        model.predict_proba(matrix(scored, columns))[:, 1],
+        index=scored["customer_id"],
+        name=target.name,
+    )

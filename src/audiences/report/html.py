@@ -427,6 +427,8 @@ def _predictions(quality: dict | None) -> list[dict]:
             "quality": None,
             "model": None,
             "version": None,
+            "trained_as_of": None,
+            "retrained": False,
             **score,
             "chart": Markup(reliability_chart(score.get("quality", {}).get("reliability", []))),
         }

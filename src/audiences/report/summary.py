@@ -201,7 +201,17 @@ def _prediction_lines(quality: dict | None) -> list[str]:
                 f" vs {measured['base_rate']:.1%} ({measured['top_decile_lift']:.1f}x); "
             )
         lines.append(head + ("used" if score["used"] else f"not used: {score['reason']}"))
+        if score.get("trained_as_of"):
+            lines.append(f"{'':<26}{model_history(score)}")
     return lines
+
+
+def model_history(score: dict) -> str:
+    """Which model scored the night, when it was trained, and whether tonight trained it."""
+    text = f"scored by {score['version']}, trained as of {score['trained_as_of']}"
+    if score["retrained"]:
+        return f"{text}; retrained tonight: {score['retrained_because']}"
+    return f"{text}; {score['model_age_days']} days old, reused ({score['checked_on']})"
 
 
 def write_run_summary(settings: Settings, logical_date: date, text: str | None = None) -> str:
