@@ -8,6 +8,11 @@ loads the last day, builds the features (``dbt build --selector features``),
 then times the predict step and writes ``docs/bench/predict-<customers>.json``:
 seconds in all and per score, the rows read, each score's validation AUC.
 
+The step runs twice: the first trains (no model is stored yet under
+--home; an earlier run's are removed), the second scores with the stored
+models, as a night within a model's age does. ``--score-rows N`` also times
+scoring N customers with each stored model alone (tonight's rows repeated).
+
 ``--busy N`` times it while N other processes keep a core busy each (an
 Airflow worker is rarely alone) and writes ``predict-<customers>-busy<N>.json``;
 ``AUDIENCES_PREDICTION_THREADS`` sets the native threads it may use.
@@ -19,6 +24,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -37,6 +43,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=150)
     parser.add_argument("--home", type=Path, default=Path("/tmp/audiences-bench-predict"))
     parser.add_argument("--busy", type=int, default=0, help="processes competing for the cores")
+    parser.add_argument("--score-rows", type=int, default=1_000_000)
     args = parser.parse_args()
     os.environ["AUDIENCES_HOME"] = str(args.home)
     for name in (
@@ -52,7 +59,7 @@ def main() -> None:
     from audiences.generate import GenerateOptions, generate
     from audiences.load import load_results
     from audiences.predict.record import read_quality
-    from audiences.predict.scores import predict, read_features
+    from audiences.predict.scores import native_threads, predict, read_features
     from audiences.transform import dbt_build
 
     config = settings()
@@ -75,11 +82,18 @@ def main() -> None:
     clock = time.perf_counter()
     rows = len(read_features(config))
     seconds["read_features"] = round(time.perf_counter() - clock, 1)
+    shutil.rmtree(config.home / "models", ignore_errors=True)
     with _busy(args.busy):
-        clock = time.perf_counter()
-        predict(config, END)
-        seconds["predict"] = round(time.perf_counter() - clock, 1)
-    quality = read_quality(config, END)["scores"]
+        records = {}
+        for step in ("predict", "predict_with_stored_models"):
+            clock = time.perf_counter()
+            predict(config, END)
+            seconds[step] = round(time.perf_counter() - clock, 1)
+            records[step] = read_quality(config, END)["scores"]
+    quality = records["predict"]
+    assert not any(s["retrained"] for s in records["predict_with_stored_models"].values())
+    with native_threads(config):
+        scoring = _scoring(config, args.score_rows)
     result = {
         "customers": args.customers,
         "days": args.days,
@@ -88,6 +102,7 @@ def main() -> None:
         "native_threads": config.prediction_threads,
         "busy_processes": args.busy,
         "seconds": seconds,
+        "scoring_with_stored_model": scoring,
         "scores": {
             name: {
                 "seconds": score["seconds"],
@@ -107,6 +122,27 @@ def main() -> None:
     out = ROOT / "docs" / "bench" / f"predict-{args.customers}{busy}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
+
+
+def _scoring(config, rows: int) -> dict:
+    """Seconds each stored model takes to score ``rows`` customers (tonight's, repeated)."""
+    from audiences.predict import store
+    from audiences.predict.scores import read_features, targets
+    from audiences.predict.training import score
+    from audiences.transform.dbt import project_vars
+
+    tonight = read_features(config).query("cutoff_date == @END")
+    many = tonight.iloc[[i % len(tonight) for i in range(rows)]]
+    timed = {"rows": rows}
+    for target in targets(project_vars(config)):
+        card = store.live(config, target.name, END)
+        if card is None:
+            continue
+        model = store.load(config, card)
+        clock = time.perf_counter()
+        score(model, card.features, many, target, END)
+        timed[target.name] = round(time.perf_counter() - clock, 2)
+    return timed
 
 
 @contextmanager
