@@ -69,10 +69,23 @@ def _sources(value: str) -> str:
     return ",".join(name for name in SOURCE_NAMES if name in names)
 
 
-def _memory(value: str) -> str:
-    if not re.fullmatch(r"\d+(\.\d+)?\s*(%|[KMGT]i?B|B)", value.strip(), re.IGNORECASE):
+def _memory(value: str | None) -> str | None:
+    size = r"\d+(\.\d+)?\s*(%|[KMGT]i?B|B)"
+    if value is not None and not re.fullmatch(size, value.strip(), re.IGNORECASE):
         raise ValueError("not a size")
     return value
+
+
+# DuckDB keeps what it reads in its buffer pool up to its limit, so the
+# largest process follows the limit more than the night's work: 6 GB keeps it
+# within 8 GiB at a million customers (docs/performance.md, "Peak memory").
+NIGHT_MEMORY_LIMIT = "6GB"
+
+
+def default_memory_limit() -> str:
+    """6 GB, or DuckDB's own 80 % of the machine's memory where that is less."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return NIGHT_MEMORY_LIMIT if 0.8 * memory >= 6 * 1000**3 else "80%"
 
 
 def _seeds_of(dbt_project_dir: Path) -> Path:
@@ -133,7 +146,8 @@ class Settings(BaseSettings):
     # The group that may read the data folder (audiences.privacy); None: owner only.
     data_group: str | None = None
     # DuckDB's memory limit and spill folder for every step (docs/performance.md).
-    duckdb_memory_limit: Annotated[str, AfterValidator(_memory)] = "80%"
+    # None: default_memory_limit().
+    duckdb_memory_limit: Annotated[str | None, AfterValidator(_memory)] = None
     duckdb_temp_dir: Path | None = None
     # The DAG's start date: a run for an earlier logical date would run no task.
     start_date: date = date(2000, 1, 1)
@@ -258,7 +272,7 @@ class Settings(BaseSettings):
         # first spills: a missing parent would fail the run at its largest step.
         self.duckdb_temp_dir.mkdir(parents=True, exist_ok=True)
         return {
-            "memory_limit": self.duckdb_memory_limit,
+            "memory_limit": self.duckdb_memory_limit or default_memory_limit(),
             "temp_directory": str(self.duckdb_temp_dir),
         }
 

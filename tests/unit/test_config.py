@@ -33,7 +33,19 @@ def test_defaults_follow_the_home(home):
     assert config.crm_dir == home / "sources" / "crm"
     assert config.shop_url == f"sqlite:///{home / 'sources' / 'shop.sqlite'}"
     assert config.warehouse == home / "warehouse.duckdb"
-    assert config.duckdb_config["memory_limit"] == "80%"
+    assert config.duckdb_config["memory_limit"] == "6GB"  # this machine has 24 GiB
+
+
+def test_duckdb_s_default_limit_is_sized_for_the_night_not_the_machine(home, monkeypatch):
+    import os
+
+    pages = {"SC_PAGE_SIZE": 4096}
+    monkeypatch.setattr(os, "sysconf", lambda name: pages[name])
+    for gib, limit in ((64, "6GB"), (8, "6GB"), (6, "80%"), (2, "80%")):
+        pages["SC_PHYS_PAGES"] = gib * 2**30 // 4096
+        assert settings().duckdb_config["memory_limit"] == limit, gib
+    monkeypatch.setenv("AUDIENCES_DUCKDB_MEMORY_LIMIT", "12GB")
+    assert settings().duckdb_config["memory_limit"] == "12GB"
 
 
 def test_the_cli_says_which_variable_without_a_traceback(home, monkeypatch, capsys):
