@@ -127,8 +127,8 @@ def main() -> None:
 def _scoring(config, rows: int) -> dict:
     """Seconds each stored model takes to score ``rows`` customers (tonight's, repeated)."""
     from audiences.predict import store
-    from audiences.predict.scores import read_features, targets
-    from audiences.predict.training import score
+    from audiences.predict.scores import read_features
+    from audiences.predict.training import score, targets
     from audiences.transform.dbt import project_vars
 
     tonight = read_features(config).query("cutoff_date == @END")

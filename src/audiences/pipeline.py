@@ -133,12 +133,20 @@ def transform_step(
     last = selector in (None, "from_scores")
     stage = "dbt_build" if last else f"dbt_build_{selector}"
     with stage_timer(config, logical_date, run_id, stage) as facts:
-        statuses = dbt_build(config, logical_date, selector=selector)
+        variables = _features_variables(config, logical_date) if selector == "features" else None
+        statuses = dbt_build(config, logical_date, selector=selector, variables=variables)
         facts["done"] = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
         if last:
             lifts = write_segment_lift(config, logical_date)
             facts["done"] += f"; {lifts} holdout lift rows"
         return statuses
+
+
+def _features_variables(config: Settings, logical_date: date) -> dict:
+    """The features build keeps the training cut-offs only when a score is due to be trained."""
+    from audiences.predict.retraining import training_due
+
+    return {"prediction_training_cutoffs": training_due(config, logical_date)}
 
 
 def predict_step(logical_date: date, run_id: str | None = None) -> dict:

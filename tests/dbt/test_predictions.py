@@ -17,6 +17,7 @@ import pytest
 
 from audiences.config import settings
 from audiences.generate import GenerateOptions, generate
+from audiences.pipeline import transform_step
 from audiences.predict.record import read_quality
 from audiences.predict.scores import predict
 from audiences.report.summary import run_summary
@@ -179,3 +180,41 @@ def test_a_model_past_its_age_is_trained_again(night):
     summary = run_summary(settings(), END)
     version = record["churn_risk"]["version"]
     assert f"scored by {version}, trained as of {END}; retrained tonight: 3 days old" in summary
+
+
+def _cutoffs() -> list:
+    rows = warehouse_query(
+        "select distinct cutoff_date from intermediate.int_customer_features order by 1"
+    )
+    return [(END - day).days for (day,) in rows][::-1]
+
+
+def test_a_night_that_trains_nothing_builds_no_training_cut_offs(night):
+    _, patch = night
+    patch.delenv("AUDIENCES_PREDICTION_RETRAIN_DAYS")
+    transform_step(END, selector="features")
+    assert _cutoffs() == [0, 30, 90]  # scored tonight; each score's out-of-time check
+    assert all(not s["retrained"] for s in _predicted(END).values())
+    patch.setenv("AUDIENCES_PREDICTION_RETRAIN_DAYS", "1")
+    transform_step(END + timedelta(days=1), selector="features")
+    assert _cutoffs() == [-1, 29, 59, 89, 119]  # and the training cut-offs: all are due
+
+
+def test_a_model_that_fails_tonight_s_check_is_trained_on_cut_offs_built_for_it(night):
+    _, patch = night
+    patch.delenv("AUDIENCES_PREDICTION_RETRAIN_DAYS")
+    for name in SCORES:
+        shutil.rmtree(settings().home / "models" / name / END.isoformat())
+    transform_step(END, selector="features")  # the live models: three days old
+    assert _cutoffs() == [0, 30, 90]
+    patch.setenv("AUDIENCES_PREDICTION_MIN_AUC", "0.99")
+    record = _predicted(END)
+    for name in SCORES:
+        assert record[name]["retrained_because"].startswith("tonight's out-of-time AUC"), name
+        assert record[name]["trained_as_of"] == END.isoformat() and not record[name]["used"]
+    assert _cutoffs() == [0, 30, 60, 90, 120]
+
+
+def _predicted(as_of) -> dict:
+    predict(settings(), as_of)
+    return read_quality(settings(), as_of)["scores"]

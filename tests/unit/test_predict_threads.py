@@ -4,7 +4,7 @@ its cores (OpenMP threads spinning against each other)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
@@ -24,7 +24,9 @@ def test_training_and_scoring_run_within_the_configured_threads(home, monkeypatc
     def train(rows, target, *args):
         seen.append({pool["user_api"]: pool["num_threads"] for pool in threadpool_info()})
 
-    features = pd.DataFrame({"cutoff_date": [AS_OF], "customer_id": ["c1"]})
+    # Tonight's cut-off and the first training cut-off: the features hold the latter.
+    cutoffs = [AS_OF, AS_OF - timedelta(days=60)]
+    features = pd.DataFrame({"cutoff_date": cutoffs, "customer_id": ["c1", "c1"]})
     monkeypatch.setattr(scores, "read_features", lambda config: features)
     monkeypatch.setattr(retraining, "train", train)
     used = scores.predict(settings(), AS_OF)

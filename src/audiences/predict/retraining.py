@@ -19,14 +19,19 @@ seed, so a rerun of the night a model was trained for gets the same model.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from audiences.config import Settings
 from audiences.predict import store
 from audiences.predict.quality import Quality
-from audiences.predict.training import Target, check, feature_columns, train
+from audiences.predict.training import Target, check, feature_columns, targets, train
+from audiences.transform.dbt import project_vars
+
+if TYPE_CHECKING:
+    from audiences.predict.scores import Features
 
 
 @dataclass(frozen=True)
@@ -59,10 +64,26 @@ class Chosen:
         }
 
 
+def training_due(settings: Settings, as_of: date) -> bool:
+    """Whether tonight trains a score for a reason known before its features
+    are built: no live model, its age, its libraries, horizon or step. (The
+    out-of-time check and the features' columns are judged by the predict
+    step, which has the training cut-offs built if it trains after all.)"""
+    variables = project_vars(settings)
+    step_days = int(variables["prediction_step_days"])
+    for target in targets(variables):
+        card = store.live(settings, target.name, as_of)
+        features = card.features if card else []
+        if stale(settings, card, features, target, step_days, as_of) is not None:
+            return True
+    return False
+
+
 def choose_model(
-    settings: Settings, rows: pd.DataFrame, target: Target, as_of: date, step_days: int
+    settings: Settings, features: Features, target: Target, as_of: date, step_days: int
 ) -> Chosen:
     """The live model when it still does, else one trained tonight (and stored)."""
+    rows = features.rows
     card = store.live(settings, target.name, as_of)
     reason = stale(settings, card, feature_columns(rows), target, step_days, as_of)
     model = store.load(settings, card) if reason is None else None
@@ -72,7 +93,8 @@ def choose_model(
         quality, reason = _checked(settings, card, model, rows, target, as_of)
         if reason is None:
             return Chosen(card, model, quality, None)
-    return _trained(settings, rows, target, as_of, step_days, reason)
+    cutoff = as_of - timedelta(days=target.horizon_days + step_days)
+    return _trained(settings, features.for_training(cutoff), target, as_of, step_days, reason)
 
 
 def stale(

@@ -16,6 +16,7 @@ tonight (:mod:`audiences.predict.retraining`), and writes
 from __future__ import annotations
 
 import json
+import logging
 import time
 from datetime import date
 
@@ -28,18 +29,12 @@ from audiences.predict.personas import described, personas
 from audiences.predict.quality import Quality
 from audiences.predict.record import quality_path
 from audiences.predict.retraining import choose_model
-from audiences.predict.training import KEYS, Target, churn_risk, purchase_propensity, score
+from audiences.predict.training import KEYS, score, targets
 from audiences.transform.dbt import project_vars, scores_file
 
-FEATURES = "intermediate.int_customer_features"
-
-
-def targets(variables: dict) -> list[Target]:
-    """The scores, with their horizons from the dbt project's vars."""
-    return [
-        purchase_propensity(int(variables["purchase_propensity_horizon_days"])),
-        churn_risk(int(variables["churn_risk_horizon_days"])),
-    ]
+FEATURES_MODEL = "int_customer_features"
+FEATURES = f"intermediate.{FEATURES_MODEL}"
+log = logging.getLogger(__name__)
 
 
 def read_features(settings: Settings) -> pd.DataFrame:
@@ -58,6 +53,30 @@ def read_features(settings: Settings) -> pd.DataFrame:
             con.close()
     rows["cutoff_date"] = pd.to_datetime(rows["cutoff_date"]).dt.date
     return rows.sort_values(list(KEYS), ignore_index=True)
+
+
+class Features:
+    """Tonight's feature rows. A night that scores with stored models builds
+    them without the training cut-offs (var prediction_training_cutoffs); a
+    score that must be trained after all (its out-of-time check failed, its
+    features changed) has them built here, once."""
+
+    def __init__(self, settings: Settings, as_of: date) -> None:
+        self.settings, self.as_of = settings, as_of
+        self.rows = read_features(settings)
+        self._complete = False
+
+    def for_training(self, cutoff: date) -> pd.DataFrame:
+        """The rows, with ``cutoff`` among them if the features can have it."""
+        if not self._complete and cutoff not in set(self.rows["cutoff_date"]):
+            from audiences.transform import dbt_build
+
+            log.info("building the training cut-offs of the features as of %s", self.as_of)
+            training = {"prediction_training_cutoffs": True}
+            dbt_build(self.settings, self.as_of, select=FEATURES_MODEL, variables=training)
+            self.rows = read_features(self.settings)
+        self._complete = True
+        return self.rows
 
 
 def verdict(quality: Quality | None, floor: float) -> str | None:
@@ -86,19 +105,19 @@ def native_threads(settings: Settings) -> threadpool_limits:
 
 
 def _predict(settings: Settings, as_of: date) -> dict:
-    rows = read_features(settings)
+    features = Features(settings, as_of)
     variables = project_vars(settings)
     step = int(variables["prediction_step_days"])
-    customers = rows.loc[rows["cutoff_date"] == as_of, "customer_id"]
+    customers = features.rows.loc[features.rows["cutoff_date"] == as_of, "customer_id"]
     scores = pd.DataFrame({"customer_id": customers.to_numpy()})
     report = {"as_of": as_of.isoformat(), "scores": {}}
     for target in targets(variables):
         clock = time.perf_counter()
-        chosen = choose_model(settings, rows, target, as_of, step)
+        chosen = choose_model(settings, features, target, as_of, step)
         reason = verdict(chosen.quality, settings.prediction_min_auc)
         used = reason is None
         if used:
-            scored = score(chosen.model, chosen.card.features, rows, target, as_of)
+            scored = score(chosen.model, chosen.card.features, features.rows, target, as_of)
             scores[target.name] = scores["customer_id"].map(scored)
             scores[f"{target.name}_model"] = chosen.card.version
         else:
@@ -113,7 +132,7 @@ def _predict(settings: Settings, as_of: date) -> dict:
     scores["persona"] = None
     if settings.personas:
         assigned, profiles, silhouettes = personas(
-            rows[rows["cutoff_date"] == as_of], settings.prediction_seed
+            features.rows[features.rows["cutoff_date"] == as_of], settings.prediction_seed
         )
         scores["persona"] = scores["customer_id"].map(assigned)
         report["personas"] = described(profiles, silhouettes)

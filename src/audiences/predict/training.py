@@ -73,6 +73,14 @@ def churn_risk(horizon_days: int) -> Target:
     )
 
 
+def targets(variables: dict) -> list[Target]:
+    """The scores, with their horizons from the dbt project's vars."""
+    return [
+        purchase_propensity(int(variables["purchase_propensity_horizon_days"])),
+        churn_risk(int(variables["churn_risk_horizon_days"])),
+    ]
+
+
 @dataclass(frozen=True)
 class Fitted:
     target: Target

@@ -4,7 +4,9 @@
 
     Cut-offs (macro prediction_cutoffs): the logical date itself (the rows
     scored tonight) and, for each score's horizon h, the dates h and
-    h + var prediction_step_days before it (validated and trained on). A
+    h + var prediction_step_days before it (validated and trained on; the
+    latter only with var prediction_training_cutoffs, which the nightly run
+    sets when a score is due to be trained). A
     feature reads only what happened up to the end of its cut-off date:
     orders as placed (amounts at placement, not a status that changed
     later), web events and email activity. A label (label_*) counts
