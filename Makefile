@@ -55,7 +55,7 @@ test: lint browser postgres java ## Every check but the heavy scenarios: lint, t
 	$(PYTEST)
 
 unit: $(STAMP) ## pytest without the end-to-end Airflow runs and the Spark builds
-	$(PYTEST) -m "not e2e and not spark"
+	$(PYTEST) -m "not e2e and not spark and not heavy"
 
 spark: $(STAMP) java ## Only the Spark tests of `make test` (`make heavy` has the DAG on Spark)
 	$(PYTEST) -m "spark and not heavy"
