@@ -12,7 +12,7 @@ WORKERS ?= 2
 PYTEST = $(BIN)/pytest -n $(WORKERS) --dist loadfile
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock browser postgres java demo test lint format unit spark e2e heavy bench-generate bench bench-identity bench-predict clean
+.PHONY: help install lock browser postgres java demo test lint format unit dbt spark e2e heavy bench-generate bench bench-identity bench-predict clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -54,8 +54,11 @@ format: $(STAMP) ## Apply ruff and sqlfluff fixes
 test: lint browser postgres java ## Every check but the heavy scenarios: lint, then pytest (unit, dbt, Spark, DAG integrity, end-to-end, scheduler, browser), its modules spread over WORKERS processes
 	$(PYTEST)
 
-unit: $(STAMP) ## pytest without the end-to-end Airflow runs and the Spark builds
-	$(PYTEST) -m "not e2e and not spark and not heavy"
+unit: $(STAMP) ## The fast tier: pytest without dbt builds, Airflow runs or Spark (about a minute)
+	$(PYTEST) -m "not dbt and not e2e and not spark and not heavy"
+
+dbt: $(STAMP) ## Only the dbt builds on generated data of `make test` (incremental equals full, profiles, segments, scores, erasure)
+	$(PYTEST) -m "dbt and not e2e and not spark and not heavy"
 
 spark: $(STAMP) java ## Only the Spark tests of `make test` (`make heavy` has the DAG on Spark)
 	$(PYTEST) -m "spark and not heavy"
