@@ -69,3 +69,15 @@ def rfm_baseline(rows: pd.DataFrame, sign: int) -> np.ndarray:
         ranks = values.rank(method="average", pct=True, ascending=ascending)
         total.loc[buyers] += np.ceil(ranks * 5)
     return sign * total.to_numpy()
+
+
+def verdict(quality: Quality | None, floor: float) -> str | None:
+    """Why a score is not used; None when it is: its AUC must reach ``floor``
+    and beat the RFM baseline on the same customers."""
+    if quality is None:
+        return "not enough history: a validation cut-off lacks customers or outcomes"
+    if quality.auc < floor:
+        return f"AUC {quality.auc:.3f} is below the floor {floor:.3f}"
+    if quality.auc <= quality.baseline_auc:
+        return f"AUC {quality.auc:.3f} does not beat the RFM baseline {quality.baseline_auc:.3f}"
+    return None

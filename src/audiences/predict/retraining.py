@@ -26,7 +26,7 @@ import pandas as pd
 
 from audiences.config import Settings
 from audiences.predict import store
-from audiences.predict.quality import Quality
+from audiences.predict.quality import Quality, verdict
 from audiences.predict.training import Target, check, feature_columns, targets, train
 from audiences.transform.dbt import project_vars
 
@@ -140,13 +140,8 @@ def _checked(
     quality = check(model, card.features, rows, target, as_of)
     if quality is None:
         return None, "tonight's out-of-time check lacks customers or outcomes"
-    floor = settings.prediction_min_auc
-    if quality.auc < floor or quality.auc <= quality.baseline_auc:
-        return quality, (
-            f"tonight's out-of-time AUC {quality.auc:.3f} fails the floor {floor:.3f}"
-            f" or the RFM baseline {quality.baseline_auc:.3f}"
-        )
-    return quality, None
+    failed = verdict(quality, settings.prediction_min_auc)
+    return quality, f"tonight's out-of-time {failed}" if failed else None
 
 
 def _trained(

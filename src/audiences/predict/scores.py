@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 from audiences import warehouse_lock
 from audiences.config import Settings
 from audiences.predict.personas import described, personas
-from audiences.predict.quality import Quality
+from audiences.predict.quality import verdict
 from audiences.predict.record import quality_path
 from audiences.predict.retraining import choose_model
 from audiences.predict.training import KEYS, score, targets
@@ -77,17 +77,6 @@ class Features:
             self.rows = read_features(self.settings)
         self._complete = True
         return self.rows
-
-
-def verdict(quality: Quality | None, floor: float) -> str | None:
-    """Why a score is not used; None when it is."""
-    if quality is None:
-        return "not enough history: a validation cut-off lacks customers or outcomes"
-    if quality.auc < floor:
-        return f"AUC {quality.auc:.3f} is below the floor {floor:.3f}"
-    if quality.auc <= quality.baseline_auc:
-        return f"AUC {quality.auc:.3f} does not beat the RFM baseline {quality.baseline_auc:.3f}"
-    return None
 
 
 def predict(settings: Settings, as_of: date) -> dict:
