@@ -12,7 +12,11 @@
     later), web events and email activity. A label (label_*) counts
     completed orders in the h days after the cut-off and is null until those
     days have passed. Customers are the ids of tonight's identity map,
-    present from the first time one of their identifiers was seen.
+    present from the first time one of their identifiers was seen. Web and
+    email activity come as day counts per identifier
+    (int_web_activity_days, int_email_activity_days, incremental by day),
+    attributed to customers here: a night counts only the days its events
+    touched.
     Grain: cutoff_date, customer_id. -#}
 
 {%- set cutoffs = prediction_cutoffs() %}
@@ -72,15 +76,22 @@ order_days as (
 web_days as (
 
     select
-        customer_id,
-        cast(occurred_at as date) as activity_on,
-        count(*) as web_events,
-        count(case when event_name = 'product_viewed' then 1 end) as product_views,
-        count(case when event_name = 'product_added' then 1 end) as cart_adds,
-        count(case when event_name = 'checkout_started' then 1 end) as checkout_starts
-    from {{ ref('int_customer_web_events') }}
-    where occurred_at >= {{ dbt.dateadd('day', -lookback, as_of_date()) }}
-    group by customer_id, cast(occurred_at as date)
+        coalesce(by_user.customer_id, by_device.customer_id) as customer_id,
+        activity.activity_on,
+        sum(activity.web_events) as web_events,
+        sum(activity.product_views) as product_views,
+        sum(activity.cart_adds) as cart_adds,
+        sum(activity.checkout_starts) as checkout_starts
+    from {{ ref('int_web_activity_days') }} as activity
+    left outer join {{ ref('customer_identities') }} as by_user
+        on by_user.identifier_key = 'shop_customer:' || activity.user_id
+    left outer join {{ ref('customer_identities') }} as by_device
+        on by_device.identifier_key = 'anonymous_id:' || activity.anonymous_id
+    where
+        activity.activity_on <= {{ as_of_date() }}
+        and activity.activity_on >= {{ dbt.dateadd('day', -lookback, as_of_date()) }}
+        and coalesce(by_user.customer_id, by_device.customer_id) is not null
+    group by coalesce(by_user.customer_id, by_device.customer_id), activity.activity_on
 
 ),
 
@@ -88,17 +99,17 @@ email_days as (
 
     select
         identities.customer_id,
-        cast(activities.occurred_at as date) as activity_on,
-        count(case when activities.event_type = 'delivered' then 1 end) as emails_delivered,
-        count(case when activities.event_type = 'open' then 1 end) as email_opens,
-        count(case when activities.event_type = 'click' then 1 end) as email_clicks
-    from {{ ref('stg_crm__email_activities') }} as activities
+        activity.activity_on,
+        sum(activity.emails_delivered) as emails_delivered,
+        sum(activity.email_opens) as email_opens,
+        sum(activity.email_clicks) as email_clicks
+    from {{ ref('int_email_activity_days') }} as activity
     inner join {{ ref('customer_identities') }} as identities
-        on identities.identifier_key = 'crm_contact:' || cast(activities.contact_id as string)
+        on identities.identifier_key = 'crm_contact:' || cast(activity.contact_id as string)
     where
-        activities.occurred_at < {{ as_of_end() }}
-        and activities.occurred_at >= {{ dbt.dateadd('day', -lookback, as_of_date()) }}
-    group by identities.customer_id, cast(activities.occurred_at as date)
+        activity.activity_on <= {{ as_of_date() }}
+        and activity.activity_on >= {{ dbt.dateadd('day', -lookback, as_of_date()) }}
+    group by identities.customer_id, activity.activity_on
 
 ),
 
