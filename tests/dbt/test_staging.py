@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 
 import duckdb
@@ -97,3 +98,16 @@ def test_source_freshness_reads_the_business_timestamps(two_nights, monkeypatch)
     assert "crm.crm_contacts" in page and "error after 72 hours" in page
     assert "age at the end of 2026-11-22" in page and "0001-01-01" not in page
     assert ">no rows<" in page
+
+
+def test_a_build_leaves_the_process_as_it_found_it(two_nights):
+    """dbt's settings (the warehouse path, the memory limit) are set for its command
+    only: a later run in the same process, with other settings, must not inherit
+    them. And the warehouse file is released: it opens with another configuration."""
+    before = dict(os.environ)
+    dbt_build(settings(), END, select="+stg_crm__contacts")
+    assert {k: v for k, v in os.environ.items() if before.get(k) != v} == {}
+    assert set(before) - set(os.environ) == set()
+    con = duckdb.connect(str(settings().warehouse), config={"memory_limit": "512MB"})
+    assert con.execute("select count(*) from staging.stg_crm__contacts").fetchone()[0] > 0
+    con.close()

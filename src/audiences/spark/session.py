@@ -18,6 +18,7 @@ import yaml
 from pyspark.sql import SparkSession
 
 from audiences.config import Settings
+from audiences.environment import scoped
 from audiences.spark.functions import register
 
 
@@ -34,14 +35,16 @@ def spark_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def profile_parameters(project_dir: Path) -> dict[str, str]:
-    """The ``server_side_parameters`` of the profile's ``spark`` target, rendered."""
+def profile_parameters(project_dir: Path, variables: dict[str, str]) -> dict[str, str]:
+    """The ``server_side_parameters`` of the profile's ``spark`` target, rendered
+    with ``variables`` before the process's environment (as dbt would, run
+    with them set)."""
     profile = yaml.safe_load((project_dir / "profiles.yml").read_text())
     target = profile["audiences"]["outputs"]["spark"]
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
 
     def env_var(name: str, default: str | None = None) -> str:
-        value = os.environ.get(name, default)
+        value = variables.get(name, os.environ.get(name, default))
         if value is None:
             raise KeyError(f"profiles.yml needs the environment variable {name}")
         return value
@@ -53,12 +56,16 @@ def profile_parameters(project_dir: Path) -> dict[str, str]:
 
 
 def start(settings: Settings) -> SparkSession:
-    """The session for dbt, the gates and the exports, with the UDFs registered."""
-    os.environ.update(spark_env(settings))
+    """The session for dbt, the gates and the exports, with the UDFs registered.
+
+    Spark's launcher reads the environment (SPARK_LOCAL_IP, PYSPARK_PYTHON)
+    when the session's JVM starts: they are set for that start only."""
+    variables = spark_env(settings)
     builder = SparkSession.builder.enableHiveSupport()
-    for key, value in profile_parameters(settings.dbt_project_dir).items():
+    for key, value in profile_parameters(settings.dbt_project_dir, variables).items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    with scoped(variables):
+        spark = builder.getOrCreate()
     # dbt asks for relations that may not exist yet and handles the answer;
     # Spark would log each such query as an error, with its stack.
     spark.sparkContext.setLogLevel("ERROR")

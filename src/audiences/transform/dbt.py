@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from audiences.config import Settings
+from audiences.environment import scoped
 from audiences.errors import PermanentError
 from audiences.transform.freshness import judged
 from audiences.warehouse_lock import locked_error
@@ -101,8 +101,8 @@ def parse_project(settings: Settings, quiet: bool = False) -> Any:
     """
     from dbt.cli.main import dbtRunner
 
-    os.environ.update(dbt_env(settings))
-    parsed = dbtRunner().invoke(["parse", *_common_args(settings, None, quiet)])
+    with scoped(dbt_env(settings)):
+        parsed = dbtRunner().invoke(["parse", *_common_args(settings, None, quiet)])
     if not parsed.success or parsed.result is None:
         raise DbtBuildError(f"dbt could not parse the project: {parsed.exception}")
     return parsed.result
@@ -125,17 +125,16 @@ def run_dbt(
     """
     from dbt.cli.main import dbtRunner
 
+    if manifest is None:
+        manifest = parse_project(settings, quiet)
     try:
-        if manifest is None:
-            manifest = parse_project(settings, quiet)
-        os.environ.update(dbt_env(settings))
-        _start_engine(settings)
-        result = dbtRunner(manifest=manifest).invoke(
-            [*args, *_common_args(settings, as_of, quiet, variables)]
-        )
+        with scoped(dbt_env(settings)):
+            _start_engine(settings)
+            result = dbtRunner(manifest=manifest).invoke(
+                [*args, *_common_args(settings, as_of, quiet, variables)]
+            )
     finally:
-        if settings.engine == "duckdb":
-            _release_warehouse()
+        _release_adapters(settings)
     if result.exception is not None:
         raise DbtBuildError(f"dbt {args[0]} could not run: {result.exception}") from (
             result.exception
@@ -285,16 +284,17 @@ def nights_after(settings: Settings, manifest: Any, as_of: date) -> list[str]:
         con.close()
 
 
-def _release_warehouse() -> None:
-    """Close dbt-duckdb's cached database handle.
+def _release_adapters(settings: Settings) -> None:
+    """Close what dbt keeps open after a command: its adapters' connections
+    (dbt's public reset, as Cosmos's runner does after every command) and, on
+    DuckDB, the database file dbt-duckdb keeps open for the life of the
+    process (its documented way to release it). The next step in the same
+    process (a gate, an export, a test) can then open the file with another
+    configuration, read-only for instance."""
+    from dbt.adapters.factory import reset_adapters
 
-    dbt-duckdb keeps the DuckDB file open for the life of the process; the
-    next step in the same process (an export, a test, the CLI) could then not
-    open the file with another configuration (e.g. read-only).
-    """
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    reset_adapters()
+    if settings.engine == "duckdb":
+        from dbt.adapters.duckdb import DuckDBConnectionManager
 
-    env = DuckDBConnectionManager._ENV
-    if env is not None:
-        env.close()
-    DuckDBConnectionManager.close_all_connections()
+        DuckDBConnectionManager.close_all_connections()
