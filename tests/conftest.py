@@ -24,8 +24,8 @@ if not hasattr(sys.modules["__main__"], "__file__"):
 END = date(2026, 11, 22)
 DAY_BEFORE = date(2026, 11, 21)
 SMALL = GenerateOptions(customers=1500, days=14, end_date=END, seed=7, dirt=0.05)
-# Paths an earlier in-process run left in the environment (the dbt runner sets them).
-LEFT_BY_OTHER_RUNS = (
+# Settings a developer's shell may carry: each test's home decides them.
+SHELL_SETTINGS = (
     "AUDIENCES_CRM_DIR",
     "AUDIENCES_WEB_DIR",
     "AUDIENCES_SHOP_URL",
@@ -60,7 +60,7 @@ def sources_two_days_before(tmp_path_factory) -> Path:
 def home(tmp_path, monkeypatch) -> Path:
     """An empty AUDIENCES_HOME; copy sources into ``home / 'sources'`` to use them."""
     monkeypatch.setenv("AUDIENCES_HOME", str(tmp_path))
-    for var in LEFT_BY_OTHER_RUNS:
+    for var in SHELL_SETTINGS:
         monkeypatch.delenv(var, raising=False)
     return tmp_path
 

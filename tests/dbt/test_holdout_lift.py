@@ -26,7 +26,7 @@ from audiences.measure.lift import read_segment_lift, segment_lifts, write_segme
 from audiences.report.models import DuckDBModels
 from audiences.report.summary import run_summary
 from audiences.transform import dbt_build
-from tests.conftest import END, LEFT_BY_OTHER_RUNS, extract_and_load, use_sources
+from tests.conftest import END, SHELL_SETTINGS, extract_and_load, use_sources
 
 pytestmark = pytest.mark.dbt
 
@@ -54,7 +54,7 @@ def measured(tmp_path_factory):
     generate(sources, GenerateOptions(customers=8000, days=60, end_date=END, seed=11))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AUDIENCES_HOME", str(home))
-        for var in LEFT_BY_OTHER_RUNS:  # or the night reads another test's shop
+        for var in SHELL_SETTINGS:  # or the night reads another test's shop
             patch.delenv(var, raising=False)
         use_sources(home, sources)
         extract_and_load(D0)

@@ -26,7 +26,7 @@ from audiences.generate import GenerateOptions, generate
 from audiences.measure.lift import segment_lifts
 from audiences.report.models import DuckDBModels
 from audiences.transform import dbt_build
-from tests.conftest import END, LEFT_BY_OTHER_RUNS, extract_and_load, use_sources
+from tests.conftest import END, SHELL_SETTINGS, extract_and_load, use_sources
 
 pytestmark = [pytest.mark.dbt, pytest.mark.heavy]
 
@@ -40,7 +40,7 @@ def _null_lifts(tmp_path_factory, seed: int) -> list:
     generate(sources, GenerateOptions(customers=6000, days=60, end_date=END, seed=seed))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AUDIENCES_HOME", str(home))
-        for var in LEFT_BY_OTHER_RUNS:
+        for var in SHELL_SETTINGS:
             patch.delenv(var, raising=False)
         use_sources(home, sources)
         for night in (D0, END):

@@ -22,7 +22,7 @@ from audiences.linkage.training import RECORDS_QUERY
 from audiences.measure.identity import measure
 from audiences.transform import dbt_build
 from audiences.transform.dbt import project_vars
-from tests.conftest import END, LEFT_BY_OTHER_RUNS, extract_and_load
+from tests.conftest import END, SHELL_SETTINGS, extract_and_load
 
 pytestmark = pytest.mark.dbt
 
@@ -43,7 +43,7 @@ def warehouse(tmp_path_factory) -> duckdb.DuckDBPyConnection:
     home = tmp_path_factory.mktemp("hard_cases")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("AUDIENCES_HOME", str(home))
-        for var in LEFT_BY_OTHER_RUNS:
+        for var in SHELL_SETTINGS:
             env.delenv(var, raising=False)
         options = GenerateOptions(customers=3000, days=30, end_date=END, seed=18, hard_cases=CASES)
         generate(home / "sources", options)

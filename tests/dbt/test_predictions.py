@@ -23,7 +23,7 @@ from audiences.predict.scores import predict
 from audiences.report.summary import run_summary
 from audiences.transform import dbt_build
 from audiences.transform.dbt import scores_file
-from tests.conftest import END, LEFT_BY_OTHER_RUNS, extract_and_load, use_sources, warehouse_query
+from tests.conftest import END, SHELL_SETTINGS, extract_and_load, use_sources, warehouse_query
 
 pytestmark = pytest.mark.dbt
 
@@ -37,7 +37,7 @@ def night(tmp_path_factory):
     generate(sources, GenerateOptions(customers=3000, days=160, end_date=END, seed=5))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AUDIENCES_HOME", str(home))
-        for var in LEFT_BY_OTHER_RUNS:
+        for var in SHELL_SETTINGS:
             patch.delenv(var, raising=False)
         use_sources(home, sources)
         extract_and_load(END)

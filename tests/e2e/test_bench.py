@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LEFT_BY_OTHER_RUNS
+from tests.conftest import SHELL_SETTINGS
 
 pytestmark = pytest.mark.e2e
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_benchmark_runs_both_nights_and_the_floor(tmp_path, monkeypatch):
-    for var in (*LEFT_BY_OTHER_RUNS, "AUDIENCES_HOME"):
+    for var in (*SHELL_SETTINGS, "AUDIENCES_HOME"):
         monkeypatch.delenv(var, raising=False)
     out = tmp_path / "out"
     args = ["--scale", "XS", "--customers", "300", "--days", "14"]

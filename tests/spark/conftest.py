@@ -14,7 +14,7 @@ import pytest
 
 from audiences.config import settings
 from audiences.transform import dbt_build
-from tests.conftest import DAY_BEFORE, END, LEFT_BY_OTHER_RUNS, extract_and_load, use_sources
+from tests.conftest import DAY_BEFORE, END, SHELL_SETTINGS, extract_and_load, use_sources
 
 # What consumers read: the published marts and every segment.
 COMPARED_SCHEMAS = ("marts", "segments")
@@ -33,7 +33,7 @@ def duckdb_built(tmp_path_factory, sources_day_before, sources_through_end) -> P
     home = tmp_path_factory.mktemp("engines")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AUDIENCES_HOME", str(home))
-        for var in LEFT_BY_OTHER_RUNS:
+        for var in SHELL_SETTINGS:
             patch.delenv(var, raising=False)
         use_sources(home, sources_day_before)
         extract_and_load(DAY_BEFORE)

@@ -14,7 +14,7 @@ import pytest
 from audiences.config import settings
 from audiences.pipeline import extract_step, load_step
 from audiences.transform import run_dbt
-from tests.conftest import END, LEFT_BY_OTHER_RUNS, use_sources
+from tests.conftest import END, SHELL_SETTINGS, use_sources
 
 pytestmark = pytest.mark.spark
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.spark
 def loaded(tmp_path_factory, sources_through_end):
     home = tmp_path_factory.mktemp("spark-load")
     with pytest.MonkeyPatch.context() as patch:
-        for var in LEFT_BY_OTHER_RUNS:
+        for var in SHELL_SETTINGS:
             patch.delenv(var, raising=False)
         patch.setenv("AUDIENCES_HOME", str(home))
         patch.setenv("AUDIENCES_ENGINE", "spark")

@@ -32,7 +32,7 @@ from audiences.config import airflow_env, settings
 from audiences.publish.publication import current, read_record, stage
 from audiences.quality.gates import read_gate_result, run_gate
 from audiences.report.stages import executed_run
-from tests.conftest import DAY_BEFORE, END, LEFT_BY_OTHER_RUNS, use_sources
+from tests.conftest import DAY_BEFORE, END, SHELL_SETTINGS, use_sources
 from tests.spark.conftest import HISTORIES, engine_differences, table_rows
 from tests.spark.standalone import standalone_cluster
 
@@ -68,7 +68,7 @@ def _night(home: Path, day, **env: str) -> None:
 def nights(duckdb_built, tmp_path_factory, sources_day_before, sources_through_end):
     home = tmp_path_factory.mktemp("spark-dag")
     with pytest.MonkeyPatch.context() as patch:
-        for var in LEFT_BY_OTHER_RUNS:
+        for var in SHELL_SETTINGS:
             patch.delenv(var, raising=False)
         patch.setenv("AUDIENCES_HOME", str(home))
         _airflow(home, "db", "migrate")

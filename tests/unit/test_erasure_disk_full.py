@@ -21,7 +21,7 @@ from audiences.config import settings
 from audiences.erasure import compaction, pending, request_erasure
 from audiences.erasure.purge import erase_pending
 from audiences.errors import DiskSpaceError
-from tests.conftest import END, LEFT_BY_OTHER_RUNS, extract_and_load, use_sources
+from tests.conftest import END, SHELL_SETTINGS, extract_and_load, use_sources
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def loaded(tmp_path_factory, sources_through_end) -> Path:
     """A warehouse with one night loaded (no dbt: raw and audit only)."""
     home = tmp_path_factory.mktemp("loaded")
     with pytest.MonkeyPatch.context() as patch:
-        for var in LEFT_BY_OTHER_RUNS:
+        for var in SHELL_SETTINGS:
             patch.delenv(var, raising=False)
         patch.setenv("AUDIENCES_HOME", str(home))
         use_sources(home, sources_through_end)

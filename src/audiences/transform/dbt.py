@@ -6,7 +6,8 @@ build instead of one per model, which is what makes it cheap inside Airflow.
 The project is plain dbt: ``dbt build --vars '{as_of: …}'`` from
 ``dbt_project/`` does what :func:`run_dbt` does (the segments are wired into
 ``segment_memberships`` by its ``-- depends_on:`` lines). The runner adds the
-environment (warehouse path, memory limit, spill folder, sources), the night's
+environment (warehouse path, memory limit, spill folder, sources; set for each
+command only, :mod:`audiences.environment`), the night's
 ``as_of`` and one parse shared by the commands of a step.
 """
 
