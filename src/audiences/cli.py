@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from audiences.config import settings
-from audiences.errors import AudiencesError
+from audiences.errors import AudiencesError, ConfigError
 from audiences.privacy import protect
 
 
@@ -61,6 +61,13 @@ def _cmd_dbt(args: argparse.Namespace) -> int:
 
 
 def _cmd_train_linkage(args: argparse.Namespace) -> None:
+    try:
+        import splink  # noqa: F401 (an optional dependency: say how to get it)
+    except ImportError as missing:
+        raise ConfigError(
+            "train-linkage needs splink, an optional dependency:"
+            " pip install 'audiences[linkage]' (make install has it)"
+        ) from missing
     from audiences.linkage import read_records, train, write_weights
     from audiences.transform.dbt import project_vars
 

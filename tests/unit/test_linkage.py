@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import sys
 
 import pandas as pd
 import pytest
@@ -48,3 +49,13 @@ def test_training_refuses_too_few_records():
     records = pd.DataFrame([{column: f"x{i}" for column in COLUMNS} for i in range(10)])
     with pytest.raises(AudiencesError, match="10 records are too few"):
         train(records, 50)
+
+
+def test_train_linkage_without_splink_says_how_to_get_it(home, monkeypatch, capsys):
+    """splink is an optional dependency (audiences[linkage]): the nightly run does not need it."""
+    from audiences.cli import main
+
+    monkeypatch.setitem(sys.modules, "splink", None)  # as if it were not installed
+    assert main(["train-linkage"]) == 2
+    error = capsys.readouterr().err
+    assert "needs splink" in error and "audiences[linkage]" in error
