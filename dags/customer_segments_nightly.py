@@ -64,7 +64,7 @@ import pendulum
 from airflow.sdk import Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from audiences.airflow_tasks import fail_fast, published_asset, run_day
+from audiences.airflow_tasks import fail_fast, night_step, published_asset, run_day
 from audiences.alerts import FailureNotifier
 from audiences.config import settings
 
@@ -76,6 +76,109 @@ WAREHOUSE_POOL = "duckdb_writer" if CONFIG.engine == "duckdb" else "default_pool
 RETRY_DELAY = timedelta(seconds=CONFIG.retry_delay_seconds)
 # Updated by every publish: schedule a downstream DAG (an email-platform sync) on it.
 PUBLISHED = published_asset()
+
+
+@task(
+    retries=3,
+    retry_delay=RETRY_DELAY,
+    retry_exponential_backoff=True,
+    max_retry_delay=timedelta(minutes=30),
+)
+def extract(source: str, **context) -> str:
+    from audiences.airflow_tasks import shop_url
+    from audiences.pipeline import extract_step
+
+    with fail_fast():
+        url = shop_url() if source == "shop" else None
+    return night_step(extract_step, context, source, shop_url=url)
+
+
+@task(pool=WAREHOUSE_POOL)
+def erase(**context) -> list[dict]:
+    from audiences.pipeline import erase_step
+
+    return night_step(erase_step, context)
+
+
+@task(pool=WAREHOUSE_POOL)
+def load(manifests: list[str], **context) -> list[dict]:
+    from audiences.pipeline import load_step
+
+    return night_step(load_step, context, manifests)
+
+
+@task(pool=WAREHOUSE_POOL)
+def source_freshness(**context) -> dict:
+    from audiences.pipeline import freshness_step
+
+    return night_step(freshness_step, context)
+
+
+@task(pool=WAREHOUSE_POOL)
+def gate(name: str, **context) -> dict:
+    from audiences.pipeline import gate_step
+
+    return night_step(gate_step, context, name)
+
+
+@task(pool=WAREHOUSE_POOL)
+def dbt_build(selector: str, **context) -> dict:
+    from audiences.pipeline import transform_step
+
+    return night_step(transform_step, context, selector=selector)
+
+
+@task(pool=WAREHOUSE_POOL)
+def predict(**context) -> dict:
+    from audiences.pipeline import predict_step
+
+    return night_step(predict_step, context)
+
+
+@task(pool=WAREHOUSE_POOL)
+def stage_publication(**context) -> str:
+    from audiences.pipeline import stage_step
+
+    return night_step(stage_step, context)
+
+
+@task(outlets=[PUBLISHED])
+def publish(publication: str, **context) -> str:
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from audiences.pipeline import publish_step
+    from audiences.publish.publication import StalePublicationError
+
+    day = run_day(context)
+    with fail_fast():
+        try:
+            params = context["params"]
+            folder = publish_step(
+                day,
+                publication,
+                context["run_id"],
+                params["publish_older_date"],
+                params.get("accept_drift", False),
+            )
+        except StalePublicationError as exc:
+            raise AirflowSkipException(str(exc)) from exc
+    context["outlet_events"][PUBLISHED].extra = {"as_of": day.isoformat(), "path": folder}
+    return folder
+
+
+@task
+def prune_publications() -> list[str]:
+    from audiences.pipeline import prune_step
+
+    with fail_fast():
+        return prune_step()
+
+
+@task(pool=WAREHOUSE_POOL, trigger_rule="all_done")
+def report(**context) -> str:
+    from audiences.pipeline import report_step
+
+    return night_step(report_step, context)
 
 
 @dag(
@@ -111,106 +214,6 @@ PUBLISHED = published_asset()
     },
 )
 def customer_segments_nightly():
-    @task(
-        retries=3,
-        retry_delay=RETRY_DELAY,
-        retry_exponential_backoff=True,
-        max_retry_delay=timedelta(minutes=30),
-    )
-    def extract(source: str, **context) -> str:
-        from audiences.airflow_tasks import shop_url
-        from audiences.pipeline import extract_step
-
-        with fail_fast():
-            url = shop_url() if source == "shop" else None
-            return extract_step(source, run_day(context), context["run_id"], shop_url=url)
-
-    @task(pool=WAREHOUSE_POOL)
-    def erase(**context) -> list[dict]:
-        from audiences.pipeline import erase_step
-
-        with fail_fast():
-            return erase_step(run_day(context), context["run_id"])
-
-    @task(pool=WAREHOUSE_POOL)
-    def load(manifests: list[str], **context) -> list[dict]:
-        from audiences.pipeline import load_step
-
-        with fail_fast():
-            return load_step(manifests, run_day(context), context["run_id"])
-
-    @task(pool=WAREHOUSE_POOL)
-    def source_freshness(**context) -> dict:
-        from audiences.pipeline import freshness_step
-
-        with fail_fast():
-            return freshness_step(run_day(context), context["run_id"])
-
-    @task(pool=WAREHOUSE_POOL)
-    def gate(name: str, **context) -> dict:
-        from audiences.pipeline import gate_step
-
-        with fail_fast():
-            return gate_step(name, run_day(context), context["run_id"])
-
-    @task(pool=WAREHOUSE_POOL)
-    def dbt_build(selector: str, **context) -> dict:
-        from audiences.pipeline import transform_step
-
-        with fail_fast():
-            return transform_step(run_day(context), context["run_id"], selector)
-
-    @task(pool=WAREHOUSE_POOL)
-    def predict(**context) -> dict:
-        from audiences.pipeline import predict_step
-
-        with fail_fast():
-            return predict_step(run_day(context), context["run_id"])
-
-    @task(pool=WAREHOUSE_POOL)
-    def stage_publication(**context) -> str:
-        from audiences.pipeline import stage_step
-
-        with fail_fast():
-            return stage_step(run_day(context), context["run_id"])
-
-    @task(outlets=[PUBLISHED])
-    def publish(publication: str, **context) -> str:
-        from airflow.sdk.exceptions import AirflowSkipException
-
-        from audiences.pipeline import publish_step
-        from audiences.publish.publication import StalePublicationError
-
-        day = run_day(context)
-        with fail_fast():
-            try:
-                params = context["params"]
-                folder = publish_step(
-                    day,
-                    publication,
-                    context["run_id"],
-                    params["publish_older_date"],
-                    params.get("accept_drift", False),
-                )
-            except StalePublicationError as exc:
-                raise AirflowSkipException(str(exc)) from exc
-        context["outlet_events"][PUBLISHED].extra = {"as_of": day.isoformat(), "path": folder}
-        return folder
-
-    @task
-    def prune_publications() -> list[str]:
-        from audiences.pipeline import prune_step
-
-        with fail_fast():
-            return prune_step()
-
-    @task(pool=WAREHOUSE_POOL, trigger_rule="all_done")
-    def report(**context) -> str:
-        from audiences.pipeline import report_step
-
-        with fail_fast():
-            return report_step(run_day(context), context["run_id"])
-
     manifests = [
         extract.override(task_id=f"extract_{source}")(source)
         for source in CONFIG.enabled_sources  # AUDIENCES_SOURCES

@@ -16,13 +16,14 @@ platform's sync) schedule on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from audiences.errors import PermanentError
 
+T = TypeVar("T")
 SHOP_CONNECTION = "audiences_shop"
 # Airflow connection types and the SQLAlchemy dialect+driver of each.
 SQLALCHEMY_DRIVERS = {
@@ -41,6 +42,13 @@ def fail_fast() -> Iterator[None]:
         yield
     except PermanentError as exc:
         raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+
+
+def night_step(step: Callable[..., T], context: Mapping[str, Any], *args: Any, **kwargs: Any) -> T:
+    """A pipeline step for the run's day and id: ``step(*args, day, run_id, **kwargs)``,
+    a permanent error failing the task at once."""
+    with fail_fast():
+        return step(*args, run_day(context), context["run_id"], **kwargs)
 
 
 def run_day(context: Mapping[str, Any]) -> date:
