@@ -163,17 +163,7 @@ def dbt_build(
     production); ``make test`` runs them.
     """
     manifest = parse_project(settings)
-    if not full_refresh:
-        later = nights_after(settings, manifest, as_of)
-        if later:
-            # A backfill: incremental facts already hold later nights, which a
-            # build as of this date must not see. Rebuild them as of it.
-            log.warning(
-                "building as of %s, earlier than the nights %s already holds: full refresh",
-                as_of,
-                ", ".join(later),
-            )
-            full_refresh = True
+    full_refresh = full_refresh or _is_backfill(settings, manifest, as_of)
     args = ["build"]
     if not unit_tests:
         args += ["--exclude-resource-type", "unit_test"]
@@ -186,6 +176,26 @@ def dbt_build(
     result = run_dbt(settings, args, as_of, manifest=manifest, variables=variables)
     if selector:
         _keep_results(settings, selector)
+    statuses = _checked(settings, result)
+    log.info("dbt build as of %s: %s", as_of, statuses)
+    return statuses
+
+
+def _is_backfill(settings: Settings, manifest: Any, as_of: date) -> bool:
+    """Whether incremental facts already hold nights after ``as_of``, which a build
+    as of it must not see: it then rebuilds them as of it (a full refresh)."""
+    later = nights_after(settings, manifest, as_of)
+    if later:
+        log.warning(
+            "building as of %s, earlier than the nights %s already holds: full refresh",
+            as_of,
+            ", ".join(later),
+        )
+    return bool(later)
+
+
+def _checked(settings: Settings, result: Any) -> dict[str, int]:
+    """How many nodes ended in each status; raise with the failures named."""
     statuses: dict[str, int] = {}
     failures = []
     for node in result.result or []:
@@ -200,7 +210,6 @@ def dbt_build(
         if locked:
             raise locked
         raise DbtBuildError("dbt build failed:\n  " + "\n  ".join(failures or ["see dbt logs"]))
-    log.info("dbt build as of %s: %s", as_of, statuses)
     return statuses
 
 
