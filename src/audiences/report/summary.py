@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date
 
 from audiences import warehouse_lock
@@ -14,6 +15,43 @@ from audiences.report.models import Models, models
 
 
 def run_summary(settings: Settings, logical_date: date | None = None) -> str:
+    facts = _night_facts(settings, logical_date)
+    logical_date = facts.logical_date
+    lines = [f"audiences run for logical date {logical_date} (run id {facts.rows[0][6]})", ""]
+    lines += _extract_lines(facts.rows, facts.reasons)
+    lines += _profile_lines(facts.profiles)
+    lines += _segment_lines(settings, logical_date, facts.segments)
+    lines += _kpi_lines(facts.kpis)
+    lines += _lift_lines(facts.lifts)
+    lines += _prediction_lines(read_quality(settings, logical_date))
+    if facts.built:
+        lines += ["", "models (as of the last dbt build):"]
+        lines += [f"  {name:<36} {n:>10,} rows" for name, n in facts.built]
+    lines += [
+        "",
+        f"warehouse: {settings.warehouse}",
+        f"landing:   {settings.landing}",
+        f"reports:   {settings.reports}",
+        f"exports:   {settings.exports}",
+    ]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _NightFacts:
+    """What the summary of one night reads from the warehouse."""
+
+    logical_date: date
+    rows: list[tuple]  # the extract log's rows of the night
+    reasons: list[tuple]  # its main quarantine reasons
+    built: list[tuple]
+    segments: list[tuple]
+    profiles: tuple | None
+    kpis: list[tuple]
+    lifts: list[Lift]
+
+
+def _night_facts(settings: Settings, logical_date: date | None) -> _NightFacts:
     if not settings.warehouse.exists():
         raise AudiencesError(f"no warehouse at {settings.warehouse}: run the pipeline first")
     con = warehouse_lock.connect(settings.warehouse, read_only=True)
@@ -48,8 +86,12 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
             lifts = read_segment_lift(built_models, logical_date)
     finally:
         con.close()
+    return _NightFacts(logical_date, rows, reasons, built, segments, profiles, kpis, lifts)
 
-    lines = [f"audiences run for logical date {logical_date} (run id {rows[0][6]})", ""]
+
+def _extract_lines(rows: list[tuple], reasons: list[tuple]) -> list[str]:
+    """Per source and entity what the night read, loaded and quarantined, and why."""
+    lines = []
     header = ("source.entity", "read", "loaded", "quarantined", "watermark")
     table = [header] + [
         (f"{r[0]}.{r[1]}", f"{r[2]:,}", f"{r[3]:,}", f"{r[4]:,}", r[5]) for r in rows
@@ -67,53 +109,50 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
     if reasons:
         lines += ["", "main quarantine reasons:"]
         lines += [f"  {n:>7,}  {entity}: {reason}" for entity, reason, n in reasons]
-    if profiles:
-        as_of, customers, contactable, buyers, merged, rejected = profiles
-        lines += [
-            "",
-            f"profiles as of {as_of}: {customers:,} customers, {contactable:,} contactable,"
-            f" {buyers:,} with a completed order, {merged:,} joined from several records;"
-            f" {rejected:,} identity links refused by the guards",
-        ]
-    if segments:
-        manifest_path = settings.exports / logical_date.isoformat() / "_manifest.json"
-        published = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
-        exported = published["segments"] if published else {}
-        lines += [
-            "",
-            (
-                f"segments and audiences (files in exports/{logical_date}; entered and exited"
-                f" since {published['previous_published_as_of'] or 'nothing published before'}):"
-                if published
-                else "segments (audiences not exported yet):"
-            ),
-            f"  {'prio':>4}  {'segment':<26} {'members':>9} {'primary':>9}"
-            f" {'audience':>9} {'entered':>9} {'exited':>9}",
-        ]
-        for segment, priority, members, primary, not_computable in segments:
-            if not_computable:
-                lines.append(f"  {priority:>4}  {segment:<26} not computable: {not_computable}")
-                continue
-            files = exported.get(segment, {})
-            counts = [files.get(key) for key in ("audience", "entered", "exited")]
-            lines.append(
-                f"  {priority:>4}  {segment:<26} {members:>9,} {primary:>9,}"
-                + "".join(f" {'-' if n is None else f'{n:,}':>9}" for n in counts)
-            )
-    lines += _kpi_lines(kpis)
-    lines += _lift_lines(lifts)
-    lines += _prediction_lines(read_quality(settings, logical_date))
-    if built:
-        lines += ["", "models (as of the last dbt build):"]
-        lines += [f"  {name:<36} {n:>10,} rows" for name, n in built]
-    lines += [
+    return lines
+
+
+def _profile_lines(profiles: tuple | None) -> list[str]:
+    if not profiles:
+        return []
+    as_of, customers, contactable, buyers, merged, rejected = profiles
+    return [
         "",
-        f"warehouse: {settings.warehouse}",
-        f"landing:   {settings.landing}",
-        f"reports:   {settings.reports}",
-        f"exports:   {settings.exports}",
+        f"profiles as of {as_of}: {customers:,} customers, {contactable:,} contactable,"
+        f" {buyers:,} with a completed order, {merged:,} joined from several records;"
+        f" {rejected:,} identity links refused by the guards",
     ]
-    return "\n".join(lines)
+
+
+def _segment_lines(settings: Settings, logical_date: date, segments: list[tuple]) -> list[str]:
+    """Each segment's members and, once exported, its audience and its changes."""
+    if not segments:
+        return []
+    manifest_path = settings.exports / logical_date.isoformat() / "_manifest.json"
+    published = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
+    exported = published["segments"] if published else {}
+    lines = [
+        "",
+        (
+            f"segments and audiences (files in exports/{logical_date}; entered and exited"
+            f" since {published['previous_published_as_of'] or 'nothing published before'}):"
+            if published
+            else "segments (audiences not exported yet):"
+        ),
+        f"  {'prio':>4}  {'segment':<26} {'members':>9} {'primary':>9}"
+        f" {'audience':>9} {'entered':>9} {'exited':>9}",
+    ]
+    for segment, priority, members, primary, not_computable in segments:
+        if not_computable:
+            lines.append(f"  {priority:>4}  {segment:<26} not computable: {not_computable}")
+            continue
+        files = exported.get(segment, {})
+        counts = [files.get(key) for key in ("audience", "entered", "exited")]
+        lines.append(
+            f"  {priority:>4}  {segment:<26} {members:>9,} {primary:>9,}"
+            + "".join(f" {'-' if n is None else f'{n:,}':>9}" for n in counts)
+        )
+    return lines
 
 
 KPI_TREND_RUNS = 4
