@@ -122,76 +122,15 @@ def extract_web(ctx: RunContext) -> list[EntityResult]:
             f"web events folder {folder} does not exist. Point AUDIENCES_WEB_DIR at the folder"
             " that receives YYYY/MM/DD/HH.jsonl.gz files." + ctx.leave_out("web")
         )
-    entity = WEB_EVENTS
     listing = hour_files(folder)
-    files = listing.files
-    if not files:
+    if not listing.files:
         raise SourceMissingError(f"no YYYY/MM/DD/HH.jsonl.gz files under {folder}")
     watermark = state.previous_watermark(
-        ctx.settings.warehouse, entity.source, entity.name, ctx.logical_date
+        ctx.settings.warehouse, WEB_EVENTS.source, WEB_EVENTS.name, ctx.logical_date
     )
-    taken = _by_hour(
-        state.previously_extracted(
-            ctx.settings.warehouse, entity.source, entity.name, ctx.logical_date
-        )
-    )
-    until = ctx.logical_date.strftime("%Y/%m/%d/23")
-    # Listing and a stat per file cost milliseconds for years of hours; a
-    # lookback window would drop a file that arrives after it, silently.
-    chosen = {
-        key: path
-        for key, path in files.items()
-        if key <= until and taken.get(key) != path.stat().st_size
-    }
-    notes = listing.notes()
-    for note in notes:
-        log.warning("web.events: %s", note)
-    late = [k for k in chosen if watermark and k <= watermark]
-    if late:
-        notes.append(
-            f"{len(late)} hour file(s) arrived after their hour was extracted: {_named(late)}"
-        )
-    if not chosen:
-        notes.append(f"no new hour files up to {until}")
-        log.warning("web.events: %s", notes[-1])
-
-    lander = Lander(ctx, entity)
-    source_files = []
-    # The batch: each file's text (None: unreadable), split into lines in DuckDB.
-    batch: dict[str, list] = {"_source_file": [], "content": []}
-    lines = 0
-
-    def flush() -> None:
-        nonlocal lines
-        table = pa.table(
-            {
-                "_source_file": pa.array(batch["_source_file"], pa.string()),
-                "content": pa.array(batch["content"], pa.large_string()),
-            }
-        )
-        lander.add(table, RECORDS_SQL, prepare=(LINES_SQL,))
-        batch["_source_file"].clear()
-        batch["content"].clear()
-        lines = 0
-
-    for key, path in chosen.items():
-        data = path.read_bytes()
-        source_files.append(
-            {"path": str(path), "key": path.relative_to(folder).as_posix(), "size": len(data)}
-        )
-        try:
-            text = gzip.decompress(data).decode("utf-8", errors="replace")
-        except (OSError, EOFError, zlib.error) as exc:
-            # The file cannot be split into records: it is quarantined whole.
-            text = None
-            notes.append(f"{key}: unreadable gzip file quarantined whole ({exc})")
-        batch["_source_file"].append(str(path))
-        batch["content"].append(text)
-        lines += text.count("\n") + 1 if text is not None else 1
-        if lines >= BATCH_LINES:
-            flush()
-    if batch["content"]:
-        flush()
+    chosen, notes = _new_hour_files(ctx, listing, watermark)
+    lander = Lander(ctx, WEB_EVENTS)
+    source_files = _land(lander, folder, chosen, notes)
     if lander.extra_records:
         notes.append(
             f"{lander.extra_records} event(s) carry fields beyond the contract, kept in"
@@ -206,6 +145,89 @@ def extract_web(ctx: RunContext) -> list[EntityResult]:
             notes=notes,
         )
     ]
+
+
+def _new_hour_files(
+    ctx: RunContext, listing: Listing, watermark: str | None
+) -> tuple[dict[str, Path], list[str]]:
+    """The hour files up to the logical date that no earlier run read as they are now
+    (by hour key), with the notes the run reports about the listing."""
+    taken = _by_hour(
+        state.previously_extracted(
+            ctx.settings.warehouse, WEB_EVENTS.source, WEB_EVENTS.name, ctx.logical_date
+        )
+    )
+    until = ctx.logical_date.strftime("%Y/%m/%d/23")
+    # Listing and a stat per file cost milliseconds for years of hours; a
+    # lookback window would drop a file that arrives after it, silently.
+    chosen = {
+        key: path
+        for key, path in listing.files.items()
+        if key <= until and taken.get(key) != path.stat().st_size
+    }
+    notes = listing.notes()
+    for note in notes:
+        log.warning("web.events: %s", note)
+    late = [k for k in chosen if watermark and k <= watermark]
+    if late:
+        notes.append(
+            f"{len(late)} hour file(s) arrived after their hour was extracted: {_named(late)}"
+        )
+    if not chosen:
+        notes.append(f"no new hour files up to {until}")
+        log.warning("web.events: %s", notes[-1])
+    return chosen, notes
+
+
+def _land(lander: Lander, folder: Path, chosen: dict[str, Path], notes: list[str]) -> list[dict]:
+    """Land the chosen files' events in batches of about BATCH_LINES lines; return
+    the files read (an unreadable one is quarantined whole, with a note)."""
+    source_files = []
+    batch = _Batch(lander)
+    for key, path in chosen.items():
+        data = path.read_bytes()
+        source_files.append(
+            {"path": str(path), "key": path.relative_to(folder).as_posix(), "size": len(data)}
+        )
+        try:
+            text = gzip.decompress(data).decode("utf-8", errors="replace")
+        except (OSError, EOFError, zlib.error) as exc:
+            # The file cannot be split into records: it is quarantined whole.
+            text = None
+            notes.append(f"{key}: unreadable gzip file quarantined whole ({exc})")
+        batch.add(str(path), text)
+    batch.flush()
+    return source_files
+
+
+class _Batch:
+    """Each file's text (None: unreadable), split into lines in DuckDB when the
+    batch holds BATCH_LINES lines, and at the end."""
+
+    def __init__(self, lander: Lander) -> None:
+        self.lander = lander
+        self.source_files: list[str] = []
+        self.contents: list[str | None] = []
+        self.lines = 0
+
+    def add(self, source_file: str, text: str | None) -> None:
+        self.source_files.append(source_file)
+        self.contents.append(text)
+        self.lines += text.count("\n") + 1 if text is not None else 1
+        if self.lines >= BATCH_LINES:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.contents:
+            return
+        table = pa.table(
+            {
+                "_source_file": pa.array(self.source_files, pa.string()),
+                "content": pa.array(self.contents, pa.large_string()),
+            }
+        )
+        self.lander.add(table, RECORDS_SQL, prepare=(LINES_SQL,))
+        self.source_files, self.contents, self.lines = [], [], 0
 
 
 # The batch's files (``source``) as numbered lines; an unreadable file is one
