@@ -488,7 +488,7 @@ def _delete(con: duckdb.DuckDBPyConnection, table: str, condition: str) -> int:
 
 def _purge_publications(settings: Settings, person: dict[str, list[str]]) -> dict[str, int]:
     """Every retained publication: its marts copy and its audience files."""
-    from audiences.publish.publication import MARTS_FILE, RECORD
+    from audiences.publish.publication import RECORD
 
     if not person["keys"] or not settings.publications.is_dir():
         return {}
@@ -496,29 +496,40 @@ def _purge_publications(settings: Settings, person: dict[str, list[str]]) -> dic
     for folder in sorted(settings.publications.iterdir()):
         if not (folder / RECORD).is_file():
             continue
-        marts = folder / MARTS_FILE
-        if marts.is_file():
-            con = duckdb.connect(str(marts), config=settings.duckdb_config)
-            try:
-                _person_tables(con, person)
-                for table, n in _purge_derived(con, ("marts",)).items():
-                    if n:
-                        removed[f"publications/{folder.name}/{table}"] = n
-                con.execute("checkpoint")
-            finally:
-                con.close()
-            compact(marts, settings.duckdb_config)
-        for table in sorted((folder / "marts").glob("*/")):  # Spark's publication
-            n = _purge_parquet_table(settings, table, person)
-            if n:
-                removed[f"publications/{folder.name}/marts.{table.name}"] = n
-        for exports in sorted((folder / "exports").glob("*/")):
-            removed |= {
-                f"publications/{folder.name}/exports/{exports.name}/{name}": n
-                for name, n in _purge_audience_files(settings, exports, person).items()
-            }
-        if any(key.startswith(f"publications/{folder.name}/") for key in removed):
+        purged = _purge_publication(settings, folder, person)
+        removed |= {f"publications/{folder.name}/{name}": n for name, n in purged.items()}
+        if purged:
             _recount_record(settings, folder)
+    return removed
+
+
+def _purge_publication(
+    settings: Settings, folder: Path, person: dict[str, list[str]]
+) -> dict[str, int]:
+    """One publication's marts (a DuckDB file, or Spark's Parquet tables) and
+    audience files; the rows removed from each, where any."""
+    from audiences.publish.publication import MARTS_FILE
+
+    removed: dict[str, int] = {}
+    marts = folder / MARTS_FILE
+    if marts.is_file():
+        con = duckdb.connect(str(marts), config=settings.duckdb_config)
+        try:
+            _person_tables(con, person)
+            removed |= {t: n for t, n in _purge_derived(con, ("marts",)).items() if n}
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        compact(marts, settings.duckdb_config)
+    for table in sorted((folder / "marts").glob("*/")):  # Spark's publication
+        n = _purge_parquet_table(settings, table, person)
+        if n:
+            removed[f"marts.{table.name}"] = n
+    for exports in sorted((folder / "exports").glob("*/")):
+        removed |= {
+            f"exports/{exports.name}/{name}": n
+            for name, n in _purge_audience_files(settings, exports, person).items()
+        }
     return removed
 
 
