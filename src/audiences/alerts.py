@@ -29,7 +29,7 @@ GATES = ("raw", "marts", "drift")
 
 def failing_checks(settings, as_of: date) -> list[str]:
     """``gate: suite: expectation(column)`` of every failed critical check of the date."""
-    from audiences.quality.gates import read_gate_result
+    from audiences.quality.results import read_gate_result
 
     results = (read_gate_result(settings, as_of, gate) for gate in GATES)
     return [

@@ -167,7 +167,8 @@ def freshness_step(logical_date: date, run_id: str | None = None) -> dict[str, i
 
 def gate_step(gate: str, logical_date: date, run_id: str | None = None) -> dict:
     """Run a quality gate; raise (holding the publish) on a critical failure."""
-    from audiences.quality.gates import enforce, run_gate
+    from audiences.quality.gates import run_gate
+    from audiences.quality.results import enforce
 
     config = _settings()
     with stage_timer(config, logical_date, run_id, f"{gate}_gate") as stage:
@@ -205,7 +206,7 @@ def publish_step(
     drift result and the report).
     """
     from audiences.quality.drift import check_drift, enforce_drift
-    from audiences.quality.gates import enforce, read_gate_result
+    from audiences.quality.results import enforce, read_gate_result
 
     config = _settings()
     with stage_timer(config, logical_date, run_id, "publish"):

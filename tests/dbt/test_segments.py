@@ -383,7 +383,8 @@ def test_the_marts_gate_catches_an_opted_out_person_in_an_audience(nights, tmp_p
 
     import duckdb
 
-    from audiences.quality.gates import QualityGateError, enforce, run_gate
+    from audiences.quality.gates import run_gate
+    from audiences.quality.results import QualityGateError, enforce
 
     tampered = tmp_path / "warehouse.duckdb"
     shutil.copy(settings().warehouse, tampered)

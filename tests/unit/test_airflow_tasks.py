@@ -15,7 +15,7 @@ from audiences.errors import (
     SourceMissingError,
     WarehouseLockedError,
 )
-from audiences.quality.gates import QualityGateError
+from audiences.quality.results import QualityGateError
 from audiences.report.stages import executed_run, stage_timer
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from audiences.config import settings
 from audiences.quality import drift
-from audiences.quality.gates import QualityGateError, enforce, read_gate_result
+from audiences.quality.results import QualityGateError, enforce, read_gate_result
 
 DAY = date(2026, 11, 22)
 
@@ -52,7 +52,7 @@ def test_the_first_publication_has_nothing_to_drift_from(home):
 
 
 def _passed_gates(day: str) -> None:
-    from audiences.quality.gates import GateResult, gate_result_path
+    from audiences.quality.results import GateResult, gate_result_path
 
     for gate in ("raw", "marts"):
         path = gate_result_path(settings(), date.fromisoformat(day), gate)

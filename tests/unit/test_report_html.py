@@ -9,7 +9,7 @@ import json
 import pytest
 
 from audiences.config import settings
-from audiences.quality.gates import CheckResult, GateResult, gate_result_path
+from audiences.quality.results import CheckResult, GateResult, gate_result_path
 from audiences.report.html import write_run_report
 from audiences.report.stages import stage_timer
 from tests.conftest import END
@@ -122,7 +122,7 @@ def test_a_published_run_that_is_no_longer_live_says_so_in_the_index(home):
 
 
 def test_check_samples_show_file_names_not_local_folders():
-    from audiences.quality.gates import _without_paths
+    from audiences.quality.results import _without_paths
 
     key = "/home/ann/audiences/data/sources/crm/contacts_20261122.csv#17"
     assert _without_paths(key) == "contacts_20261122.csv#17"

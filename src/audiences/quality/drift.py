@@ -24,12 +24,12 @@ from datetime import date
 from pathlib import Path
 
 from audiences.config import Settings
-from audiences.quality.gates import (
+from audiences.quality.gates import load_config
+from audiences.quality.results import (
     CheckResult,
     GateResult,
     QualityGateError,
     gate_result_path,
-    load_config,
 )
 
 ACCEPTED = "accepted by the run (accept_drift)"

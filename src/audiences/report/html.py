@@ -30,7 +30,7 @@ from audiences.measure.lift import MIN_GROUP, read_segment_lift
 from audiences.predict.record import read_quality
 from audiences.publish.publication import current, read_record
 from audiences.quality.drift import accepted_drift
-from audiences.quality.gates import GateResult, read_gate_result
+from audiences.quality.results import GateResult, read_gate_result
 from audiences.report.charts import bar_chart, line_chart, reliability_chart, sparkline
 from audiences.report.models import Models, models
 from audiences.report.stages import read_stages
