@@ -153,7 +153,7 @@ def _cmd_segment_new(args: argparse.Namespace) -> None:
 
 
 def _cmd_segment_preview(args: argparse.Namespace) -> None:
-    from audiences.segments import preview_segment
+    from audiences.segment_preview import preview_segment
 
     print(preview_segment(settings(), args.name, args.sample))
 

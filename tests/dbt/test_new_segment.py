@@ -13,7 +13,8 @@ import yaml
 from audiences.cli import main
 from audiences.config import settings
 from audiences.publish import publish, stage
-from audiences.segments import SegmentError, list_segments, preview_segment, scaffold_segment
+from audiences.segment_preview import preview_segment
+from audiences.segments import SegmentError, list_segments, scaffold_segment
 from audiences.transform import dbt_build, run_dbt
 from tests.conftest import END, copy_project, extract_and_load, use_sources, warehouse_query
 
