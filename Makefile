@@ -44,12 +44,12 @@ demo: $(STAMP) ## Generate sample sources and run the nightly DAG through Airflo
 lint: $(STAMP) ## ruff (Python) and sqlfluff (dbt SQL)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	AUDIENCES_WAREHOUSE=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint dbt_project/models
+	tmp=$$(mktemp -d); AUDIENCES_HOME=$$tmp AUDIENCES_WAREHOUSE=$$tmp/lint.duckdb $(BIN)/sqlfluff lint dbt_project/models
 
 format: $(STAMP) ## Apply ruff and sqlfluff fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
-	AUDIENCES_WAREHOUSE=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff fix dbt_project/models
+	tmp=$$(mktemp -d); AUDIENCES_HOME=$$tmp AUDIENCES_WAREHOUSE=$$tmp/lint.duckdb $(BIN)/sqlfluff fix dbt_project/models
 
 test: lint browser postgres java ## Every check but the heavy scenarios: lint, then pytest (unit, dbt, Spark, DAG integrity, end-to-end, scheduler, browser), its modules spread over WORKERS processes
 	$(PYTEST)

@@ -23,6 +23,7 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 from dbt_common.exceptions import DbtRuntimeError
 from duckdb import DuckDBPyConnection
 
+from audiences.config import settings
 from audiences.identifiers import email_invalid_reason, to_e164
 
 
@@ -62,7 +63,7 @@ class Plugin(BasePlugin):
     def update_connection_config(self, creds, config: dict) -> None:
         """Before DuckDB opens the warehouse: a folder that does not exist (plain ``dbt``
         in a fresh clone, before any night) gets the project's message, not DuckDB's
-        "Cannot open file"."""
+        "Cannot open file"; the memory limit and spill folder are the settings'."""
         path = Path(creds.path) if creds.path and creds.path != ":memory:" else None
         if path is not None and not path.parent.is_dir():
             raise DbtRuntimeError(
@@ -70,6 +71,10 @@ class Plugin(BasePlugin):
                 " not exist. Run a night first (`make demo`, or the DAG), which loads the raw"
                 " tables dbt builds from, or point AUDIENCES_WAREHOUSE at an existing warehouse."
             )
+        # DuckDB's memory limit and spill folder come from the project's settings,
+        # the one source every connection reads (a profile's own config_options win).
+        for name, value in settings().duckdb_config.items():
+            config.setdefault(name, value)
 
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
         register(conn)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from audiences.config import DBT_PROJECT_DIR, settings
@@ -50,3 +51,23 @@ def test_plain_dbt_in_a_fresh_clone_says_what_to_do(tmp_path):
     )
     assert f"its folder {warehouse.parent} does not exist" in out and "make demo" in out
     assert "Traceback" not in out and "Cannot open file" not in out
+
+
+def test_plain_dbt_opens_the_warehouse_with_the_settings_memory_limit(tmp_path):
+    """dbt's own CLI gets DuckDB's memory limit from the project's settings (one
+    source of truth with the pipeline), not from a fallback of its own."""
+    out = plain_dbt(
+        tmp_path,
+        "show",
+        "--inline",
+        "select current_setting('memory_limit') as memory_limit",
+        "--output",
+        "json",
+        warehouse=tmp_path / "plain.duckdb",
+    )
+    start = out.rindex("{", 0, out.index('"show"'))
+    shown = json.loads(out[start : out.index("}\n", out.index("]", start)) + 1])["show"][0]
+    expected = duckdb.connect(config={"memory_limit": settings().duckdb_config["memory_limit"]})
+    limit = expected.execute("select current_setting('memory_limit')").fetchone()[0]
+    expected.close()
+    assert shown["memory_limit"] == limit
