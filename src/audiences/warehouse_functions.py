@@ -24,6 +24,7 @@ from dbt_common.exceptions import DbtRuntimeError
 from duckdb import DuckDBPyConnection
 
 from audiences.config import settings
+from audiences.errors import ConfigError
 from audiences.identifiers import email_invalid_reason, to_e164
 
 
@@ -73,7 +74,11 @@ class Plugin(BasePlugin):
             )
         # DuckDB's memory limit and spill folder come from the project's settings,
         # the one source every connection reads (a profile's own config_options win).
-        for name, value in settings().duckdb_config.items():
+        try:
+            duckdb_config = settings().duckdb_config
+        except ConfigError as exc:
+            raise DbtRuntimeError(f"the project's settings: {exc}") from None
+        for name, value in duckdb_config.items():
             config.setdefault(name, value)
 
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
