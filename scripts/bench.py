@@ -29,7 +29,7 @@ loaded warehouse, and the ratio of the transformation to it.
 
 ``--scheduler`` runs both nights as a deployment does instead: a scheduler
 with the LocalExecutor on PostgreSQL (the deployment of
-tests/e2e/deployment.py), each night triggered by its logical date, so the
+scripts/deployment.py), each night triggered by its logical date, so the
 three extracts run at the same time; it writes ``<scale>-scheduler.json``.
 
 Writes docs/bench/<scale>.json and rewrites the benchmark table in
@@ -246,8 +246,7 @@ def _dags_test(day: date, env: dict[str, str], home: Path) -> float:
 def _scheduler(home: Path):
     """A deployment (PostgreSQL, LocalExecutor, scheduler, API server); yields a function
     that triggers the night of a day, waits for it and returns the run's seconds."""
-    sys.path.insert(0, str(ROOT))
-    from tests.e2e import deployment
+    import deployment  # scripts/deployment.py
 
     api_port, logs = deployment.free_port(), home / "logs"
     dag = ROOT / "dags" / f"{DAG_ID}.py"
@@ -272,7 +271,7 @@ def _scheduler(home: Path):
 
 
 def _triggered(env: dict[str, str], database: str, logs: Path, day: date) -> float:
-    from tests.e2e.deployment import airflow_cli, finished_run
+    from deployment import airflow_cli, finished_run
 
     run_id = f"bench__{day.isoformat()}"
     airflow_cli(env, "dags", "trigger", DAG_ID, "--run-id", run_id,
@@ -284,7 +283,7 @@ def _triggered(env: dict[str, str], database: str, logs: Path, day: date) -> flo
 
 
 def _query(database: str, sql: str, **params) -> list[tuple]:
-    from tests.e2e.deployment import query
+    from deployment import query
 
     return query(database, sql, params)
 

@@ -181,9 +181,8 @@ def _dag_files(home: Path, manifest: Path) -> dict[str, Path]:
 
 
 def _under_scheduler(home: Path, loaded: Path, dag_files: list[Path]) -> dict:
-    """Each layout's DAG run under the deployment of tests/e2e/deployment.py, one at a time."""
-    sys.path.insert(0, str(ROOT))
-    from tests.e2e import deployment
+    """Each layout's DAG run under the deployment of scripts/deployment.py, one at a time."""
+    import deployment  # scripts/deployment.py
 
     results = {}
     api_port, logs = deployment.free_port(), home / "logs"
@@ -202,7 +201,7 @@ def _under_scheduler(home: Path, loaded: Path, dag_files: list[Path]) -> dict:
 
 def _scheduled_run(env: dict[str, str], database: str, logs: Path, dag_id: str) -> dict:
     """Trigger ``dag_id`` for the night, wait for it; its duration and task states."""
-    from tests.e2e.deployment import airflow_cli, finished_run, query, wait
+    from deployment import airflow_cli, finished_run, query, wait
 
     wait(f"{dag_id} parsed", lambda: query(database, "select 1 from dag where dag_id = :dag",
                                             {"dag": dag_id}), logs)  # fmt: skip

@@ -1,6 +1,6 @@
 """The DAG under a real Airflow deployment: PostgreSQL as the metadata database, the
 LocalExecutor, and `airflow scheduler`, `dag-processor` and `api-server` as their own
-processes, set up the way docs/deploy.md says (tests/e2e/deployment.py).
+processes, set up the way docs/deploy.md says (scripts/deployment.py).
 
 One night is triggered by logical date and must succeed with every task, with no
 other run beside it; the three extracts must have run at the same time; the
@@ -20,7 +20,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from audiences.config import PROJECT_ROOT
 from audiences.generate import GenerateOptions, generate
-from tests.e2e.deployment import (
+from scripts.deployment import (
     airflow_cli,
     airflow_services,
     deployment_env,

@@ -3,7 +3,8 @@ throwaway PostgreSQL cluster as the metadata database, the LocalExecutor, and
 `airflow api-server`, `scheduler`, `dag-processor` and `triggerer` as their own
 processes.
 
-Used by the real-scheduler test and by scripts/bench_cosmos.py.
+Shared by the real-scheduler test (tests/e2e/test_scheduler.py) and the
+benchmarks (scripts/bench.py, scripts/bench_cosmos.py).
 """
 
 from __future__ import annotations
