@@ -11,16 +11,17 @@ import pytest
 from audiences.config import settings
 from audiences.extract.contracts import ENTITIES
 from audiences.load import ensure_raw_tables
-from audiences.quality import gates, gx_duckdb
+from audiences.quality import gates
 
 GATES = {"raw_gate", "marts_gate"}
-FROM_LEDGER = ("raw_quarantine",)
 
 
 @pytest.fixture
 def project(home, monkeypatch):
     """The shipped GX project, opened the way GX users open one (environment set)."""
     import great_expectations as gx
+
+    import audiences.quality.gx_duckdb  # noqa: F401  (the project's datasource type)
 
     monkeypatch.setenv("AUDIENCES_WAREHOUSE", str(home / "warehouse.duckdb"))
     folder = settings().expectations_dir
@@ -38,35 +39,24 @@ def test_gx_opens_the_project_and_lists_its_suites(project):
     assert isinstance(context, FileDataContext)
     suites = {suite.name for suite in context.suites.all()}
     assert suites == {path.stem for path in (folder / "expectations").glob("*.json")}
-    spark_gates = {f"{name}__spark" for name in GATES}
-    assert {checkpoint.name for checkpoint in context.checkpoints.all()} == GATES | spark_gates
-    # Every suite is validated by exactly one gate, on a batch of the project's datasources.
+    assert {checkpoint.name for checkpoint in context.checkpoints.all()} == GATES
+    # Every suite is validated by exactly one gate, on its batch: a table of the
+    # datasource gate_batches computed from the suite's query, on either engine.
     validated = [
         definition
         for name in GATES
         for definition in context.checkpoints.get(name).validation_definitions
     ]
     assert sorted(d.suite.name for d in validated) == sorted(suites)
-    warehouse = context.data_sources.get("warehouse")
     for definition in validated:
         asset = definition.batch_definition.data_asset
-        assert asset.datasource.name in gates.DATASOURCES
-        # A materialised batch is computed from the warehouse asset of its name.
-        assert warehouse.get_asset(asset.name).query
+        assert asset.datasource.name == gates.DATASOURCE
+        assert asset.datasource.type == "duckdb"
+        assert asset.table_name == asset.name == definition.suite.name
+        assert (folder / "batches" / f"{asset.name}.sql").is_file()
     for suite in context.suites.all():
         for expectation in suite.expectations:
             assert expectation.severity.value in ("critical", "warning"), (suite.name, expectation)
-    # The Spark engine's gates validate the same suites on batches of GX's Spark
-    # datasource, each computed by its query in spark/ (the quarantine's from DuckDB).
-    for name in GATES:
-        on_duckdb = [d.suite.name for d in context.checkpoints.get(name).validation_definitions]
-        on_spark = context.checkpoints.get(f"{name}__spark").validation_definitions
-        assert [d.suite.name for d in on_spark] == on_duckdb
-        for definition in on_spark:
-            asset = definition.batch_definition.data_asset
-            assert asset.datasource.name == "spark_batches" and asset.name == definition.suite.name
-            query = folder / "spark" / f"{asset.name}.sql"
-            assert query.is_file() or asset.name in FROM_LEDGER, asset.name
 
 
 def test_a_night_with_no_rows_passes_and_writes_nothing_into_the_project(project, home):
@@ -89,61 +79,49 @@ QUERY = "select id, count(*) over (partition by id) as copies from marts.people"
 
 
 def _checks(home, monkeypatch):
-    """A project whose marts gate runs the same suite on a materialised and a plain batch."""
+    """A project whose marts gate checks one suite, on the batch of ``QUERY``."""
     import great_expectations as gx
 
     folder = home / "expectations"
     shutil.copytree(settings().expectations_dir, folder)
     monkeypatch.setenv("AUDIENCES_EXPECTATIONS_DIR", str(folder))
+    (folder / "batches" / "people.sql").write_text(QUERY)
+    # GX checks that a new table asset's table exists: the gate computes it later.
     batches = home / "tmp" / "gates" / "batches.duckdb"
     batches.parent.mkdir(parents=True)
-    duckdb.connect(str(batches)).execute("create table materialised (id int)").close()
+    duckdb.connect(str(batches)).execute("create table people (id int)").close()
     context = gates.open_context(settings())
-    warehouse = context.data_sources.get("warehouse")
-    assets = {
-        "plain": warehouse.add_query_asset(name="plain", query=QUERY),
-        "materialised": context.data_sources.get("gate_batches").add_table_asset(
-            name="materialised", table_name="materialised"
-        ),
-    }
-    warehouse.add_query_asset(name="materialised", query=QUERY)
+    source = context.data_sources.get(gates.DATASOURCE)
+    asset = source.add_table_asset(name="people", table_name="people")
+    source.close()
     batches.unlink()
-    definitions = []
-    for name, asset in assets.items():
-        suite = context.suites.add(
-            gx.ExpectationSuite(
-                name=name,
-                expectations=[
-                    gx.expectations.ExpectColumnValuesToBeUnique(column="id", severity="critical"),
-                    gx.expectations.ExpectColumnMaxToBeBetween(
-                        column="copies", max_value=1, severity="critical"
-                    ),
-                    gx.expectations.ExpectColumnValuesToNotBeNull(
-                        column="no_such_column", severity="warning"
-                    ),
-                ],
-            )
-        )
-        batch = asset.add_batch_definition_whole_table(name="whole_table")
-        definitions.append(
-            context.validation_definitions.add(
-                gx.ValidationDefinition(name=name, data=batch, suite=suite)
-            )
-        )
-    context.checkpoints.delete("marts_gate")
-    context.checkpoints.add(
-        gx.Checkpoint(
-            name="marts_gate",
-            validation_definitions=definitions,
+    suite = context.suites.add(
+        gx.ExpectationSuite(
+            name="people",
+            expectations=[
+                gx.expectations.ExpectColumnValuesToBeUnique(column="id", severity="critical"),
+                gx.expectations.ExpectColumnMaxToBeBetween(
+                    column="copies", max_value=1, severity="critical"
+                ),
+                gx.expectations.ExpectColumnValuesToNotBeNull(
+                    column="no_such_column", severity="warning"
+                ),
+            ],
         )
     )
-    for name in gates.DATASOURCES:  # DuckDB: one configuration per file and process
-        gx_duckdb.close(context.data_sources.get(name).get_execution_engine())
-        context.data_sources.get(name).get_engine().dispose()
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(
+            name="people",
+            data=asset.add_batch_definition_whole_table(name="whole_table"),
+            suite=suite,
+        )
+    )
+    context.checkpoints.delete("marts_gate")
+    context.checkpoints.add(gx.Checkpoint(name="marts_gate", validation_definitions=[definition]))
     return gates.run_gate(settings(), "marts", date(2026, 11, 22))
 
 
-def test_materialised_batches_check_the_same_and_leave_the_warehouse_alone(home, monkeypatch):
+def test_a_gate_checks_its_batch_and_leaves_the_warehouse_alone(home, monkeypatch):
     warehouse = settings().warehouse
     con = duckdb.connect(str(warehouse))
     # One id twice: the uniqueness and the copies checks both fail.
@@ -156,24 +134,19 @@ def test_materialised_batches_check_the_same_and_leave_the_warehouse_alone(home,
     result = _checks(home, monkeypatch)
 
     checks = {
-        suite: {
-            c.expectation: (c.success, c.severity, c.observed, c.unexpected_count)
-            for c in result.checks
-            if c.suite == suite
-        }
-        for suite in ("materialised", "plain")
+        c.expectation: (c.success, c.severity, c.observed, c.unexpected_count)
+        for c in result.checks
     }
-    assert checks["materialised"] == checks["plain"]
-    assert checks["plain"]["expect_column_values_to_be_unique"] == (False, "critical", None, 2)
-    assert checks["plain"]["expect_column_max_to_be_between"] == (False, "critical", 2, None)
+    assert checks["expect_column_values_to_be_unique"] == (False, "critical", None, 2)
+    assert checks["expect_column_max_to_be_between"] == (False, "critical", 2, None)
     broken = [c for c in result.checks if c.column == "no_such_column"]
-    assert [(c.success, c.severity) for c in broken] == [(False, "warning")] * 2
-    assert all("no_such_column" in (c.error or "") for c in broken)
-    assert not list((home / "tmp" / "gates").iterdir())
+    assert [(c.success, c.severity) for c in broken] == [(False, "warning")]
+    assert "no_such_column" in (broken[0].error or "")
+    assert not list((home / "tmp" / "gates").iterdir())  # the batches are removed
     tables = duckdb.connect(str(warehouse), read_only=True).sql(
         "select schema_name, table_name from duckdb_tables()"
     )
     assert tables.fetchall() == [("marts", "people")]
     # The project's Data Docs site shows the run.
     assert result.data_docs == str(home / "reports" / "data_docs" / "index.html")
-    assert list((home / "reports" / "data_docs" / "validations" / "plain").glob("marts__*"))
+    assert list((home / "reports" / "data_docs" / "validations" / "people").glob("marts__*"))

@@ -74,3 +74,8 @@ def test_far_fewer_rows_than_the_trailing_nights_is_a_warning(home, sources_thro
         and not c.success
     ]
     assert [(c.suite, c.severity) for c in low] == [("raw_crm_contacts", "warning")]
+    # A batch that cannot be computed (no web table: only the CRM was loaded)
+    # fails its suite's checks with the error, it does not pass them.
+    web = [c for c in gate.checks if c.suite == "raw_web_events"]
+    assert web and not any(c.success for c in web)
+    assert all("web_events" in (c.error or "") for c in web), web[0]

@@ -57,11 +57,6 @@ create table if not exists audit.extracted_files (
 );
 -- The file's path below its source root: what was read survives a moved data folder.
 alter table audit.extracted_files add column if not exists source_key varchar;
--- Personal data reaches a quality check only through these (expectations/):
--- its shape (letters x, digits 9) or a hash, never the value itself.
-create or replace macro audit.masked(value) as
-    regexp_replace(regexp_replace(value, '[A-Za-z]', 'x', 'g'), '[0-9]', '9', 'g');
-create or replace macro audit.hashed(value) as sha256(lower(trim(value)));
 create table if not exists audit.quarantine (
     source varchar not null,
     entity varchar not null,

@@ -1,117 +1,76 @@
-"""Make Great Expectations 1.x compute its metrics on DuckDB (through duckdb-engine).
+"""A Great Expectations datasource for DuckDB: GX's documented way to add a dialect.
 
-Two gaps, both only for DuckDB, both closed here and nowhere else:
+GX 1.x ships a datasource per database it knows (``sqlite``, ``postgres``…),
+each a subclass of ``SQLDatasource`` naming its execution engine; a subclass
+with its own ``type`` registers itself, and ``great_expectations.yml`` uses it
+as ``type: duckdb``. DuckDB needs two things GX's generic engine lacks:
 
-1. GX's SQL engine keeps one open connection only for the dialects it lists as
-   needing one (SQLite, SQL Server…). For the others it opens a connection per
-   query and reads the results after closing it; duckdb-engine's results do
-   not survive that, so every metric comes back empty (GX issues #10738 and
-   #11579: "list index out of range", "Observed: N/A"). DuckDB gets the same
-   persisted connection as SQLite.
-2. GX builds regular-expression conditions per dialect and has none for
-   DuckDB ("Regex is not supported for dialect duckdb"). DuckDB's
-   ``regexp_matches`` has the semantics of PostgreSQL's ``~`` that GX uses
-   elsewhere (a match anywhere in the value).
-
-:func:`apply` is idempotent; :func:`remove` restores GX as it was (for tests).
+1. **One persisted connection.** GX keeps a connection open only for the
+   dialects it lists as needing one (SQLite, SQL Server…). For the others it
+   opens a connection per query and reads the results after closing it;
+   duckdb-engine's results do not survive that, so every metric comes back
+   empty (GX issues #10738 and #11579: "list index out of range", "Observed:
+   N/A"). ``tests/unit/test_gx_duckdb.py`` keeps showing it on GX's plain
+   ``sql`` datasource, so an upgrade that fixes it is noticed.
+2. **Its SQL dialect.** GX picks dialect-specific SQL (regular expressions
+   among it) from the engine's ``dialect_module`` and has none for DuckDB
+   ("Regex is not supported for dialect duckdb"). duckdb-engine's dialect is
+   PostgreSQL's, whose ``~`` DuckDB gives PostgreSQL's meaning (a match
+   anywhere in the value).
 """
 
 from __future__ import annotations
 
-import importlib
 from contextlib import contextmanager
+from typing import Literal
 
-DIALECT = "duckdb"
-
-# Modules that imported GX's regex builder by name and so need the patched one.
-_REGEX_USERS = (
-    "great_expectations.expectations.metrics.util",
-    "great_expectations.expectations.metrics.column_map_metrics.column_values_match_regex",
-    "great_expectations.expectations.metrics.column_map_metrics.column_values_not_match_regex",
-    "great_expectations.expectations.metrics.column_map_metrics.column_values_match_regex_list",
-    "great_expectations.expectations.metrics.column_map_metrics.column_values_not_match_regex_list",
-    "great_expectations.expectations.metrics.column_aggregate_metrics.column_values_match_regex_values",
-    "great_expectations.expectations.metrics.column_aggregate_metrics.column_values_not_match_regex_values",
-)
-
-_originals: dict[str, object] = {}
+from great_expectations.datasource.fluent import SQLDatasource
+from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 
 
-def apply() -> None:
-    """Patch GX for DuckDB (safe to call more than once)."""
-    if _originals:
-        return
-    from great_expectations.execution_engine import sqlalchemy_execution_engine as engine_module
+class DuckDBExecutionEngine(SqlAlchemyExecutionEngine):
+    """GX's SQL engine on one DuckDB connection, kept open until :meth:`close`."""
 
-    engine_class = engine_module.SqlAlchemyExecutionEngine
-    original_get_connection = engine_class.get_connection
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from sqlalchemy.dialects import postgresql
+
+        self.dialect_module = postgresql
+        self._duckdb_connection = None
 
     @contextmanager
     def get_connection(self):
-        if self.dialect_name == DIALECT:
-            if not self._connection:
-                self._connection = self.engine.connect()
-            try:
-                yield self._connection
-            except Exception:
-                # A failed query aborts DuckDB's transaction; without a rollback every
-                # later metric on the shared connection would fail too.
-                self._connection.rollback()
-                raise
-        else:
-            with original_get_connection(self) as connection:
-                yield connection
+        if self._duckdb_connection is None:
+            self._duckdb_connection = self.engine.connect()
+        try:
+            yield self._duckdb_connection
+        except Exception:
+            # A failed query aborts DuckDB's transaction; without a rollback every
+            # later metric on the shared connection would fail too.
+            self._duckdb_connection.rollback()
+            raise
 
-    util = importlib.import_module(_REGEX_USERS[0])
-    original_regex = util.get_dialect_regex_expression
-
-    def get_dialect_regex_expression(column, regex, dialect, positive=True):
-        if _is_duckdb(dialect):
-            import sqlalchemy as sa
-
-            matches = sa.func.regexp_matches(column, sa.literal(regex))
-            return matches if positive else sa.not_(matches)
-        return original_regex(column, regex, dialect, positive)
-
-    _originals["get_connection"] = original_get_connection
-    _originals["regex"] = original_regex
-    engine_class.get_connection = get_connection
-    for name in _REGEX_USERS:
-        importlib.import_module(name).get_dialect_regex_expression = get_dialect_regex_expression
+    def close(self) -> None:
+        """Close the connection and the pool: DuckDB lets a process open a file
+        with one configuration at a time, so the next reader needs it closed."""
+        if self._duckdb_connection is not None:
+            self._duckdb_connection.close()
+            self._duckdb_connection = None
+        super().close()
+        self.engine.dispose()
 
 
-def close(execution_engine) -> None:
-    """Close a GX engine's persisted DuckDB connection and its pool.
+class DuckDBDatasource(SQLDatasource):
+    """A DuckDB database file, read through :class:`DuckDBExecutionEngine`."""
 
-    GX's own ``close`` leaves the persisted connection open, and DuckDB lets a
-    process open a file with one configuration at a time: without this, the
-    next reader of the warehouse in the same process (another gate, the
-    publish step) could not open it.
-    """
-    connection = getattr(execution_engine, "_connection", None)
-    if connection is not None:
-        connection.close()
-        execution_engine._connection = None
-    execution_engine.close()
+    type: Literal["duckdb"] = "duckdb"  # type: ignore[assignment]  # GX's registration key
 
+    @property
+    def execution_engine_type(self) -> type[SqlAlchemyExecutionEngine]:
+        return DuckDBExecutionEngine
 
-def _is_duckdb(dialect) -> bool:
-    """GX passes a dialect module, class or instance, depending on the metric."""
-    for candidate in (dialect, getattr(dialect, "dialect", None)):
-        if getattr(candidate, "name", None) == DIALECT:
-            return True
-        if getattr(candidate, "__name__", "").startswith("duckdb"):
-            return True
-    return False
-
-
-def remove() -> None:
-    """Undo :func:`apply`."""
-    if not _originals:
-        return
-    from great_expectations.execution_engine import sqlalchemy_execution_engine as engine_module
-
-    engine_module.SqlAlchemyExecutionEngine.get_connection = _originals.pop("get_connection")
-    original_regex = _originals.pop("regex")
-    for name in _REGEX_USERS:
-        importlib.import_module(name).get_dialect_regex_expression = original_regex
+    def close(self) -> None:
+        """Close every connection GX holds to the file: its engine's (metrics) and
+        this datasource's own (schema inspection)."""
+        self.get_execution_engine().close()
+        self.get_engine().dispose()

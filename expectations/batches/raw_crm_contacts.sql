@@ -1,6 +1,6 @@
 select
-  * except (email, phone, first_name, last_name, logical_date),
+  * except (email, phone, first_name, last_name),
   masked(email) as email, masked(phone) as phone,
   masked(first_name) as first_name, masked(last_name) as last_name,
   _source_file || '#' || contact_id as export_contact_key
-from raw.crm_contacts where _logical_date = session.as_of
+from raw.crm_contacts where _logical_date = as_of()

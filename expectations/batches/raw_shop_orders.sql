@@ -1,0 +1,2 @@
+select * except (email), masked(email) as email
+from raw.shop_orders where _logical_date = as_of()
