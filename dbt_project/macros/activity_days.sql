@@ -40,9 +40,7 @@
     {%- else -%}
         occurred_at >= cast('{{ days | first }}' as date)
         and occurred_at < {{ dbt.dateadd('day', 1, "cast('" ~ days | last ~ "' as date)") }}
-        and cast(occurred_at as date) in (
-            {%- for day in days %}cast('{{ day }}' as date){% if not loop.last %}, {% endif %}{% endfor -%}
-        )
+        and cast(occurred_at as date) in ({{ audiences.date_literals(days) }})
     {%- endif -%}
 {%- endmacro %}
 
@@ -51,8 +49,11 @@
         left to insert). -#}
     {%- set days = audiences.activity_days_to_recount(events) -%}
     {%- if days -%}
-        delete from {{ this }} where activity_on in (
-            {%- for day in days %}cast('{{ day }}' as date){% if not loop.last %}, {% endif %}{% endfor -%}
-        )
+        delete from {{ this }} where activity_on in ({{ audiences.date_literals(days) }})
     {%- endif -%}
+{%- endmacro %}
+
+{% macro date_literals(days) -%}
+    {#- ISO date strings as a list of SQL dates, for an `in (...)`. -#}
+    {%- for day in days %}cast('{{ day }}' as date){% if not loop.last %}, {% endif %}{% endfor -%}
 {%- endmacro %}
