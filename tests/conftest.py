@@ -145,20 +145,25 @@ def append_csv(path: Path, rows: list[dict]) -> None:
         csv.DictWriter(handle, header).writerows(rows)
 
 
-def plain_dbt(work: Path, *args: str, warehouse: Path | None = None, fails: bool = False) -> str:
+def plain_dbt(
+    work: Path, *args: str, warehouse: Path | None = None, fails: bool = False, **settings: str
+) -> str:
     """Run dbt's own CLI from dbt_project/ with the shipped profile, no wrapper, writing
     under ``work``; return its output (the test fails with it when dbt does, or, with
-    ``fails``, when it does not)."""
+    ``fails``, when it does not). ``settings``: more AUDIENCES_* variables; one of
+    them may be ``AUDIENCES_WAREHOUSE=""``, to leave the warehouse unset."""
     dbt = str(Path(sys.executable).with_name("dbt"))
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "AUDIENCES_WAREHOUSE": str(warehouse or work / "plain.duckdb"),
+        **settings,
         "AUDIENCES_DUCKDB_TEMP_DIR": str(work / "tmp" / "duckdb"),
         "DBT_TARGET_PATH": str(work / "target"),
         "DBT_LOG_PATH": str(work / "logs"),
         "DBT_PACKAGES_INSTALL_PATH": str(work / "dbt_packages"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    env = {name: value for name, value in env.items() if value}
     out = subprocess.run(
         [dbt, *args, "--profiles-dir", "."],
         cwd=DBT_PROJECT_DIR,

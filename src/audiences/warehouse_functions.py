@@ -64,7 +64,8 @@ class Plugin(BasePlugin):
     def update_connection_config(self, creds, config: dict) -> None:
         """Before DuckDB opens the warehouse: a folder that does not exist (plain ``dbt``
         in a fresh clone, before any night) gets the project's message, not DuckDB's
-        "Cannot open file"; the memory limit and spill folder are the settings'."""
+        "Cannot open file"; the file, the memory limit and the spill folder are the
+        settings'."""
         path = Path(creds.path) if creds.path and creds.path != ":memory:" else None
         if path is not None and not path.parent.is_dir():
             raise DbtRuntimeError(
@@ -72,13 +73,20 @@ class Plugin(BasePlugin):
                 " not exist. Run a night first (`make demo`, or the DAG), which loads the raw"
                 " tables dbt builds from, or point AUDIENCES_WAREHOUSE at an existing warehouse."
             )
-        # DuckDB's memory limit and spill folder come from the project's settings,
-        # the one source every connection reads (a profile's own config_options win).
         try:
-            duckdb_config = settings().duckdb_config
+            project = settings()
         except ConfigError as exc:
             raise DbtRuntimeError(f"the project's settings: {exc}") from None
-        for name, value in duckdb_config.items():
+        # The warehouse is the settings' (the one every step and gate reads).
+        if path is not None and path.resolve() != project.warehouse.resolve():
+            raise DbtRuntimeError(
+                f"the profile opens the warehouse {path.resolve()}, but the project's settings"
+                f" say {project.warehouse}: set AUDIENCES_WAREHOUSE (or AUDIENCES_HOME) for"
+                " both, or run dbt from its project folder."
+            )
+        # DuckDB's memory limit and spill folder come from the project's settings,
+        # the one source every connection reads (a profile's own config_options win).
+        for name, value in project.duckdb_config.items():
             config.setdefault(name, value)
 
     def configure_connection(self, conn: DuckDBPyConnection) -> None:

@@ -71,3 +71,28 @@ def test_plain_dbt_opens_the_warehouse_with_the_settings_memory_limit(tmp_path):
     limit = expected.execute("select current_setting('memory_limit')").fetchone()[0]
     expected.close()
     assert shown["memory_limit"] == limit
+
+
+def test_plain_dbt_opens_the_warehouse_of_the_settings(tmp_path):
+    """A moved install sets only AUDIENCES_HOME: dbt builds into the warehouse there,
+    the file every step and gate reads, not into the checkout's data folder."""
+    home = tmp_path / "home"
+    home.mkdir()
+    show = ("show", "--inline", "select 1 as one")
+    plain_dbt(tmp_path, *show, AUDIENCES_HOME=str(home), AUDIENCES_WAREHOUSE="")
+    assert (home / "warehouse.duckdb").is_file()
+
+
+def test_a_profile_on_another_warehouse_than_the_settings_is_refused(tmp_path):
+    """The profile's path and the settings must name one file: dbt run from another
+    folder resolves the profile's relative fallback elsewhere; it is told so."""
+    from types import SimpleNamespace
+
+    from dbt_common.exceptions import DbtRuntimeError
+
+    from audiences.warehouse_functions import Plugin
+
+    other = tmp_path / "other.duckdb"
+    creds = SimpleNamespace(path=str(other))
+    with pytest.raises(DbtRuntimeError, match="the profile opens the warehouse .*other.duckdb"):
+        Plugin("audiences", {}).update_connection_config(creds, {})
