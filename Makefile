@@ -26,7 +26,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP) ## Create .venv with the locked dependencies (run by every target)
 
-browser: ## Install Debian's Chromium for the report's browser test (if missing)
+browser: ## Install Debian's Chromium and chromedriver for the report's browser test (if missing)
 	@scripts/install_browser.sh
 
 postgres: ## Install Debian's PostgreSQL for the real-scheduler test (if missing)

@@ -94,5 +94,5 @@ def test_a_profile_on_another_warehouse_than_the_settings_is_refused(tmp_path):
 
     other = tmp_path / "other.duckdb"
     creds = SimpleNamespace(path=str(other))
-    with pytest.raises(DbtRuntimeError, match="the profile opens the warehouse .*other.duckdb"):
+    with pytest.raises(DbtRuntimeError, match=r"the profile opens the warehouse .*other\.duckdb"):
         Plugin("audiences", {}).update_connection_config(creds, {})

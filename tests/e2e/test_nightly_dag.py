@@ -35,6 +35,7 @@ AIRFLOW = str(Path(os.sys.executable).with_name("airflow"))
 DAG_ID = "customer_segments_nightly"
 POOLS = str(PROJECT_ROOT / "deploy" / "airflow_pools.json")  # what a deployment imports
 CHROMIUM = os.environ.get("AUDIENCES_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"  # Debian's, same version
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -319,23 +320,27 @@ def _held_run_keeps_the_live_publication(home: Path, webhook) -> None:
 def _check_in_browser(page: Path, expected: str) -> None:
     """Open a report in headless Chromium at 1400 px: no console or page errors, charts
     drawn, nothing wider than the screen."""
-    from playwright.sync_api import sync_playwright
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
 
-    errors: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            tab = browser.new_page(viewport={"width": 1400, "height": 900})
-            tab.on("pageerror", lambda exc: errors.append(str(exc)))
-            tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-            tab.goto(page.as_uri())
-            assert expected in tab.inner_text("body")
-            # The page fits a 1400 px screen: wide tables scroll in their own box.
-            assert tab.evaluate("document.documentElement.scrollWidth") <= 1400
-            if page.name == "report.html":
-                assert tab.locator("svg.chart").count() >= 1
-                box = tab.locator("svg.chart").first.bounding_box()
-                assert box and box["width"] > 100 and box["height"] > 20
-        finally:
-            browser.close()
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--window-size=1400,900"):
+        options.add_argument(argument)
+    # Uncaught page errors and console.error calls, as the browser logs them.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    browser = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    try:
+        browser.get(page.as_uri())
+        assert expected in browser.find_element(By.TAG_NAME, "body").text
+        # The page fits a 1400 px screen: wide tables scroll in their own box.
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= 1400
+        if page.name == "report.html":
+            charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart")
+            assert charts
+            assert charts[0].rect["width"] > 100 and charts[0].rect["height"] > 20
+        errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    finally:
+        browser.quit()
     assert errors == [], errors
