@@ -12,7 +12,7 @@ WORKERS ?= 2
 PYTEST = $(BIN)/pytest -n $(WORKERS) --dist loadfile
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock browser postgres java demo test lint format unit dbt spark e2e heavy bench-generate bench bench-identity bench-predict clean
+.PHONY: help install lock browser postgres java demo test lint format unit dbt spark e2e heavy evaluate bench-generate bench bench-identity bench-predict clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -71,6 +71,9 @@ heavy: $(STAMP) java ## The long scenarios left out of `make test` (the DAG on S
 
 bench-generate: $(STAMP) ## Time the generator at 1,000,000 customers (writes under /tmp)
 	$(BIN)/python scripts/bench_generate.py --customers 1000000
+
+evaluate: $(STAMP) ## dbt-project-evaluator on the dbt project, exit 1 on any warning (its packages from hub.getdbt.com; offline: PACKAGES=DIR holding dbt_project_evaluator and dbt_utils)
+	$(BIN)/python scripts/evaluate_dbt_project.py $(if $(PACKAGES),--packages $(PACKAGES))
 
 bench: $(STAMP) ## The benchmark through Airflow at SCALE=XS|S|M (default M): full + incremental night; SCHEDULER=1: under a real scheduler; ENGINE=spark
 	$(BIN)/python scripts/bench.py --scale $(or $(SCALE),M) \

@@ -150,6 +150,7 @@ where
         "columns": [
             {
                 "name": "customer_id",
+                "data_type": "string",
                 "description": "A customer (dim_customers) in the segment.",
                 "data_tests": ["unique", "not_null"],
             }

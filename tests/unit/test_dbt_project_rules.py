@@ -1,15 +1,20 @@
 """The dbt project follows the rules dbt-project-evaluator checks, on dbt's own manifest.
 
-Staging models read one source and join no other model; every model has a
-tested grain; model names follow the prefixes the project configures (the
+`make evaluate` runs the evaluator itself (its packages are not the
+project's); these tests keep its main rules in every `make test`. Staging
+models read one source and join no other model; every model has a tested
+grain; model names follow the prefixes the project configures (the
 evaluator's ``*_prefixes`` vars); every active segment's audience is an
-exposure owned by the segment's owner; every source table's freshness is
-judged on a business timestamp, not on when it was extracted; the nightly
-build's two parts (selectors.yml) are one whole build.
+exposure owned by the segment's owner, on public models with enforced
+contracts; every source table's freshness is judged on a business
+timestamp, not on when it was extracted; each of the evaluator's exceptions
+names something of the project and says why; the nightly build's two parts
+(selectors.yml) are one whole build.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -19,9 +24,13 @@ from audiences.config import DBT_PROJECT_DIR
 from tests.conftest import plain_dbt
 
 GRAIN_TESTS = {"unique", "unique_combination"}
-# Models whose grain is guaranteed upstream and documented in their YAML: a test
-# of their own would re-run a join over every web event (150 s at M).
-GRAIN_TESTED_UPSTREAM = {"int_customer_web_events"}
+# The evaluator's exceptions, each with its reason (dbt_project/evaluation/).
+EXCEPTIONS = DBT_PROJECT_DIR / "evaluation" / "dbt_project_evaluator_exceptions.csv"
+
+
+def _exceptions(fct_name: str) -> set[str]:
+    with EXCEPTIONS.open() as rows:
+        return {r["id_to_exclude"] for r in csv.DictReader(rows) if r["fct_name"] == fct_name}
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +76,8 @@ def test_every_model_has_a_tested_grain(manifest):
     untested = {
         name
         for name, node in _models(manifest).items()
-        if node["unique_id"] not in tested and name not in GRAIN_TESTED_UPSTREAM
+        if node["unique_id"] not in tested
+        and name not in _exceptions("fct_missing_primary_key_tests")
     }
     assert untested == set()
 
@@ -99,6 +109,32 @@ def test_every_active_segment_audience_is_an_exposure(manifest):
             "model.audiences.audience_members",
         }
     assert exposures == {}, "exposures of segments that are not active"
+
+
+def test_the_audiences_read_public_models_with_enforced_contracts(manifest):
+    nodes = manifest["nodes"]
+    parents = {p for e in manifest["exposures"].values() for p in e["depends_on"]["nodes"]}
+    private = {
+        nodes[p]["name"]
+        for p in parents
+        if nodes[p]["access"] != "public" or not nodes[p]["config"]["contract"]["enforced"]
+    }
+    assert parents and private == set()
+
+
+def test_every_evaluator_exception_names_the_project_and_says_why(manifest):
+    names = {n["name"] for n in manifest["nodes"].values() if n["package_name"] == "audiences"}
+    names |= {f"{s['source_name']}.{s['name']}" for s in manifest["sources"].values()}
+    with EXCEPTIONS.open() as rows:
+        exceptions = list(csv.DictReader(rows))
+    assert exceptions
+    for row in exceptions:
+        assert row["fct_name"].startswith("fct_") and len(row["comment"]) > 40, row
+        # The type "other" is the segments': models outside the three layers.
+        assert row["id_to_exclude"] in names or row["column_name"] == "model_type", row
+    others = {name for name, node in _models(manifest).items() if node["fqn"][1] not in
+              ("staging", "intermediate", "marts")}  # fmt: skip
+    assert others and all("segment" in _models(manifest)[name]["tags"] for name in others)
 
 
 def test_freshness_is_judged_on_business_timestamps(manifest):
