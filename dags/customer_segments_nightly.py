@@ -64,7 +64,7 @@ import pendulum
 from airflow.sdk import Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from audiences.airflow_tasks import fail_fast, night_step, published_asset, run_day
+from audiences.airflow_tasks import fail_fast, night_step, published_asset, run_as_of
 from audiences.alerts import FailureNotifier
 from audiences.config import settings
 
@@ -149,12 +149,12 @@ def publish(publication: str, **context) -> str:
     from audiences.pipeline import publish_step
     from audiences.publish.publication import StalePublicationError
 
-    day = run_day(context)
+    as_of = run_as_of(context)
     with fail_fast():
         try:
             params = context["params"]
             folder = publish_step(
-                day,
+                as_of,
                 publication,
                 context["run_id"],
                 params["publish_older_date"],
@@ -162,7 +162,7 @@ def publish(publication: str, **context) -> str:
             )
         except StalePublicationError as exc:
             raise AirflowSkipException(str(exc)) from exc
-    context["outlet_events"][PUBLISHED].extra = {"as_of": day.isoformat(), "path": folder}
+    context["outlet_events"][PUBLISHED].extra = {"as_of": as_of.isoformat(), "path": folder}
     return folder
 
 

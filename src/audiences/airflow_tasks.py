@@ -48,11 +48,12 @@ def night_step(step: Callable[..., T], context: Mapping[str, Any], *args: Any, *
     """A pipeline step for the run's day and id: ``step(*args, day, run_id, **kwargs)``,
     a permanent error failing the task at once."""
     with fail_fast():
-        return step(*args, run_day(context), context["run_id"], **kwargs)
+        return step(*args, run_as_of(context), context["run_id"], **kwargs)
 
 
-def run_day(context: Mapping[str, Any]) -> date:
-    """The day (UTC) the DAG run covers: its logical date, else its inferred data interval."""
+def run_as_of(context: Mapping[str, Any]) -> date:
+    """The run's ``as_of``: the day (UTC) the DAG run covers, its logical date, else its
+    inferred data interval (Airflow's ``logical_date`` is the project's ``as_of``)."""
     from airflow.sdk.exceptions import AirflowFailException
 
     when = context.get("logical_date") or context.get("data_interval_start")

@@ -59,31 +59,31 @@ class FailureNotifier(BaseNotifier):
 
 def failure_payload(context) -> dict[str, Any]:
     """The alert: what failed, which checks, where the report is."""
-    from audiences.airflow_tasks import run_day
+    from audiences.airflow_tasks import run_as_of
     from audiences.config import settings
 
     config = settings()
     task_id = context["task_instance"].task_id
-    logical_date = run_day(context)
+    as_of = run_as_of(context)
     held = "gate" in task_id or task_id == "publish"
-    checks = failing_checks(config, logical_date) if held else []
+    checks = failing_checks(config, as_of) if held else []
     exception = context.get("exception")
     text = (
-        f"audiences: {context['dag'].dag_id} run {context.get('run_id')} for {logical_date}"
+        f"audiences: {context['dag'].dag_id} run {context.get('run_id')} for {as_of}"
         f" failed at {task_id}; nothing was published, the previous publication stays live."
     )
     if checks:
         text += " Failing checks: " + "; ".join(checks) + "."
     elif exception is not None:
         text += f" {failure_reason(exception)}"
-    report = config.reports / logical_date.isoformat() / "report.html"
+    report = config.reports / as_of.isoformat() / "report.html"
     text += f" Report: {report}"
     return {
         "text": text,
         "dag_id": context["dag"].dag_id,
         "run_id": context.get("run_id"),
         "task_id": task_id,
-        "logical_date": logical_date.isoformat(),
+        "logical_date": as_of.isoformat(),
         "failing_checks": checks,
         "report": str(report),
     }

@@ -41,7 +41,7 @@ def _settings() -> Settings:
     return config
 
 
-def extract_step(source: str, logical_date: date, run_id: str, shop_url: str | None = None) -> str:
+def extract_step(source: str, as_of: date, run_id: str, shop_url: str | None = None) -> str:
     """Extract one source; return the path of its manifest (small enough for XCom).
 
     ``shop_url`` (from the deployment's Airflow Connection) overrides
@@ -50,8 +50,8 @@ def extract_step(source: str, logical_date: date, run_id: str, shop_url: str | N
     config = _settings()
     if shop_url:
         config = config.model_copy(update={"shop_url": shop_url})
-    ctx = RunContext(config, logical_date, run_id)
-    with stage_timer(config, logical_date, run_id, f"extract_{source}") as stage:
+    ctx = RunContext(config, as_of, run_id)
+    with stage_timer(config, as_of, run_id, f"extract_{source}") as stage:
         results = extract_source(ctx, source)
         read = sum(r.records_read for r in results)
         quarantined = sum(r.records_quarantined for r in results)
@@ -71,18 +71,18 @@ def extract_step(source: str, logical_date: date, run_id: str, shop_url: str | N
     return str(write_manifest(ctx, source, results))
 
 
-def erase_step(logical_date: date, run_id: str | None = None) -> list[dict]:
+def erase_step(as_of: date, run_id: str | None = None) -> list[dict]:
     """Carry out the pending erasure requests (audiences.erasure); what each removed."""
     from audiences.erasure.purge import erase_pending
 
     config = _settings()
-    with stage_timer(config, logical_date, run_id, "erase") as stage:
+    with stage_timer(config, as_of, run_id, "erase") as stage:
         done = erase_pending(config)
         stage["done"] = f"{len(done)} erasure request(s) carried out"
         return done
 
 
-def load_step(manifests: list[str], logical_date: date, run_id: str | None = None) -> list[dict]:
+def load_step(manifests: list[str], as_of: date, run_id: str | None = None) -> list[dict]:
     """Load the landed files of every manifest into the warehouse (single writer)."""
     results = [
         EntityResult.from_dict(item)
@@ -90,7 +90,7 @@ def load_step(manifests: list[str], logical_date: date, run_id: str | None = Non
         for item in json.loads(Path(path).read_text())
     ]
     config = _settings()
-    with stage_timer(config, logical_date, run_id, "load") as stage:
+    with stage_timer(config, as_of, run_id, "load") as stage:
         on_spark = config.engine == "spark"
         # On Spark the landing Parquet is the raw layer: DuckDB keeps the accounting.
         rows = load_results(config.warehouse, results, raw_rows=not on_spark)
@@ -121,9 +121,7 @@ def load_step(manifests: list[str], logical_date: date, run_id: str | None = Non
     ]
 
 
-def transform_step(
-    logical_date: date, run_id: str | None = None, selector: str | None = None
-) -> dict:
+def transform_step(as_of: date, run_id: str | None = None, selector: str | None = None) -> dict:
     """dbt build as of the date: everything, or one part (dbt_project/selectors.yml).
     The build that ends the night's models also measures the holdout lift into
     marts.segment_lift."""
@@ -132,47 +130,47 @@ def transform_step(
     config = _settings()
     last = selector in (None, "from_scores")
     stage = "dbt_build" if last else f"dbt_build_{selector}"
-    with stage_timer(config, logical_date, run_id, stage) as facts:
-        variables = _features_variables(config, logical_date) if selector == "features" else None
-        statuses = dbt_build(config, logical_date, selector=selector, variables=variables)
+    with stage_timer(config, as_of, run_id, stage) as facts:
+        variables = _features_variables(config, as_of) if selector == "features" else None
+        statuses = dbt_build(config, as_of, selector=selector, variables=variables)
         facts["done"] = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
         if last:
-            lifts = write_segment_lift(config, logical_date)
+            lifts = write_segment_lift(config, as_of)
             facts["done"] += f"; {lifts} holdout lift rows"
         return statuses
 
 
-def _features_variables(config: Settings, logical_date: date) -> dict:
+def _features_variables(config: Settings, as_of: date) -> dict:
     """The features build keeps the training cut-offs only when a score is due to be trained."""
     from audiences.predict.retraining import training_due
 
-    return {"prediction_training_cutoffs": training_due(config, logical_date)}
+    return {"prediction_training_cutoffs": training_due(config, as_of)}
 
 
-def predict_step(logical_date: date, run_id: str | None = None) -> dict:
+def predict_step(as_of: date, run_id: str | None = None) -> dict:
     """Train, check and apply the predictive scores; return which are used."""
     from audiences.predict.scores import predict
 
     config = _settings()
-    with stage_timer(config, logical_date, run_id, "predict"):
-        return predict(config, logical_date)
+    with stage_timer(config, as_of, run_id, "predict"):
+        return predict(config, as_of)
 
 
-def freshness_step(logical_date: date, run_id: str | None = None) -> dict[str, int]:
+def freshness_step(as_of: date, run_id: str | None = None) -> dict[str, int]:
     """How fresh each source's business data is (dbt source freshness); never holds the run."""
     config = _settings()
-    with stage_timer(config, logical_date, run_id, "source_freshness"):
-        return source_freshness(config, logical_date)
+    with stage_timer(config, as_of, run_id, "source_freshness"):
+        return source_freshness(config, as_of)
 
 
-def gate_step(gate: str, logical_date: date, run_id: str | None = None) -> dict:
+def gate_step(gate: str, as_of: date, run_id: str | None = None) -> dict:
     """Run a quality gate; raise (holding the publish) on a critical failure."""
     from audiences.quality.gates import run_gate
     from audiences.quality.results import enforce
 
     config = _settings()
-    with stage_timer(config, logical_date, run_id, f"{gate}_gate") as stage:
-        result = run_gate(config, gate, logical_date)
+    with stage_timer(config, as_of, run_id, f"{gate}_gate") as stage:
+        result = run_gate(config, gate, as_of)
         stage["done"] = f"{len(result.checks)} checks, {len(result.warnings)} warnings"
         enforce(result)
     return {
@@ -183,15 +181,15 @@ def gate_step(gate: str, logical_date: date, run_id: str | None = None) -> dict:
     }
 
 
-def stage_step(logical_date: date, run_id: str) -> str:
+def stage_step(as_of: date, run_id: str) -> str:
     """Stage the run's publication (marts copy + audience files); return its folder."""
     config = _settings()
-    with stage_timer(config, logical_date, run_id, "stage_publication"):
-        return str(stage(config, logical_date, run_id))
+    with stage_timer(config, as_of, run_id, "stage_publication"):
+        return str(stage(config, as_of, run_id))
 
 
 def publish_step(
-    logical_date: date,
+    as_of: date,
     publication: str,
     run_id: str | None = None,
     allow_older: bool = False,
@@ -209,26 +207,24 @@ def publish_step(
     from audiences.quality.results import enforce, read_gate_result
 
     config = _settings()
-    with stage_timer(config, logical_date, run_id, "publish"):
-        refuse_older(config, logical_date, allow_older)
+    with stage_timer(config, as_of, run_id, "publish"):
+        refuse_older(config, as_of, allow_older)
         for gate in ("raw", "marts"):
-            result = read_gate_result(config, logical_date, gate)
+            result = read_gate_result(config, as_of, gate)
             if result is None:
-                raise PublishError(
-                    f"the {gate} gate has not run for {logical_date}: not publishing"
-                )
+                raise PublishError(f"the {gate} gate has not run for {as_of}: not publishing")
             enforce(result)
         folder = Path(publication)
         live = current(config)
         drift = check_drift(
             config,
-            logical_date,
+            as_of,
             read_record(folder),
             read_record(live) if live else None,
             live.name if live else None,
             accept=accept_drift,
         )
-        enforce_drift(drift, logical_date)
+        enforce_drift(drift, as_of)
         publish(config, folder, allow_older)
     return str(folder)
 
@@ -238,7 +234,7 @@ def prune_step(keep: int = 7) -> list[str]:
     return prune(_settings(), keep)
 
 
-def report_step(logical_date: date, run_id: str | None = None) -> str:
+def report_step(as_of: date, run_id: str | None = None) -> str:
     """Write the run's summary and HTML report under ``reports/``; return the HTML's path.
 
     Whatever failed, the night gets a page: when the full report cannot be
@@ -253,16 +249,14 @@ def report_step(logical_date: date, run_id: str | None = None) -> str:
     config = _settings()
     try:
         try:
-            write_run_summary(config, logical_date)
+            write_run_summary(config, as_of)
         except AudiencesError as exc:  # nothing loaded: the HTML report says why
-            write_run_summary(config, logical_date, f"nothing was loaded for {logical_date}: {exc}")
-        path = write_run_report(config, logical_date, run_id)
+            write_run_summary(config, as_of, f"nothing was loaded for {as_of}: {exc}")
+        path = write_run_report(config, as_of, run_id)
     except (AudiencesError, OSError, duckdb.Error) as exc:
         cause = failure_reason(exc)
         log.warning("the full run report could not be written (%s): writing a short one", cause)
-        path = with_reserve(
-            config, lambda: write_minimal_report(config, logical_date, run_id, cause)
-        )
+        path = with_reserve(config, lambda: write_minimal_report(config, as_of, run_id, cause))
     keep_reserve(config)
     log.info("run report written to %s", path)
     return str(path)

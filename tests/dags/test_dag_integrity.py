@@ -138,22 +138,22 @@ def test_the_pool_file_creates_the_writer_pool():
 
 
 def test_a_run_without_a_logical_date_covers_the_last_complete_day(nightly):
-    from audiences.airflow_tasks import run_day
+    from audiences.airflow_tasks import run_as_of
 
     triggered = SimpleNamespace(run_after=pendulum.datetime(2026, 11, 23, 9, 30, tz="UTC"))
     context = {"logical_date": None, "data_interval_start": None, "dag": nightly}
-    assert run_day({**context, "dag_run": triggered}) == date(2026, 11, 22)
+    assert run_as_of({**context, "dag_run": triggered}) == date(2026, 11, 22)
     scheduled = pendulum.datetime(2026, 11, 21, 2, tz="UTC")
-    assert run_day({**context, "logical_date": scheduled}) == date(2026, 11, 21)
+    assert run_as_of({**context, "logical_date": scheduled}) == date(2026, 11, 21)
 
 
 def test_a_run_with_nothing_to_infer_a_date_from_fails_clearly():
     from airflow.sdk.exceptions import AirflowFailException
 
-    from audiences.airflow_tasks import run_day
+    from audiences.airflow_tasks import run_as_of
 
     with pytest.raises(AirflowFailException, match="--logical-date"):
-        run_day({"logical_date": None, "dag_run": None, "dag": None})
+        run_as_of({"logical_date": None, "dag_run": None, "dag": None})
 
 
 def test_dag_files_import_nothing_heavy():

@@ -31,25 +31,23 @@ def _query(warehouse: Path, sql: str, params: list) -> list[tuple]:
         con.close()
 
 
-def previous_watermark(warehouse: Path, source: str, entity: str, logical_date: date) -> str | None:
+def previous_watermark(warehouse: Path, source: str, entity: str, as_of: date) -> str | None:
     rows = _query(
         warehouse,
         "select max(watermark_to) from audit.extract_log"
         " where source = ? and entity = ? and logical_date < ?",
-        [source, entity, logical_date],
+        [source, entity, as_of],
     )
     return rows[0][0] if rows else None
 
 
-def previously_extracted(
-    warehouse: Path, source: str, entity: str, logical_date: date
-) -> dict[str, int]:
+def previously_extracted(warehouse: Path, source: str, entity: str, as_of: date) -> dict[str, int]:
     """Files already landed by runs for earlier logical dates: their path below the
     source root (or, recorded before that was kept, their full path) -> size."""
     rows = _query(
         warehouse,
         "select coalesce(source_key, path) as key, max(size) from audit.extracted_files"
         " where source = ? and entity = ? and logical_date < ? group by key",
-        [source, entity, logical_date],
+        [source, entity, as_of],
     )
     return dict(rows)

@@ -14,16 +14,16 @@ from audiences.predict.record import read_quality
 from audiences.report.models import Models, models
 
 
-def run_summary(settings: Settings, logical_date: date | None = None) -> str:
-    facts = _night_facts(settings, logical_date)
-    logical_date = facts.logical_date
-    lines = [f"audiences run for logical date {logical_date} (run id {facts.rows[0][6]})", ""]
+def run_summary(settings: Settings, as_of: date | None = None) -> str:
+    facts = _night_facts(settings, as_of)
+    as_of = facts.as_of
+    lines = [f"audiences run for logical date {as_of} (run id {facts.rows[0][6]})", ""]
     lines += _extract_lines(facts.rows, facts.reasons)
     lines += _profile_lines(facts.profiles)
-    lines += _segment_lines(settings, logical_date, facts.segments)
+    lines += _segment_lines(settings, as_of, facts.segments)
     lines += _kpi_lines(facts.kpis)
     lines += _lift_lines(facts.lifts)
-    lines += _prediction_lines(read_quality(settings, logical_date))
+    lines += _prediction_lines(read_quality(settings, as_of))
     if facts.built:
         lines += ["", "models (as of the last dbt build):"]
         lines += [f"  {name:<36} {n:>10,} rows" for name, n in facts.built]
@@ -41,7 +41,7 @@ def run_summary(settings: Settings, logical_date: date | None = None) -> str:
 class _NightFacts:
     """What the summary of one night reads from the warehouse."""
 
-    logical_date: date
+    as_of: date
     rows: list[tuple]  # the extract log's rows of the night
     reasons: list[tuple]  # its main quarantine reasons
     built: list[tuple]
@@ -51,16 +51,14 @@ class _NightFacts:
     lifts: list[Lift]
 
 
-def _night_facts(settings: Settings, logical_date: date | None) -> _NightFacts:
+def _night_facts(settings: Settings, as_of: date | None) -> _NightFacts:
     if not settings.warehouse.exists():
         raise AudiencesError(f"no warehouse at {settings.warehouse}: run the pipeline first")
     con = warehouse_lock.connect(settings.warehouse, read_only=True)
     try:
-        if logical_date is None:
-            logical_date = con.execute(
-                "select max(logical_date) from audit.extract_log"
-            ).fetchone()[0]
-        if logical_date is None:
+        if as_of is None:
+            as_of = con.execute("select max(logical_date) from audit.extract_log").fetchone()[0]
+        if as_of is None:
             raise AudiencesError("the warehouse has no runs yet")
         rows = con.execute(
             """
@@ -68,25 +66,25 @@ def _night_facts(settings: Settings, logical_date: date | None) -> _NightFacts:
                    coalesce(watermark_to, '-'), run_id
             from audit.extract_log where logical_date = ? order by source, entity
             """,
-            [logical_date],
+            [as_of],
         ).fetchall()
         if not rows:
-            raise AudiencesError(f"no run for logical date {logical_date}")
+            raise AudiencesError(f"no run for logical date {as_of}")
         reasons = con.execute(
             """
             select source || '.' || entity, reason, count(*) as n
             from audit.quarantine where _logical_date = ?
             group by all order by n desc, 1, 2 limit 8
             """,
-            [logical_date],
+            [as_of],
         ).fetchall()
         with models(settings, con) as built_models:
             built, segments, profiles = _model_summary(built_models)
             kpis = _kpi_rows(built_models)
-            lifts = read_segment_lift(built_models, logical_date)
+            lifts = read_segment_lift(built_models, as_of)
     finally:
         con.close()
-    return _NightFacts(logical_date, rows, reasons, built, segments, profiles, kpis, lifts)
+    return _NightFacts(as_of, rows, reasons, built, segments, profiles, kpis, lifts)
 
 
 def _extract_lines(rows: list[tuple], reasons: list[tuple]) -> list[str]:
@@ -124,17 +122,17 @@ def _profile_lines(profiles: tuple | None) -> list[str]:
     ]
 
 
-def _segment_lines(settings: Settings, logical_date: date, segments: list[tuple]) -> list[str]:
+def _segment_lines(settings: Settings, as_of: date, segments: list[tuple]) -> list[str]:
     """Each segment's members and, once exported, its audience and its changes."""
     if not segments:
         return []
-    manifest_path = settings.exports / logical_date.isoformat() / "_manifest.json"
+    manifest_path = settings.exports / as_of.isoformat() / "_manifest.json"
     published = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
     exported = published["segments"] if published else {}
     lines = [
         "",
         (
-            f"segments and audiences (files in exports/{logical_date}; entered and exited"
+            f"segments and audiences (files in exports/{as_of}; entered and exited"
             f" since {published['previous_published_as_of'] or 'nothing published before'}):"
             if published
             else "segments (audiences not exported yet):"
@@ -253,12 +251,12 @@ def model_history(score: dict) -> str:
     return f"{text}; {score['model_age_days']} days old, reused ({score['checked_on']})"
 
 
-def write_run_summary(settings: Settings, logical_date: date, text: str | None = None) -> str:
+def write_run_summary(settings: Settings, as_of: date, text: str | None = None) -> str:
     """Write the summary (or ``text``) to ``reports/<logical date>/summary.txt``;
     return its path."""
-    path = settings.reports / logical_date.isoformat() / "summary.txt"
+    path = settings.reports / as_of.isoformat() / "summary.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text((text or run_summary(settings, logical_date)) + "\n")
+    path.write_text((text or run_summary(settings, as_of)) + "\n")
     return str(path)
 
 
