@@ -177,12 +177,12 @@ def _measure(result: dict, home: Path, run) -> None:
 
 def _night(day: date, run, config) -> dict:
     """Run the DAG for ``day``; return its stages and dbt's model times."""
-    from audiences.report.stages import read_stages
+    from audiences.report.steps import read_steps
     from audiences.transform.dbt import part_results
 
     seconds = run(day)
-    recorded = read_stages(config, day)
-    stages = {line["stage"]: line["seconds"] for line in recorded}
+    recorded = read_steps(config, day)
+    stages = {line["step"]: line["seconds"] for line in recorded}
     extracts = _extracts_wall_seconds(recorded)
     rows = _rows(config, day)
     models = [
@@ -219,7 +219,7 @@ NIGHT_PEAK_GIB: dict[date, float] = {}
 def _dags_test(day: date, env: dict[str, str], home: Path) -> float:
     """One night with `airflow dags test` (one process, one task at a time)."""
     from audiences.config import settings
-    from audiences.report.stages import executed_run
+    from audiences.report.steps import executed_run
 
     start = time.perf_counter()
     process = subprocess.Popen(
@@ -337,7 +337,7 @@ def _reset(home: Path) -> None:
 
 
 def _extracts_wall_seconds(stages: list[dict]) -> float:
-    extracts = [line for line in stages if line["stage"].startswith("extract_")]
+    extracts = [line for line in stages if line["step"].startswith("extract_")]
     start = min(datetime.fromisoformat(line["started_at"]) for line in extracts)
     end = max(
         datetime.fromisoformat(line["started_at"]) + timedelta(seconds=line["seconds"])

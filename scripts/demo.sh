@@ -43,7 +43,7 @@ run_night() {
   fi
   # Airflow calls a run before the DAG's start date a success without running a task.
   if ! "$bin/python" -c 'import sys; from datetime import date
-from audiences.config import settings; from audiences.report.stages import executed_run
+from audiences.config import settings; from audiences.report.steps import executed_run
 executed_run(settings(), date.fromisoformat(sys.argv[1]), open(sys.argv[2]).read())' \
       "$night" "$log"; then
     echo "The DAG run for $night ran no task; see $log" >&2

@@ -28,7 +28,7 @@ from audiences.publish.publication import (
     refuse_older,
     stage,
 )
-from audiences.report import stage_timer, write_run_summary
+from audiences.report import step_timer, write_run_summary
 from audiences.transform import dbt_build, source_freshness
 
 log = logging.getLogger(__name__)
@@ -51,11 +51,11 @@ def extract_step(source: str, as_of: date, run_id: str, shop_url: str | None = N
     if shop_url:
         config = config.model_copy(update={"shop_url": shop_url})
     ctx = RunContext(config, as_of, run_id)
-    with stage_timer(config, as_of, run_id, f"extract_{source}") as stage:
+    with step_timer(config, as_of, run_id, f"extract_{source}") as step:
         results = extract_source(ctx, source)
         read = sum(r.records_read for r in results)
         quarantined = sum(r.records_quarantined for r in results)
-        stage["done"] = f"{read:,} records read, {quarantined:,} quarantined"
+        step["done"] = f"{read:,} records read, {quarantined:,} quarantined"
     for r in results:
         log.info(
             "%s.%s: read %s, landed %s, quarantined %s (watermark %s -> %s)%s",
@@ -76,9 +76,9 @@ def erase_step(as_of: date, run_id: str | None = None) -> list[dict]:
     from audiences.erasure.purge import erase_pending
 
     config = _settings()
-    with stage_timer(config, as_of, run_id, "erase") as stage:
+    with step_timer(config, as_of, run_id, "erase") as step:
         done = erase_pending(config)
-        stage["done"] = f"{len(done)} erasure request(s) carried out"
+        step["done"] = f"{len(done)} erasure request(s) carried out"
         return done
 
 
@@ -90,7 +90,7 @@ def load_step(manifests: list[str], as_of: date, run_id: str | None = None) -> l
         for item in json.loads(Path(path).read_text())
     ]
     config = _settings()
-    with stage_timer(config, as_of, run_id, "load") as stage:
+    with step_timer(config, as_of, run_id, "load") as step:
         on_spark = config.engine == "spark"
         # On Spark the landing Parquet is the raw layer: DuckDB keeps the accounting.
         rows = load_results(config.warehouse, results, raw_rows=not on_spark)
@@ -102,7 +102,7 @@ def load_step(manifests: list[str], as_of: date, run_id: str | None = None) -> l
             stage_raw(config, enabled, disabled)
         elif disabled:
             ensure_raw_tables(config.warehouse, disabled)
-        stage["done"] = f"{sum(row['records_loaded'] for row in rows):,} records loaded"
+        step["done"] = f"{sum(row['records_loaded'] for row in rows):,} records loaded"
     return [
         {
             k: str(v) if isinstance(v, date) else v
@@ -129,8 +129,8 @@ def transform_step(as_of: date, run_id: str | None = None, selector: str | None 
 
     config = _settings()
     last = selector in (None, "from_scores")
-    stage = "dbt_build" if last else f"dbt_build_{selector}"
-    with stage_timer(config, as_of, run_id, stage) as facts:
+    step = "dbt_build" if last else f"dbt_build_{selector}"
+    with step_timer(config, as_of, run_id, step) as facts:
         variables = _features_variables(config, as_of) if selector == "features" else None
         statuses = dbt_build(config, as_of, selector=selector, variables=variables)
         facts["done"] = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
@@ -152,14 +152,14 @@ def predict_step(as_of: date, run_id: str | None = None) -> dict:
     from audiences.predict.scores import predict
 
     config = _settings()
-    with stage_timer(config, as_of, run_id, "predict"):
+    with step_timer(config, as_of, run_id, "predict"):
         return predict(config, as_of)
 
 
 def freshness_step(as_of: date, run_id: str | None = None) -> dict[str, int]:
     """How fresh each source's business data is (dbt source freshness); never holds the run."""
     config = _settings()
-    with stage_timer(config, as_of, run_id, "source_freshness"):
+    with step_timer(config, as_of, run_id, "source_freshness"):
         return source_freshness(config, as_of)
 
 
@@ -169,9 +169,9 @@ def gate_step(gate: str, as_of: date, run_id: str | None = None) -> dict:
     from audiences.quality.results import enforce
 
     config = _settings()
-    with stage_timer(config, as_of, run_id, f"{gate}_gate") as stage:
+    with step_timer(config, as_of, run_id, f"{gate}_gate") as step:
         result = run_gate(config, gate, as_of)
-        stage["done"] = f"{len(result.checks)} checks, {len(result.warnings)} warnings"
+        step["done"] = f"{len(result.checks)} checks, {len(result.warnings)} warnings"
         enforce(result)
     return {
         "gate": gate,
@@ -184,7 +184,7 @@ def gate_step(gate: str, as_of: date, run_id: str | None = None) -> dict:
 def stage_step(as_of: date, run_id: str) -> str:
     """Stage the run's publication (marts copy + audience files); return its folder."""
     config = _settings()
-    with stage_timer(config, as_of, run_id, "stage_publication"):
+    with step_timer(config, as_of, run_id, "stage_publication"):
         return str(stage(config, as_of, run_id))
 
 
@@ -207,7 +207,7 @@ def publish_step(
     from audiences.quality.results import enforce, read_gate_result
 
     config = _settings()
-    with stage_timer(config, as_of, run_id, "publish"):
+    with step_timer(config, as_of, run_id, "publish"):
         refuse_older(config, as_of, allow_older)
         for gate in ("raw", "marts"):
             result = read_gate_result(config, as_of, gate)
@@ -239,7 +239,7 @@ def report_step(as_of: date, run_id: str | None = None) -> str:
 
     Whatever failed, the night gets a page: when the full report cannot be
     written (the warehouse still locked, a full disk), a short one from what
-    the stages recorded, in the disk space kept in reserve for it.
+    the steps recorded, in the disk space kept in reserve for it.
     """
     import duckdb
 

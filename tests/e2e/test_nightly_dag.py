@@ -26,7 +26,7 @@ import pytest
 
 from audiences.config import PROJECT_ROOT, airflow_env, settings
 from audiences.publish.publication import current, read_record
-from audiences.report.stages import executed_run
+from audiences.report.steps import executed_run
 from tests.conftest import DAY_BEFORE, END, use_sources, warehouse_query
 
 pytestmark = pytest.mark.e2e

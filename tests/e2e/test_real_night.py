@@ -30,7 +30,7 @@ import pytest
 
 from audiences.config import airflow_env, settings
 from audiences.errors import AudiencesError
-from audiences.report.stages import executed_run
+from audiences.report.steps import executed_run
 from tests.conftest import DAY_BEFORE, END, append_csv, crm_contact, warehouse_query
 from tests.e2e.test_nightly_dag import AIRFLOW, DAG_ID, POOLS
 

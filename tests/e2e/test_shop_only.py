@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 from audiences.config import airflow_env, settings
-from audiences.report.stages import executed_run
+from audiences.report.steps import executed_run
 from tests.conftest import warehouse_query
 from tests.e2e.test_nightly_dag import AIRFLOW, DAG_ID, POOLS
 

@@ -32,7 +32,7 @@ from audiences.config import airflow_env, settings
 from audiences.publish.publication import current, read_record, stage
 from audiences.quality.gates import run_gate
 from audiences.quality.results import read_gate_result
-from audiences.report.stages import executed_run
+from audiences.report.steps import executed_run
 from tests.conftest import DAY_BEFORE, END, SHELL_SETTINGS, use_sources
 from tests.spark.conftest import HISTORIES, engine_differences, table_rows
 from tests.spark.standalone import standalone_cluster

@@ -16,7 +16,7 @@ from audiences.errors import (
     WarehouseLockedError,
 )
 from audiences.quality.results import QualityGateError
-from audiences.report.stages import executed_run, stage_timer
+from audiences.report.steps import executed_run, step_timer
 
 
 @pytest.mark.parametrize("error", [SchemaDriftError, QualityGateError])
@@ -41,7 +41,7 @@ def test_a_run_that_executed_no_task_is_refused(home):
     day = date(1999, 12, 31)
     with pytest.raises(AudiencesError, match=r"executed no task.*AUDIENCES_START_DATE"):
         executed_run(settings(), day, FINISHED)
-    with stage_timer(settings(), day, "manual__2026-11-27T18:10:21+00:00", "extract_crm"):
+    with step_timer(settings(), day, "manual__2026-11-27T18:10:21+00:00", "extract_crm"):
         pass
     assert executed_run(settings(), day, FINISHED) == "manual__2026-11-27T18:10:21+00:00"
 

@@ -8,7 +8,7 @@ import threading
 import time
 
 from audiences.config import settings
-from audiences.report import stage_timer
+from audiences.report import step_timer
 from audiences.report.progress import follow
 from tests.conftest import END
 
@@ -19,8 +19,8 @@ def test_each_step_is_printed_as_it_finishes(home, capsys):
     def steps() -> None:
         for name, done in (("extract_crm", "1,642 records read, 3 quarantined"), ("load", None)):
             time.sleep(0.3)
-            with stage_timer(settings(), END, "demo", name) as stage:
-                stage["done"] = done
+            with step_timer(settings(), END, "demo", name) as step:
+                step["done"] = done
 
     writer = threading.Thread(target=steps)
     writer.start()

@@ -1,5 +1,5 @@
 """Every night has a report: a run that failed at its first extract still writes one,
-saying which stage failed, why, and what stays live."""
+saying which step failed, why, and what stays live."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import pytest
 from audiences.config import settings
 from audiences.quality.results import CheckResult, GateResult, gate_result_path
 from audiences.report.html import write_run_report
-from audiences.report.stages import stage_timer
+from audiences.report.steps import step_timer
 from tests.conftest import END
 
 INJECTED = '<img src=x onerror="alert(1)">'
@@ -25,7 +25,7 @@ def _gate(name: str, checks: list[CheckResult]) -> None:
 
 
 def test_text_from_a_run_is_escaped_and_failures_come_first(home):
-    with pytest.raises(RuntimeError), stage_timer(settings(), END, f"run{INJECTED}", "raw_gate"):
+    with pytest.raises(RuntimeError), step_timer(settings(), END, f"run{INJECTED}", "raw_gate"):
         raise RuntimeError(f"broken {INJECTED}")
     _gate("raw", [
         CheckResult("raw", "raw_crm_contacts", "expect_column_values_to_not_be_null", "email",
@@ -44,9 +44,9 @@ def test_text_from_a_run_is_escaped_and_failures_come_first(home):
     for html in (page, index):
         assert INJECTED not in html
         assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
-    # The failed check is named at the top, before the stages, and first in its table.
+    # The failed check is named at the top, before the steps, and first in its table.
     summary = page.index("Failed checks")
-    assert summary < page.index('id="stages"')
+    assert summary < page.index('id="steps"')
     assert "expect_column_values_to_be_unique(export_contact_key)" in page[summary:]
     table = page[page.index('id="quality-checks"') :]
     assert table.index("export_contact_key") < table.index(">email<")
@@ -55,7 +55,7 @@ def test_text_from_a_run_is_escaped_and_failures_come_first(home):
     assert "1 checks passed" in folded[0] and ">email<" in folded[0].split("</details>")[0]
     assert "1 checks not compared" in folded[1] and "new segment" in folded[1]
     # A long page opens with its contents.
-    assert page.index('<nav class="toc"') < page.index('id="stages"')
+    assert page.index('<nav class="toc"') < page.index('id="steps"')
 
 
 def test_the_predictive_scores_show_their_quality_and_why_one_is_not_used(home):

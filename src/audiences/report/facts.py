@@ -1,5 +1,5 @@
 """The facts of a night that the run report shows, read from the run's files
-(stages, gate results, freshness, publication) and, in one read-only session,
+(steps, gate results, freshness, publication) and, in one read-only session,
 from the warehouse. :mod:`audiences.report.html` renders them."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from audiences.publish.publication import current, read_record
 from audiences.quality.drift import accepted_drift
 from audiences.quality.results import GateResult, read_gate_result
 from audiences.report.models import Models, models
-from audiences.report.stages import read_stages
+from audiences.report.steps import read_steps
 from audiences.transform import freshness_path
 from audiences.transform.freshness import judged
 
@@ -23,28 +23,28 @@ HELD_AT = ("raw_gate", "marts_gate", "publish")
 TREND_RUNS = 30
 
 
-def run_status(stages: list[dict]) -> tuple[str, str]:
-    """(published|not-published|held|failed|incomplete, why) from the run's recorded stages."""
-    failed = [s for s in stages if s["status"] == "failed"]
-    if any(s["stage"] == "publish" and s["status"] == "success" for s in stages):
+def run_status(steps: list[dict]) -> tuple[str, str]:
+    """(published|not-published|held|failed|incomplete, why) from the run's recorded steps."""
+    failed = [s for s in steps if s["status"] == "failed"]
+    if any(s["step"] == "publish" and s["status"] == "success" for s in steps):
         return "published", "every gate passed; the publication is live"
-    skipped = [s for s in stages if s["stage"] == "publish" and s["status"] == "skipped"]
+    skipped = [s for s in steps if s["step"] == "publish" and s["status"] == "skipped"]
     if skipped and not failed:
         return "not-published", skipped[-1]["error"].split(": ", 1)[-1]
     if failed:
-        stage = failed[-1]
-        kind = "held" if stage["stage"] in HELD_AT else "failed"
-        return kind, f"{stage['stage']}: {stage['error']}"
+        step = failed[-1]
+        kind = "held" if step["step"] in HELD_AT else "failed"
+        return kind, f"{step['step']}: {step['error']}"
     return "incomplete", "the run has not reached publish"
 
 
 def night_record(
     settings: Settings, as_of: date, run_id: str | None
 ) -> tuple[list[dict], dict[str, GateResult | None], dict]:
-    """What every page of a night starts from, read from files only: its stages, its
+    """What every page of a night starts from, read from files only: its steps, its
     gates' results and its run.json record (status and why)."""
-    stages = read_stages(settings, as_of, run_id)
-    status, why = run_status(stages)
+    steps = read_steps(settings, as_of, run_id)
+    status, why = run_status(steps)
     gates = {gate: read_gate_result(settings, as_of, gate) for gate in GATES}
     accepted = accepted_drift(gates["drift"])
     if accepted and status == "published":
@@ -52,14 +52,14 @@ def night_record(
     ran = [g for g in gates.values() if g]
     record = {
         "as_of": as_of.isoformat(),
-        "run_id": run_id or (stages[-1]["run_id"] if stages else None),
+        "run_id": run_id or (steps[-1]["run_id"] if steps else None),
         "status": status,
         "why": why,
-        "seconds": round(sum(s["seconds"] for s in stages), 1),
+        "seconds": round(sum(s["seconds"] for s in steps), 1),
         "critical_failures": sum(len(g.critical_failures) for g in ran),
         "warnings": sum(len(g.warnings) for g in ran),
     }
-    return stages, gates, record
+    return steps, gates, record
 
 
 def warehouse_facts(settings: Settings, as_of: date) -> dict:

@@ -1,6 +1,6 @@
 """The run report data engineers review: one HTML page per run and an index.
 
-``reports/<as_of>/report.html`` shows the run's status and stage timings,
+``reports/<as_of>/report.html`` shows the run's status and step timings,
 the checks that failed (first), what each source read, loaded and quarantined
 (with the main reasons), how fresh each source is, every quality check with
 its severity and result (failing samples are masked or hashed by the
@@ -10,7 +10,7 @@ quality. ``reports/index.html`` lists every run. The facts come from
 :mod:`audiences.report.facts`; this module shapes and renders them.
 
 Pages are Jinja2 templates (``templates/``) rendered with autoescaping, so
-a status, a stage error or a segment name can never inject markup; the
+a status, a step's error or a segment name can never inject markup; the
 charts are inline SVG built by ``charts`` (which escapes its labels). Static
 HTML: no scripts, no network. No email address, phone number or name
 appears in them.
@@ -40,7 +40,7 @@ from audiences.report.facts import (
     warehouse_facts,
 )
 
-STAGE_CLASS = {"success": "ok", "skipped": "warn"}
+STEP_CLASS = {"success": "ok", "skipped": "warn"}
 FRESHNESS_CLASS = {"pass": "ok", "warn": "warn"}
 SEGMENT_COLUMNS = (
     "segment", "priority", "members", "primary_members", "audience", "revenue", "aov",
@@ -51,13 +51,13 @@ STYLE = Markup((Path(__file__).parent / "report.css").read_text())
 
 
 def write_run_report(settings: Settings, as_of: date, run_id: str | None = None) -> Path:
-    stages, gates, record = night_record(settings, as_of, run_id)
+    steps, gates, record = night_record(settings, as_of, run_id)
     data = warehouse_facts(settings, as_of)
     quality = read_quality(settings, as_of)
     page = TEMPLATES.get_template("run.html").render(
         **_heading(settings, record),
         failed_checks=[c for g in gates.values() if g for c in g.checks if not c.success],
-        stages=stages,
+        steps=steps,
         sources=[_source(*row) for row in data["sources"]],
         reasons=data["reasons"],
         freshness=read_freshness(settings, as_of),
@@ -72,19 +72,19 @@ def write_run_report(settings: Settings, as_of: date, run_id: str | None = None)
         min_group=MIN_GROUP,
         predictions=_predictions(quality),
         personas=(quality or {}).get("personas"),
-        charts=_charts(stages, data),
+        charts=_charts(steps, data),
     )
     return _write_run(settings, as_of, page, record)
 
 
 def write_minimal_report(settings: Settings, as_of: date, run_id: str | None, cause: str) -> Path:
-    """The night's page and run.json from what its stages recorded, without opening the
+    """The night's page and run.json from what its steps recorded, without opening the
     warehouse: for a night whose full report cannot be written (a warehouse still
     locked, a full disk). Small enough for the disk's reserve (audiences.report.reserve)."""
-    stages, _, record = night_record(settings, as_of, run_id)
+    steps, _, record = night_record(settings, as_of, run_id)
     record |= {"report": "short", "report_cause": cause}
     page = TEMPLATES.get_template("minimal.html").render(
-        **_heading(settings, record), cause=cause, stages=stages
+        **_heading(settings, record), cause=cause, steps=steps
     )
     return _write_run(settings, as_of, page, record)
 
@@ -224,11 +224,11 @@ def _predictions(quality: dict | None) -> list[dict]:
     ]
 
 
-def _charts(stages: list[dict], data: dict) -> dict[str, Markup]:
+def _charts(steps: list[dict], data: dict) -> dict[str, Markup]:
     """The inline SVG charts (charts.py escapes every label it draws)."""
     top = sorted(data["segments"], key=lambda r: -r[2])[:8]
     return {
-        "stages": Markup(bar_chart([(s["stage"], s["seconds"]) for s in stages], unit=" s")),
+        "steps": Markup(bar_chart([(s["step"], s["seconds"]) for s in steps], unit=" s")),
         "trend": Markup(line_chart({row[0]: data["trend"].get(row[0], []) for row in top})),
         "audiences": Markup(bar_chart([(row[0], row[4]) for row in data["segments"]])),
     }
@@ -273,7 +273,7 @@ def _templates() -> Environment:
         money=_money,
         rate=_rate,
         hours=_hours,
-        stage_class=lambda status: STAGE_CLASS.get(status, "fail"),
+        step_class=lambda status: STEP_CLASS.get(status, "fail"),
         freshness_class=lambda status: FRESHNESS_CLASS.get(status, "fail"),
     )
     return environment

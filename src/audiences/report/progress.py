@@ -1,7 +1,7 @@
 """A night's progress as it happens: each step printed when it has recorded itself.
 
 ``make demo`` runs ``airflow dags test`` for minutes at a time; this follows
-``reports/<date>/stages.jsonl`` (the lines the steps write when they end)
+``reports/<date>/steps.jsonl`` (the lines the steps write when they end)
 and prints each as it appears — name, seconds, outcome and what it did —
 until the Airflow process has exited.
 
@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from audiences.config import Settings, settings
-from audiences.report.stages import FILE, parse_stage
+from audiences.report.steps import FILE, parse_step
 
 
 def follow(config: Settings, as_of: date, pid: int, interval: float = 0.5) -> None:
@@ -27,19 +27,19 @@ def follow(config: Settings, as_of: date, pid: int, interval: float = 0.5) -> No
         alive = _alive(pid)
         lines = path.read_text().splitlines() if path.is_file() else []
         for line in lines[seen:]:
-            stage = parse_stage(line)
-            if stage:
-                print(describe(stage), flush=True)
+            step = parse_step(line)
+            if step:
+                print(describe(step), flush=True)
         seen = max(seen, len(lines))
         if not alive:
             return
         time.sleep(interval)
 
 
-def describe(stage: dict) -> str:
-    outcome = stage["status"] if stage["status"] == "success" else stage["status"].upper()
-    what = stage.get("done") or (stage.get("error") or "")[:120]
-    return f"    {stage['stage']:<22} {stage['seconds']:>7.1f} s  {outcome:<8} {what}".rstrip()
+def describe(step: dict) -> str:
+    outcome = step["status"] if step["status"] == "success" else step["status"].upper()
+    what = step.get("done") or (step.get("error") or "")[:120]
+    return f"    {step['step']:<22} {step['seconds']:>7.1f} s  {outcome:<8} {what}".rstrip()
 
 
 def _alive(pid: int) -> bool:

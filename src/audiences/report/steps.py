@@ -1,8 +1,8 @@
-"""Stage timings of a run, recorded by the steps themselves.
+"""Step timings of a run, recorded by the steps themselves.
 
-Each step appends one line to ``reports/<as_of>/stages.jsonl`` when it ends
+Each step appends one line to ``reports/<as_of>/steps.jsonl`` when it ends
 (success, failed, or skipped: a :class:`StepSkipped` error), so the run
-report can show every stage's duration and outcome without asking the
+report can show every step's duration and outcome without asking the
 orchestrator.
 """
 
@@ -19,11 +19,11 @@ from audiences.config import Settings
 from audiences.errors import AudiencesError, StepSkipped, failure_reason
 from audiences.report.reserve import with_reserve
 
-FILE = "stages.jsonl"
+FILE = "steps.jsonl"
 
 
 @contextmanager
-def stage_timer(settings: Settings, as_of: date, run_id: str | None, stage: str) -> Iterator[dict]:
+def step_timer(settings: Settings, as_of: date, run_id: str | None, step: str) -> Iterator[dict]:
     """Record the step's duration and outcome; the step may put what it did in the
     dict it is given (``done``: "1,642 records read"), for the demo's progress."""
     started = datetime.now(UTC)
@@ -39,7 +39,7 @@ def stage_timer(settings: Settings, as_of: date, run_id: str | None, stage: str)
     finally:
         line = {
             "run_id": run_id,
-            "stage": stage,
+            "step": step,
             "started_at": started.isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - clock, 2),
             "status": status,
@@ -57,20 +57,20 @@ def _record(settings: Settings, as_of: date, line: dict) -> None:
         handle.write(json.dumps(line) + "\n")
 
 
-def read_stages(settings: Settings, as_of: date, run_id: str | None = None) -> list[dict]:
-    """The stages of ``run_id`` (default: the latest run recorded for the date), in order."""
+def read_steps(settings: Settings, as_of: date, run_id: str | None = None) -> list[dict]:
+    """The steps of ``run_id`` (default: the latest run recorded for the date), in order."""
     path = settings.reports / as_of.isoformat() / FILE
     if not path.is_file():
         return []
-    lines = [parse_stage(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = [parse_step(line) for line in path.read_text().splitlines() if line.strip()]
     lines = [line for line in lines if line is not None]
     if run_id is None and lines:
         run_id = lines[-1]["run_id"]
     return [line for line in lines if line["run_id"] == run_id]
 
 
-def parse_stage(line: str) -> dict | None:
-    """A recorded stage; None for a line cut short by a full disk."""
+def parse_step(line: str) -> dict | None:
+    """A recorded step; None for a line cut short by a full disk."""
     try:
         return json.loads(line)
     except json.JSONDecodeError:
@@ -89,7 +89,7 @@ def executed_run(settings: Settings, as_of: date, airflow_log: str) -> str:
     if not finished:
         raise AudiencesError(f"no DAG run for {as_of} finished (see the Airflow log)")
     run_id = finished[-1]
-    if not read_stages(settings, as_of, run_id):
+    if not read_steps(settings, as_of, run_id):
         raise AudiencesError(
             f"the DAG run {run_id} for {as_of} executed no task: is {as_of} before the DAG's"
             f" start date (AUDIENCES_START_DATE, now {settings.start_date})?"
