@@ -30,7 +30,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = ROOT / "dbt_project"
 EVALUATOR = {"package": "dbt-labs/dbt_project_evaluator", "version": "1.3.2"}
-COPIED = ("dbt_project.yml", "profiles.yml", "selectors.yml", "macros", "models", "tests")
+# The project as dbt reads it, and the exceptions (a seed there only).
+COPIED = (
+    *("dbt_project.yml", "profiles.yml", "selectors.yml", "macros", "models", "tests"),
+    "evaluation",
+)
+LOCAL_PACKAGES = ("dbt_utils", "dbt_project_evaluator")
 
 
 def main() -> int:
@@ -43,6 +48,7 @@ def main() -> int:
         dbt = [str(Path(sys.executable).with_name("dbt"))]
         subprocess.run([*dbt, "deps", "--profiles-dir", "."], cwd=project, env=env, check=True)
         selected = ["package:dbt_project_evaluator", "dbt_project_evaluator_exceptions"]
+        # Any night: the evaluator reads the project's graph, not its data.
         build = ["build", "--select", *selected, "--vars", "{as_of: 2026-11-22}"]
         subprocess.run([*dbt, *build, "--profiles-dir", "."], cwd=project, env=env)
         return _report(project / "target" / "run_results.json")
@@ -57,7 +63,6 @@ def _copy(work: Path, packages: Path | None) -> Path:
         copy = shutil.copytree if source.is_dir() else shutil.copy2
         copy(source, project / name)
     shutil.copytree(ROOT / "seeds", work / "seeds")
-    shutil.copytree(PROJECT / "evaluation", project / "evaluation")
     config = yaml.safe_load((PROJECT / "dbt_project.yml").read_text())
     config["seed-paths"] = [*config["seed-paths"], "evaluation"]
     # The project's exceptions replace the package's empty seed of the same name.
@@ -66,8 +71,7 @@ def _copy(work: Path, packages: Path | None) -> Path:
     (project / "dbt_project.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     if packages:
         _local_packages(work, packages)
-        names = ("dbt_utils", "dbt_project_evaluator")
-        entries = [{"local": str(work / "packages" / name)} for name in names]
+        entries = [{"local": str(work / "packages" / name)} for name in LOCAL_PACKAGES]
     else:
         entries = [EVALUATOR]
     (project / "packages.yml").write_text(yaml.safe_dump({"packages": entries}))
@@ -77,7 +81,7 @@ def _copy(work: Path, packages: Path | None) -> Path:
 def _local_packages(work: Path, packages: Path) -> None:
     """Copies of local checkouts; the evaluator's own dependency (dbt_utils from the
     hub) is declared by the project instead."""
-    for name in ("dbt_utils", "dbt_project_evaluator"):
+    for name in LOCAL_PACKAGES:
         shutil.copytree(packages / name, work / "packages" / name)
     (work / "packages" / "dbt_project_evaluator" / "packages.yml").write_text("packages: []\n")
 

@@ -45,7 +45,7 @@ def fail_fast() -> Iterator[None]:
 
 
 def night_step(step: Callable[..., T], context: Mapping[str, Any], *args: Any, **kwargs: Any) -> T:
-    """A pipeline step for the run's day and id: ``step(*args, day, run_id, **kwargs)``,
+    """A pipeline step for the run's as_of and id: ``step(*args, as_of, run_id, **kwargs)``,
     a permanent error failing the task at once."""
     with fail_fast():
         return step(*args, run_as_of(context), context["run_id"], **kwargs)

@@ -34,11 +34,6 @@ FROM_LEDGER = ("raw_quarantine",)
 SPARK_ONLY_COLUMNS = ("logical_date",)
 
 
-def batches_file(settings: Settings) -> Path:
-    """The scratch file GX's datasource ``gate_batches`` reads (great_expectations.yml)."""
-    return settings.home / "tmp" / "gates" / "batches.duckdb"
-
-
 def functions(settings: Settings, engine: str, as_of: date, min_records: int) -> list[str]:
     """The statements defining the queries' functions on ``engine`` for the night ``as_of``."""
     path = settings.expectations_dir / "batches" / f"_functions.{engine}.sql"
@@ -53,16 +48,20 @@ def query(settings: Settings, suite: str) -> str:
     return (settings.expectations_dir / "batches" / f"{suite}.sql").read_text()
 
 
-def materialize(settings: Settings, suites: list[str], as_of: date, min_records: int) -> Path:
-    """Write one table per suite into :func:`batches_file`; return the file.
+def materialize(
+    settings: Settings, path: Path, suites: list[str], as_of: date, min_records: int
+) -> None:
+    """Write one table per suite into the DuckDB file ``path`` (the one GX's
+    datasource ``gate_batches`` reads, great_expectations.yml).
 
     The warehouse stays read-only; the caller removes the file after the gate.
     """
-    path = batches_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     on_spark = [s for s in suites if s not in FROM_LEDGER] if settings.engine == "spark" else []
-    parquet = _on_spark(settings, on_spark, as_of, min_records) if on_spark else None
+    parquet = path.with_suffix(".spark") if on_spark else None
+    if parquet:
+        _on_spark(settings, parquet, on_spark, as_of, min_records)
     con = duckdb.connect(str(path), config=settings.duckdb_config)
     try:
         con.execute(f"attach {literal(str(settings.warehouse))} as warehouse (read_only)")
@@ -84,14 +83,14 @@ def materialize(settings: Settings, suites: list[str], as_of: date, min_records:
         con.close()
         if parquet:
             shutil.rmtree(parquet, ignore_errors=True)
-    return path
 
 
-def _on_spark(settings: Settings, suites: list[str], as_of: date, min_records: int) -> Path:
-    """Run the suites' queries on the Spark session; return their Parquet folder."""
+def _on_spark(
+    settings: Settings, folder: Path, suites: list[str], as_of: date, min_records: int
+) -> None:
+    """Run the suites' queries on the Spark session, each into its Parquet folder."""
     from audiences.spark.session import start
 
-    folder = batches_file(settings).with_suffix(".spark")
     shutil.rmtree(folder, ignore_errors=True)
     spark = start(settings)
     for statement in functions(settings, "spark", as_of, min_records):
@@ -99,4 +98,3 @@ def _on_spark(settings: Settings, suites: list[str], as_of: date, min_records: i
     for suite in suites:
         batch = spark.sql(query(settings, suite)).drop(*SPARK_ONLY_COLUMNS)
         batch.write.parquet(str(folder / suite))
-    return folder

@@ -122,11 +122,13 @@ def run_gate(settings: Settings, gate: str, as_of: date, run_name: str | None = 
     parameters = gate_parameters(settings, suites, as_of, config.get("row_counts", {}))
     min_records = config["small_nights"]["min_records"]
     run_id = RunIdentifier(run_name=run_name or f"{gate}__{as_of.isoformat()}")
-    path = batches.materialize(settings, list(suites), as_of, min_records)
+    source = context.data_sources.get(DATASOURCE)
+    path = Path(source.get_engine().url.database)  # its connection string names the file
+    batches.materialize(settings, path, list(suites), as_of, min_records)
     try:
         outcome = checkpoint.run(expectation_parameters=parameters, run_id=run_id)
     finally:
-        context.data_sources.get(DATASOURCE).close()
+        source.close()
         path.unlink(missing_ok=True)
     _build_data_docs(context, outcome)
     # A source the company does not have (AUDIENCES_SOURCES) is not judged:
