@@ -53,6 +53,14 @@ def _cmd_summary(args: argparse.Namespace) -> None:
     print(run_summary(settings(), args.date))
 
 
+def _cmd_sync(args: argparse.Namespace) -> int:
+    from audiences.activate.sync import run
+
+    results = run(settings(), args.destination, args.date)
+    print(json.dumps(results, indent=2))
+    return 0 if all(r["status"] == "succeeded" for r in results) else 1
+
+
 def _cmd_dbt(args: argparse.Namespace) -> int:
     from audiences.transform import run_dbt
 
@@ -257,6 +265,19 @@ def build_parser() -> argparse.ArgumentParser:
         " (a deliberate change); the report records it",
     )
     pub.set_defaults(func=_cmd_publish)
+
+    sync = sub.add_parser(
+        "sync",
+        help="send the live audiences to the email tools of destinations.yml (docs/activation.md)",
+        description="Apply each segment's entered and exited people since the last successful"
+        " sync to each destination, re-checking consent and erasure now; exit 1 when a batch"
+        " failed (its records are retried on the next run).",
+    )
+    sync.add_argument("--destination", help="one destination of destinations.yml (default: all)")
+    sync.add_argument(
+        "--date", type=_date, help="the logical date expected live (default: whatever is live)"
+    )
+    sync.set_defaults(func=_cmd_sync)
 
     back = sub.add_parser("rollback", help="make the previous good publication live again")
     back.add_argument(

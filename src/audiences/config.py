@@ -170,6 +170,10 @@ class Settings(BaseSettings):
     prediction_retrain_days: int = Field(7, ge=1)
     # K-means personas of the customers (audiences.predict.personas), off by default.
     personas: bool = False
+    # Where the audiences are synced to (docs/activation.md): $AUDIENCES_HOME/destinations.yml.
+    destinations: Path | None = None
+    # A sync fails (and alerts) when more than this share of its records failed.
+    sync_max_failed_share: float = Field(0.05, ge=0, le=1)
 
     @field_validator("home", mode="before")
     @classmethod
@@ -218,6 +222,7 @@ class Settings(BaseSettings):
         self.web_dir = self.web_dir or sources / "web"
         self.shop_url = self.shop_url or f"sqlite:///{sources / 'shop.sqlite'}"
         self.warehouse = self.warehouse or self.home / "warehouse.duckdb"
+        self.destinations = self.destinations or self.home / "destinations.yml"
         self.spark_dir = self.spark_dir or str(self.home / "spark")
         self.duckdb_temp_dir = (self.duckdb_temp_dir or self.home / "tmp" / "duckdb").resolve()
         return self
@@ -243,6 +248,11 @@ class Settings(BaseSettings):
     def published(self) -> Path:
         """The live publication: a symlink to one folder of ``publications``."""
         return self.home / "published"
+
+    @property
+    def activation(self) -> Path:
+        """The sync's own state: its ledger (``ledger.duckdb``), apart from the warehouse."""
+        return self.home / "activation"
 
     @property
     def scores(self) -> Path:
