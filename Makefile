@@ -12,7 +12,7 @@ WORKERS ?= 2
 PYTEST = $(BIN)/pytest -n $(WORKERS) --dist loadfile
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock browser postgres java demo test lint format unit dbt spark e2e heavy evaluate bench-generate bench bench-identity bench-predict clean
+.PHONY: help install lock browser postgres java demo demo-sync bench-sync test lint format unit dbt spark e2e heavy evaluate bench-generate bench bench-identity bench-predict clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ lock: ## Re-resolve requirements.lock from pyproject.toml
 demo: $(STAMP) ## Generate sample sources and run the nightly DAG through Airflow
 	@scripts/demo.sh
 
+demo-sync: $(STAMP) ## After `make demo`: sync its live audiences to local Klaviyo, Mailchimp and webhook servers (docs/activation.md)
+	@$(BIN)/python scripts/demo_sync.py
+
 lint: $(STAMP) ## ruff (Python) and sqlfluff (dbt SQL)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -68,6 +71,9 @@ e2e: $(STAMP) browser postgres java ## Only the end-to-end Airflow runs (the Duc
 
 heavy: $(STAMP) java ## The long scenarios left out of `make test` (the DAG on Spark and a standalone cluster, three nights on Spark, the holdout lift over five seeds, the soak of twelve nights with faults); CI runs them after it
 	$(PYTEST) -m heavy
+
+bench-sync: $(STAMP) ## Time syncing 100,000 entered and 10,000 exited records to local Klaviyo and Mailchimp servers at their documented limits
+	$(BIN)/python scripts/bench_sync.py
 
 bench-generate: $(STAMP) ## Time the generator at 1,000,000 customers (writes under /tmp)
 	$(BIN)/python scripts/bench_generate.py --customers 1000000

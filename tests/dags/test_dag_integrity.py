@@ -168,3 +168,21 @@ def test_dag_files_import_nothing_heavy():
             [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
         )
         assert out.stdout.strip().splitlines()[-1:] in ([], [""]), (path.name, out.stdout)
+
+
+def test_the_sync_follows_every_publish_one_task_per_destination(dagbag):
+    sync = dagbag.dags["audiences_sync"]
+    assets = sync.timetable.asset_condition.objects
+    assert [(asset.name, asset.uri) for asset in assets] == [
+        ("audiences_published", settings().published.as_uri())
+    ]
+    assert sync.get_task("sync").upstream_task_ids == {"destinations"}
+    assert sync.max_active_runs == 1
+    # Never in the writer's pool: it waits on networks.
+    assert {task.pool for task in sync.tasks} == {"default_pool"}
+
+
+def test_no_destinations_file_means_nothing_to_sync(home):
+    from audiences.activate.destinations import configured
+
+    assert configured(settings()) == []

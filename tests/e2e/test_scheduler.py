@@ -4,12 +4,13 @@ processes, set up the way docs/deploy.md says (scripts/deployment.py).
 
 One night is triggered by logical date and must succeed with every task, with no
 other run beside it; the three extracts must have run at the same time; the
-publish's asset event must trigger the downstream DAG
-(tests/e2e/dags/email_platform_sync.py).
+publish's asset event must trigger the sync DAG (dags/audiences_sync.py), which
+sends the night's audiences to a local Klaviyo server and a webhook.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 from datetime import date
 from pathlib import Path
@@ -18,6 +19,7 @@ import pendulum
 import pytest
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from audiences.activate.local_servers import KlaviyoServer, WebhookServer
 from audiences.config import PROJECT_ROOT
 from audiences.generate import GenerateOptions, generate
 from scripts.deployment import (
@@ -34,9 +36,30 @@ from tests.e2e.test_nightly_dag import DAG_ID, POOLS
 
 pytestmark = pytest.mark.e2e
 
-DAGS = Path(__file__).parent / "dags"
-DOWNSTREAM = "email_platform_sync"
+DOWNSTREAM = "audiences_sync"
+DESTINATIONS = """\
+destinations:
+  klaviyo:
+    type: klaviyo
+    connection: klaviyo_e2e
+    segments:
+      re_engagement: {target: WinBack, mode: mirror, fields: [first_name, top_category]}
+  crm_webhook:
+    type: webhook
+    connection: webhook_e2e
+    segments:
+      new_customer: {target: welcome}
+"""
 EXTRACTS = {"extract_crm", "extract_web", "extract_shop"}
+
+
+def _connection(url: str, key: str) -> str:
+    return json.dumps({"conn_type": "http", "host": url, "password": key})
+
+
+def _addresses(path: Path) -> set[str]:
+    with path.open() as handle:
+        return {row["email"].lower() for row in csv.DictReader(handle)}
 
 
 def _latest_complete_day() -> date:
@@ -61,9 +84,14 @@ def test_a_night_under_the_scheduler_with_postgres(home):
     day = _latest_complete_day()
     generate(home / "sources", GenerateOptions(customers=400, days=7, end_date=day, seed=11))
     api_port, logs = free_port(), home / "logs"
-    with postgres() as database:
-        dag_files = [PROJECT_ROOT / "dags" / f"{DAG_ID}.py", DAGS / f"{DOWNSTREAM}.py"]
-        env = deployment_env(home, database, api_port, dag_files)
+    (home / "destinations.yml").write_text(DESTINATIONS)
+    with postgres() as database, KlaviyoServer() as klaviyo, WebhookServer() as webhook:
+        dag_files = [PROJECT_ROOT / "dags" / f"{name}.py" for name in (DAG_ID, DOWNSTREAM)]
+        connections = {
+            "AIRFLOW_CONN_KLAVIYO_E2E": _connection(klaviyo.url, klaviyo.key),
+            "AIRFLOW_CONN_WEBHOOK_E2E": _connection(webhook.url + "/in", webhook.key),
+        }
+        env = deployment_env(home, database, api_port, dag_files, **connections)
         airflow_cli(env, "db", "migrate")
         airflow_cli(env, "pools", "import", POOLS)
         with airflow_services(env, logs, api_port):
@@ -102,8 +130,12 @@ def test_a_night_under_the_scheduler_with_postgres(home):
                 logs,
                 timeout=300,
             )
-    synced = json.loads((home / "synced.json").read_text())
-    assert [event["as_of"] for event in synced] == [day.isoformat()]
-    assert Path(synced[0]["path"]).is_dir()
+    # The sync sent the published audiences: the files' addresses are what the tools hold.
+    audience = home / "exports" / day.isoformat()
+    assert klaviyo.members("WinBack") == _addresses(audience / "re_engagement.csv")
+    assert len(webhook.audiences.get("welcome", ())) == len(
+        _addresses(audience / "new_customer.csv")
+    )
+    assert klaviyo.members("WinBack"), "the night published no re_engagement member to sync"
     run = json.loads((home / "reports" / day.isoformat() / "run.json").read_text())
     assert run["status"] == "published"

@@ -9,6 +9,7 @@ file and what is expected there.
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -17,6 +18,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from audiences.errors import PermanentError
+
+log = logging.getLogger(__name__)
 
 # The personalisation columns of the audience files a destination can receive.
 FIELDS = (
@@ -91,6 +94,14 @@ class Destinations(_Strict):
             if not re.fullmatch(NAME, name):
                 raise ValueError(f"{name!r} is not a destination name (lower_snake_case)")
         return value
+
+
+def configured(settings) -> list[str]:
+    """The destinations' names; none when the deployment has no destinations file."""
+    if not settings.destinations.is_file():
+        log.info("no %s: no destination to sync to", settings.destinations)
+        return []
+    return list(load(settings.destinations).destinations)
 
 
 def load(path: Path) -> Destinations:

@@ -251,3 +251,33 @@ class Ledger:
             key = f"{status}:{reason}" if reason else status
             out.setdefault(segment, {}).setdefault(operation, {})[key] = n
         return out
+
+
+def latest_runs(folder: Path, as_of=None) -> list[dict]:
+    """The latest sync to each destination (of publications of ``as_of``, if given)."""
+    out = []
+    for path in sorted(folder.glob("*/ledger.duckdb")):
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+        except duckdb.IOException:  # a sync holds it
+            out.append({"destination": path.parent.name, "status": "running", "summary": {}})
+            continue
+        try:
+            row = con.execute(
+                "select run_id, as_of, publication, finished_at, status, summary from runs"
+                " where ? is null or as_of = ? order by started_at desc limit 1",
+                [as_of, as_of],
+            ).fetchone()
+        finally:
+            con.close()
+        if row:
+            keys = ("run_id", "as_of", "publication", "finished_at", "status")
+            summary = json.loads(row[5]) if row[5] else {}
+            out.append(
+                {
+                    "destination": path.parent.name,
+                    **dict(zip(keys, row[:5], strict=True)),
+                    "summary": summary,
+                }
+            )
+    return out

@@ -32,10 +32,15 @@ from audiences.activate.http import Attempts
 from audiences.activate.ledger import Ledger, Outcome
 from audiences.config import Settings
 from audiences.erasure import read_log
-from audiences.errors import PermanentError
+from audiences.errors import AudiencesError, PermanentError
 from audiences.masking import mask_pii
 
 log = logging.getLogger(__name__)
+
+
+class SyncFailedError(AudiencesError):
+    """More of a sync's records failed than the configured share (they are retried next run)."""
+
 
 # The ledger's operations and the client method each one calls.
 CLIENT_METHOD = {"add": "upsert", "update": "upsert", "remove": "remove", "delete": "delete"}

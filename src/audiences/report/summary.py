@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from audiences import warehouse_lock
+from audiences.activate.ledger import latest_runs
 from audiences.config import Settings
 from audiences.errors import AudiencesError
 from audiences.measure.lift import Lift, read_segment_lift
@@ -24,6 +25,7 @@ def run_summary(settings: Settings, as_of: date | None = None) -> str:
     lines += _kpi_lines(facts.kpis)
     lines += _lift_lines(facts.lifts)
     lines += _prediction_lines(read_quality(settings, as_of))
+    lines += _sync_lines(latest_runs(settings.activation, as_of))
     if facts.built:
         lines += ["", "models (as of the last dbt build):"]
         lines += [f"  {name:<36} {n:>10,} rows" for name, n in facts.built]
@@ -191,6 +193,35 @@ def _kpi_lines(rows: list[tuple]) -> list[str]:
             f" {_eur(revenue):>11} {_pct(opens):>6} {_pct(clicks):>6}  {trend}"
         )
     return lines
+
+
+def _sync_lines(runs: list[dict]) -> list[str]:
+    """Per destination and segment: sent, updated, removed, skipped (why), failed, time."""
+    if not runs:
+        return []
+    lines = ["", "syncs to the email tools (the latest of this date per destination):"]
+    for run in runs:
+        summary = run["summary"]
+        seconds = f"{summary['seconds']:.1f} s" if "seconds" in summary else ""
+        lines.append(f"  {run['destination']:<20} {run['status']:<10} {seconds}")
+        if run["status"] != "running" and not summary.get("segments"):
+            lines.append("    nothing new to send")
+        for segment, operations in sorted(summary.get("segments", {}).items()):
+            lines.append(f"    {segment:<24} {_sync_counts(operations)}")
+    return lines
+
+
+def _sync_counts(operations: dict) -> str:
+    from audiences.activate.sync import totals
+
+    counts = totals({"segment": operations})
+    skipped = ", ".join(f"{reason} {n}" for reason, n in sorted(counts["skipped"].items()))
+    done = ", ".join(
+        f"{name} {counts[name]:,}"
+        for name in ("sent", "updated", "removed", "deleted", "failed")
+        if counts[name]
+    )
+    return "; ".join(part for part in (done, f"skipped: {skipped}" if skipped else "") if part)
 
 
 def _pct(value) -> str:

@@ -1,0 +1,81 @@
+"""
+### audiences_sync
+
+Sends the live audiences to the email tools (docs/activation.md), after
+every publish: the DAG is scheduled on the asset `audiences_published`,
+which `customer_segments_nightly` updates when it publishes, and can be
+triggered by hand at any time.
+
+1. **destinations**: the destinations of `destinations.yml`
+   (`AUDIENCES_DESTINATIONS`, default `$AUDIENCES_HOME/destinations.yml`);
+   none when the file does not exist (nothing is synced);
+2. **sync**, one mapped task per destination, in parallel: each segment's
+   entered and exited people since the last successful sync to that
+   destination, consent and erasure re-checked at send time, erasures
+   deleted downstream, every record in the destination's ledger.
+
+Credentials come from each destination's Airflow Connection. A sync whose
+failed share passes `AUDIENCES_SYNC_MAX_FAILED_SHARE` (default 5 %) fails
+its task, which alerts through the Connection `audiences_alerts`; its
+failed records are part of the next run's delta, so a retry sends exactly
+them. The sync reads the warehouse for the current consent only, briefly,
+and never waits on a network while it holds it.
+"""
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, task
+
+from audiences.airflow_tasks import fail_fast, published_asset
+from audiences.alerts import FailureNotifier
+from audiences.config import settings
+
+CONFIG = settings()
+RETRY_DELAY = timedelta(seconds=CONFIG.retry_delay_seconds)
+
+
+@task
+def destinations() -> list[str]:
+    from audiences.activate.destinations import configured
+
+    with fail_fast():
+        return configured(settings())
+
+
+@task(retries=2, retry_delay=RETRY_DELAY, retry_exponential_backoff=True)
+def sync(destination: str, **context) -> dict:
+    from audiences.activate.sync import SyncFailedError, run
+
+    with fail_fast():
+        result = run(settings(), destination, run_id=context["run_id"])[0]
+    if result["status"] != "succeeded":
+        raise SyncFailedError(
+            f"{destination}: {result['failed']} records failed ({result['failed_batches']}"
+            " batches); they are retried on the next run"
+        )
+    return result
+
+
+@dag(
+    dag_id="audiences_sync",
+    schedule=[published_asset()],
+    start_date=pendulum.datetime(
+        CONFIG.start_date.year, CONFIG.start_date.month, CONFIG.start_date.day, tz="UTC"
+    ),
+    catchup=False,
+    max_active_runs=1,
+    tags=["audiences", "activation"],
+    default_args={
+        "owner": "data-engineering",
+        "retries": 1,
+        "retry_delay": RETRY_DELAY,
+        "on_failure_callback": FailureNotifier(),
+    },
+    doc_md=__doc__,
+)
+def audiences_sync():
+    sync.expand(destination=destinations())
+
+
+audiences_sync()
