@@ -12,7 +12,10 @@ triggered by hand at any time.
 2. **sync**, one mapped task per destination, in parallel: each segment's
    entered and exited people since the last successful sync to that
    destination, consent and erasure re-checked at send time, erasures
-   deleted downstream, every record in the destination's ledger.
+   deleted downstream, every record in the destination's ledger;
+3. **report** (always): the live date's run report again, now with a
+   section per destination and segment (sent, updated, removed, skipped
+   and why, failed, seconds).
 
 Credentials come from each destination's Airflow Connection. A sync whose
 failed share passes `AUDIENCES_SYNC_MAX_FAILED_SHARE` (default 5 %) fails
@@ -32,6 +35,8 @@ from audiences.alerts import FailureNotifier
 from audiences.config import settings
 
 CONFIG = settings()
+# The report reads the warehouse: with DuckDB, in the single writer's pool.
+WAREHOUSE_POOL = "duckdb_writer" if CONFIG.engine == "duckdb" else "default_pool"
 RETRY_DELAY = timedelta(seconds=CONFIG.retry_delay_seconds)
 
 
@@ -57,6 +62,14 @@ def sync(destination: str, **context) -> dict:
     return result
 
 
+@task(pool=WAREHOUSE_POOL, trigger_rule="all_done")
+def report() -> str:
+    from audiences.activate.sync import write_report
+
+    with fail_fast():
+        return write_report(settings())
+
+
 @dag(
     dag_id="audiences_sync",
     schedule=[published_asset()],
@@ -75,7 +88,7 @@ def sync(destination: str, **context) -> dict:
     doc_md=__doc__,
 )
 def audiences_sync():
-    sync.expand(destination=destinations())
+    sync.expand(destination=destinations()) >> report()
 
 
 audiences_sync()

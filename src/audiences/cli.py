@@ -54,10 +54,16 @@ def _cmd_summary(args: argparse.Namespace) -> None:
 
 
 def _cmd_sync(args: argparse.Namespace) -> int:
-    from audiences.activate.sync import run
+    from audiences.activate.sync import run, write_report
 
-    results = run(settings(), args.destination, args.date)
+    config = settings()
+    results = run(config, args.destination, args.date)
+    try:
+        report = write_report(config)
+    except Exception as exc:  # the sync is done; the report follows with the next one
+        report = f"not rewritten ({exc})"
     print(json.dumps(results, indent=2))
+    print(f"run report: {report}", file=sys.stderr)
     return 0 if all(r["status"] == "succeeded" for r in results) else 1
 
 

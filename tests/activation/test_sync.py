@@ -232,3 +232,23 @@ def test_a_wrong_destinations_file_says_where_and_what(home, text, message):
     with pytest.raises(DestinationConfigError) as error:
         load(home / "destinations.yml")
     assert message in str(error.value)
+
+
+def test_the_summary_sums_the_date_s_syncs_per_destination_and_segment(home, tools):
+    from audiences.activate.ledger import date_runs
+    from audiences.report.summary import _sync_lines
+
+    set_consent(home, opted_out=[person(1)["email"]])
+    night(home, NIGHT, vip=range(10), cart=range(5))
+    run(settings())
+    night(home, NIGHT + timedelta(days=1), vip=range(3, 12), cart=range(5))
+    run(settings())
+
+    lines = _sync_lines(date_runs(settings().activation, NIGHT + timedelta(days=1)))
+
+    assert "  klaviyo              succeeded" in "\n".join(lines)
+    # 0 and 2 left (1 was never sent: opted out), 10 and 11 entered; 1 is in the cart audience.
+    assert "    vip                      sent 2, removed 2" in lines
+    assert "    cart_abandoner           skipped: consent 1" in lines
+    first = _sync_lines(date_runs(settings().activation, NIGHT))
+    assert "    vip                      sent 9; skipped: consent 1" in first

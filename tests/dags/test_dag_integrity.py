@@ -177,9 +177,12 @@ def test_the_sync_follows_every_publish_one_task_per_destination(dagbag):
         ("audiences_published", settings().published.as_uri())
     ]
     assert sync.get_task("sync").upstream_task_ids == {"destinations"}
+    assert sync.get_task("report").upstream_task_ids == {"sync"}
     assert sync.max_active_runs == 1
-    # Never in the writer's pool: it waits on networks.
-    assert {task.pool for task in sync.tasks} == {"default_pool"}
+    # Never in the writer's pool while it waits on networks; the report reads the warehouse.
+    pools = {task.task_id: task.pool for task in sync.tasks}
+    assert pools == {"destinations": "default_pool", "sync": "default_pool",
+                     "report": "duckdb_writer"}  # fmt: skip
 
 
 def test_no_destinations_file_means_nothing_to_sync(home):

@@ -241,10 +241,14 @@ class Ledger:
 
     def counts(self, run_id: str, destination: str) -> dict:
         """Per segment and operation, the records of a run by status (and skip reason)."""
-        rows = self.con.execute(
+        return self.counts_of(self.con, "run_id = ? and destination = ?", [run_id, destination])
+
+    @staticmethod
+    def counts_of(con, where: str, params: list) -> dict:
+        rows = con.execute(
             "select coalesce(segment, '*'), operation, status, coalesce(reason, ''), count(*)"
-            " from operations where run_id = ? and destination = ? group by all order by all",
-            [run_id, destination],
+            f" from operations where {where} group by all order by all",
+            params,
         ).fetchall()
         out: dict = {}
         for segment, operation, status, reason, n in rows:
@@ -253,8 +257,9 @@ class Ledger:
         return out
 
 
-def latest_runs(folder: Path, as_of=None) -> list[dict]:
-    """The latest sync to each destination (of publications of ``as_of``, if given)."""
+def date_runs(folder: Path, as_of=None) -> list[dict]:
+    """Per destination, the syncs of one date's publications (the latest date if None):
+    the latest one's status, their seconds and their records, summed."""
     out = []
     for path in sorted(folder.glob("*/ledger.duckdb")):
         try:
@@ -263,21 +268,25 @@ def latest_runs(folder: Path, as_of=None) -> list[dict]:
             out.append({"destination": path.parent.name, "status": "running", "summary": {}})
             continue
         try:
-            row = con.execute(
-                "select run_id, as_of, publication, finished_at, status, summary from runs"
-                " where ? is null or as_of = ? order by started_at desc limit 1",
-                [as_of, as_of],
-            ).fetchone()
+            out += _date_runs(con, path.parent.name, as_of)
         finally:
             con.close()
-        if row:
-            keys = ("run_id", "as_of", "publication", "finished_at", "status")
-            summary = json.loads(row[5]) if row[5] else {}
-            out.append(
-                {
-                    "destination": path.parent.name,
-                    **dict(zip(keys, row[:5], strict=True)),
-                    "summary": summary,
-                }
-            )
     return out
+
+
+def _date_runs(con, destination: str, as_of) -> list[dict]:
+    row = con.execute(
+        "select as_of, status from runs where ? is null or as_of = ?"
+        " order by started_at desc limit 1",
+        [as_of, as_of],
+    ).fetchone()
+    if row is None:
+        return []
+    day, status = row
+    seconds = con.execute(
+        "select sum(cast(summary->>'seconds' as double)), count(*) from runs where as_of = ?",
+        [day],
+    ).fetchone()
+    counts = Ledger.counts_of(con, "run_id in (select run_id from runs where as_of = ?)", [day])
+    summary = {"seconds": seconds[0] or 0.0, "runs": seconds[1], "segments": counts}
+    return [{"destination": destination, "as_of": day, "status": status, "summary": summary}]

@@ -132,6 +132,13 @@ def run(
     ]
 
 
+def write_report(settings: Settings) -> str:
+    """Rewrite the live date's run report, now with its syncs (it opens the warehouse)."""
+    from audiences.report.html import write_run_report
+
+    return str(write_run_report(settings, audience.live_publication(settings).as_of))
+
+
 def _check_segments(config: Destinations, names: list[str], publication) -> None:
     for name in names:
         missing = set(config.destinations[name].segments) - set(publication.segments)

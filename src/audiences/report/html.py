@@ -73,6 +73,7 @@ def write_run_report(settings: Settings, as_of: date, run_id: str | None = None)
         predictions=_predictions(quality),
         personas=(quality or {}).get("personas"),
         charts=_charts(steps, data),
+        syncs=_syncs(settings, as_of),
     )
     return _write_run(settings, as_of, page, record)
 
@@ -222,6 +223,30 @@ def _predictions(quality: dict | None) -> list[dict]:
         }
         for name, score in quality["scores"].items()
     ]
+
+
+def _syncs(settings: Settings, as_of: date) -> list[dict]:
+    """Per destination its latest sync of the date, one row per segment."""
+    from audiences.activate.ledger import date_runs
+    from audiences.activate.sync import totals
+
+    out = []
+    for run in date_runs(settings.activation, as_of):
+        segments = run["summary"].get("segments", {})
+        rows = [
+            {"segment": name, **totals({name: operations})}
+            for name, operations in sorted(segments.items())
+        ] or [{"segment": "nothing new to send", **totals({})}]
+        seconds = run["summary"].get("seconds")
+        out.append(
+            {
+                "destination": run["destination"],
+                "status": run["status"],
+                "seconds": seconds,
+                "rows": rows,
+            }
+        )
+    return out
 
 
 def _charts(steps: list[dict], data: dict) -> dict[str, Markup]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from audiences import warehouse_lock
-from audiences.activate.ledger import latest_runs
+from audiences.activate.ledger import date_runs
 from audiences.config import Settings
 from audiences.errors import AudiencesError
 from audiences.measure.lift import Lift, read_segment_lift
@@ -25,7 +25,7 @@ def run_summary(settings: Settings, as_of: date | None = None) -> str:
     lines += _kpi_lines(facts.kpis)
     lines += _lift_lines(facts.lifts)
     lines += _prediction_lines(read_quality(settings, as_of))
-    lines += _sync_lines(latest_runs(settings.activation, as_of))
+    lines += _sync_lines(date_runs(settings.activation, as_of))
     if facts.built:
         lines += ["", "models (as of the last dbt build):"]
         lines += [f"  {name:<36} {n:>10,} rows" for name, n in facts.built]
@@ -199,7 +199,7 @@ def _sync_lines(runs: list[dict]) -> list[str]:
     """Per destination and segment: sent, updated, removed, skipped (why), failed, time."""
     if not runs:
         return []
-    lines = ["", "syncs to the email tools (the latest of this date per destination):"]
+    lines = ["", "syncs to the email tools (this date's, per destination; status of the latest):"]
     for run in runs:
         summary = run["summary"]
         seconds = f"{summary['seconds']:.1f} s" if "seconds" in summary else ""
