@@ -24,6 +24,8 @@ from audiences.errors import failure_reason
 log = logging.getLogger(__name__)
 
 ALERT_CONNECTION = "audiences_alerts"
+# The sync DAG (dags/audiences_sync.py): its runs follow asset events, not a date.
+SYNC_DAG = "audiences_sync"
 GATES = ("raw", "marts", "drift")
 
 
@@ -64,29 +66,42 @@ def failure_payload(context) -> dict[str, Any]:
 
     config = settings()
     task_id = context["task_instance"].task_id
-    as_of = run_as_of(context)
+    dag_id = context["dag"].dag_id
+    if dag_id == SYNC_DAG:  # run by a publish's asset event, of the live publication's date
+        as_of = _live_as_of(config)
+        consequence = "its failed records are part of the next sync's delta"
+    else:
+        as_of = run_as_of(context)
+        consequence = "nothing was published, the previous publication stays live"
     held = "gate" in task_id or task_id == "publish"
-    checks = failing_checks(config, as_of) if held else []
+    checks = failing_checks(config, as_of) if held and as_of else []
     exception = context.get("exception")
     text = (
-        f"audiences: {context['dag'].dag_id} run {context.get('run_id')} for {as_of}"
-        f" failed at {task_id}; nothing was published, the previous publication stays live."
+        f"audiences: {dag_id} run {context.get('run_id')} for {as_of}"
+        f" failed at {task_id}; {consequence}."
     )
     if checks:
         text += " Failing checks: " + "; ".join(checks) + "."
     elif exception is not None:
         text += f" {failure_reason(exception)}"
-    report = config.reports / as_of.isoformat() / "report.html"
+    report = config.reports / (as_of.isoformat() if as_of else "") / "report.html"
     text += f" Report: {report}"
     return {
         "text": text,
-        "dag_id": context["dag"].dag_id,
+        "dag_id": dag_id,
         "run_id": context.get("run_id"),
         "task_id": task_id,
-        "logical_date": as_of.isoformat(),
+        "logical_date": as_of.isoformat() if as_of else None,
         "failing_checks": checks,
         "report": str(report),
     }
+
+
+def _live_as_of(config) -> date | None:
+    from audiences.publish.publication import current, read_record
+
+    live = current(config)
+    return date.fromisoformat(read_record(live)["as_of"]) if live else None
 
 
 def webhook_url(connection_id: str = ALERT_CONNECTION) -> str | None:

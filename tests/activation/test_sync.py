@@ -252,3 +252,28 @@ def test_the_summary_sums_the_date_s_syncs_per_destination_and_segment(home, too
     assert "    cart_abandoner           skipped: consent 1" in lines
     first = _sync_lines(date_runs(settings().activation, NIGHT))
     assert "    vip                      sent 9; skipped: consent 1" in first
+
+
+def test_a_failed_sync_alerts_with_what_failed_and_what_happens_next(home, tools):
+    from types import SimpleNamespace
+
+    from audiences.activate.sync import SyncFailedError
+    from audiences.alerts import failure_payload
+
+    night(home, NIGHT, vip=range(3))
+    context = {
+        "task_instance": SimpleNamespace(task_id="sync"),
+        "dag": SimpleNamespace(dag_id="audiences_sync"),
+        "run_id": "asset_triggered__2026-11-23T03:00:00",
+        "logical_date": None,
+        "exception": SyncFailedError("klaviyo: 40 records failed (1 batches)"),
+    }
+
+    payload = failure_payload(context)
+
+    assert payload["logical_date"] == NIGHT.isoformat()
+    assert payload["text"].startswith(
+        "audiences: audiences_sync run asset_triggered__2026-11-23T03:00:00 for 2026-11-22 failed"
+        " at sync; its failed records are part of the next sync's delta. SyncFailedError:"
+        " klaviyo: 40 records failed (1 batches)"
+    )

@@ -176,6 +176,31 @@ def test_the_deltas_written_by_spark_compare_with_the_first_night(nights):
     assert changed > 0
 
 
+def test_the_sync_sends_what_spark_published_checking_consent_in_sparks_tables(nights, monkeypatch):
+    from audiences.activate.audience import restrictions
+    from audiences.activate.local_servers import KlaviyoServer
+    from audiences.activate.sync import run
+
+    home, _, _ = nights
+    monkeypatch.setenv("AUDIENCES_ENGINE", "spark")
+    live = current(settings()) / "exports" / END.isoformat()
+    sizes = json.loads((live / "_manifest.json").read_text())["segments"]
+    segment = max(sizes, key=lambda name: sizes[name]["rows"])
+    (home / "destinations.yml").write_text(
+        "destinations:\n  klaviyo:\n    type: klaviyo\n    connection: klaviyo_spark\n"
+        f"    segments:\n      {segment}: {{target: L1, fields: [first_name]}}\n"
+    )
+    # Consent as Spark's last build has it: the generated CRM has people who opted out.
+    assert "consent" in set(restrictions(settings()).values())
+    with KlaviyoServer() as klaviyo:
+        connection = {"conn_type": "http", "host": klaviyo.url, "password": klaviyo.key}
+        monkeypatch.setenv("AIRFLOW_CONN_KLAVIYO_SPARK", json.dumps(connection))
+        result = run(settings())[0]
+        rows = duckdb.sql(f"select lower(email) from read_csv('{live / segment}.csv')").fetchall()
+        assert result["status"] == "succeeded" and result["sent"] == len(rows) > 0
+        assert klaviyo.members("L1") == {email for (email,) in rows}
+
+
 def test_rollback_returns_to_the_first_nights_publication(nights):
     home, first, _ = nights
     out = subprocess.run(

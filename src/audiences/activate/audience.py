@@ -105,8 +105,10 @@ def restrictions(settings: Settings) -> dict[str, str]:
 
 def _consent(settings: Settings) -> list[tuple]:
     if settings.engine == "spark":
-        tables = Path(settings.spark_dir) / "tables" / "intermediate.db" / "int_email_consent"
-        relation = f"read_parquet({literal(str(tables / '**' / '*.parquet'))})"
+        from audiences.spark.erasure import spark_tables
+
+        table = spark_tables(settings) / "intermediate.db" / "int_email_consent"
+        relation = f"read_parquet({literal(str(table / '**' / '*.parquet'))})"
         return duckdb.sql(CONSENT_QUERY.format(relation=relation)).fetchall()
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     while True:
