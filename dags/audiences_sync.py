@@ -27,11 +27,9 @@ and never waits on a network while it holds it.
 
 from datetime import timedelta
 
-import pendulum
 from airflow.sdk import dag, task
 
-from audiences.airflow_tasks import fail_fast, published_asset
-from audiences.alerts import FailureNotifier
+from audiences.airflow_tasks import dag_settings, fail_fast, published_asset
 from audiences.config import settings
 
 CONFIG = settings()
@@ -73,19 +71,9 @@ def report() -> str:
 @dag(
     dag_id="audiences_sync",
     schedule=[published_asset()],
-    start_date=pendulum.datetime(
-        CONFIG.start_date.year, CONFIG.start_date.month, CONFIG.start_date.day, tz="UTC"
-    ),
-    catchup=False,
-    max_active_runs=1,
     tags=["audiences", "activation"],
-    default_args={
-        "owner": "data-engineering",
-        "retries": 1,
-        "retry_delay": RETRY_DELAY,
-        "on_failure_callback": FailureNotifier(),
-    },
     doc_md=__doc__,
+    **dag_settings(CONFIG),
 )
 def audiences_sync():
     sync.expand(destination=destinations()) >> report()

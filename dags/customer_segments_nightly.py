@@ -60,12 +60,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pendulum
 from airflow.sdk import Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from audiences.airflow_tasks import fail_fast, night_step, published_asset, run_as_of
-from audiences.alerts import FailureNotifier
+from audiences.airflow_tasks import (
+    dag_settings,
+    fail_fast,
+    night_step,
+    published_asset,
+    run_as_of,
+)
 from audiences.config import settings
 
 # A wrong AUDIENCES_* variable fails the import with its name and expected form.
@@ -184,20 +188,9 @@ def report(**context) -> str:
 @dag(
     dag_id="customer_segments_nightly",
     schedule=CronDataIntervalTimetable(CONFIG.schedule, timezone="UTC"),
-    # Early enough for years of history: a run for a date before it would run no task.
-    start_date=pendulum.datetime(
-        CONFIG.start_date.year, CONFIG.start_date.month, CONFIG.start_date.day, tz="UTC"
-    ),
-    catchup=False,
-    max_active_runs=1,
     tags=["audiences", "nightly", "customer-360"],
-    default_args={
-        "owner": "data-engineering",
-        "retries": 1,
-        "retry_delay": RETRY_DELAY,
-        "on_failure_callback": FailureNotifier(),
-    },
     doc_md=__doc__,
+    **dag_settings(CONFIG),
     params={
         "publish_older_date": Param(
             False,

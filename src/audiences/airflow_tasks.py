@@ -113,3 +113,27 @@ def sqlalchemy_url(connection: Any) -> str:
         database=connection.schema or None,
     )
     return url.render_as_string(hide_password=False)
+
+
+def dag_settings(config) -> dict[str, Any]:
+    """What the project's DAGs share: their start date, no catch-up, one run at a
+    time, and each task's owner, retry and failure alert."""
+    from datetime import timedelta
+
+    import pendulum
+
+    from audiences.alerts import FailureNotifier
+
+    start = config.start_date
+    return {
+        # Early enough for years of history: a run for a date before it would run no task.
+        "start_date": pendulum.datetime(start.year, start.month, start.day, tz="UTC"),
+        "catchup": False,
+        "max_active_runs": 1,
+        "default_args": {
+            "owner": "data-engineering",
+            "retries": 1,
+            "retry_delay": timedelta(seconds=config.retry_delay_seconds),
+            "on_failure_callback": FailureNotifier(),
+        },
+    }

@@ -18,19 +18,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from audiences.errors import PermanentError
+from audiences.publish.exports import AUDIENCE_COLUMNS
 
 log = logging.getLogger(__name__)
 
-# The personalisation columns of the audience files a destination can receive.
-FIELDS = (
-    "first_name",
-    "last_product_viewed_id",
-    "last_product_viewed_name",
-    "top_category",
-    "preferred_send_hour",
-    "ab_group",
-    "customer_id",
-)
+# The columns of the audience files a destination can receive besides the address.
+FIELDS = tuple(column for column in AUDIENCE_COLUMNS if column != "email")
 NAME = r"[a-z][a-z0-9_]*"
 
 
