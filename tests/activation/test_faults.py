@@ -88,6 +88,10 @@ def test_a_sync_killed_mid_batch_then_rerun_sends_nothing_twice(home, monkeypatc
         )
         try:
             assert tools.klaviyo.faults.paused.wait(60), "the sync never reached its third batch"
+            # While it waits on the network the warehouse is free for a writer.
+            writer = duckdb.connect(str(home / "warehouse.duckdb"))
+            writer.execute("create table written_meanwhile as select 1 as x")
+            writer.close()
         finally:
             os.kill(child.pid, signal.SIGKILL)
             child.wait()

@@ -11,7 +11,7 @@ import pytest
 
 from audiences.activate.sync import run
 from audiences.config import settings
-from audiences.erasure import request_erasure
+from audiences.erasure import read_log, request_erasure
 from tests.activation.conftest import person, publish_night, set_consent
 
 NIGHT = date(2026, 11, 22)
@@ -155,6 +155,9 @@ def test_an_erasure_deletes_the_person_at_every_tool_that_received_them(home, to
     assert key(gone) in tools.webhook.deleted
     assert key(gone) in entry["identifiers"]
     assert {r["deleted"] for r in result.values()} == {1}
+    logged = [e for e in read_log(settings()) if e["type"] == "downstream"]
+    assert sorted(e["destination"] for e in logged) == ["crm_webhook", "klaviyo", "mailchimp"]
+    assert {(e["request_id"], e["deleted"]) for e in logged} == {(entry["request_id"], 1)}
     writes = tools.writes()
     run(settings())
     assert tools.writes() == writes, "a deletion was requested twice"

@@ -31,7 +31,7 @@ from audiences.activate.destinations import Destinations, SegmentSync, load
 from audiences.activate.http import Attempts
 from audiences.activate.ledger import Ledger, Outcome
 from audiences.config import Settings
-from audiences.erasure import read_log
+from audiences.erasure import read_log, record_downstream
 from audiences.errors import AudiencesError, PermanentError
 from audiences.masking import mask_pii
 
@@ -247,12 +247,26 @@ def _settle_interrupted(job: Sync, spec, audiences: dict[str, list[Record]]) -> 
 
 
 def _erase(job: Sync, settings: Settings) -> None:
-    """Delete at the destination everyone an erasure request names and it received."""
-    erased = {key for e in read_log(settings) if e["type"] == "request" for key in e["identifiers"]}
-    holders = job.ledger.holders(job.name, erased - job.ledger.deleted(job.name))
+    """Delete at the destination everyone an erasure request names and it received;
+    log each deletion in the erasure log."""
+    requests = {
+        key: entry["request_id"]
+        for entry in read_log(settings)
+        if entry["type"] == "request"
+        for key in entry["identifiers"]
+    }
+    holders = job.ledger.holders(job.name, set(requests) - job.ledger.deleted(job.name))
     members = [Member(key, external) for key, external in sorted(holders.items())]
-    if members:
-        job.send("delete", None, None, members)
+    if not members:
+        return
+    job.send("delete", None, None, members)
+    deleted = job.ledger.deleted(job.name)
+    done: dict[str, int] = {}
+    for member in members:
+        if member.address_key in deleted:
+            done[requests[member.address_key]] = done.get(requests[member.address_key], 0) + 1
+    for request_id, n in done.items():
+        record_downstream(settings, request_id, job.name, n)
 
 
 def _sync_segment(

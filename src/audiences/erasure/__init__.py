@@ -10,8 +10,10 @@ that is not one is refused. The hashes go on the suppression list
 person that a source delivers again is quarantined without its content.
 
 The next nightly run carries the request out (:func:`audiences.erasure.purge.
-erase_pending`) and appends a ``completed`` entry with what it removed: the
-log is the proof of each erasure.
+erase_pending`) and appends a ``completed`` entry with what it removed; the
+sync to the email tools appends a ``downstream`` entry for each destination
+that received the person and deleted them: the log is the proof of each
+erasure.
 """
 
 from __future__ import annotations
@@ -114,6 +116,20 @@ def complete(settings: Settings, request: dict, identifiers: list[str], removed:
             "completed_at": _now(),
             "identifiers": identifiers,
             "removed": removed,
+        },
+    )
+
+
+def record_downstream(settings: Settings, request_id: str, destination: str, deleted: int) -> None:
+    """Log that a destination the sync sent the person to deleted them (docs/activation.md)."""
+    _append(
+        settings,
+        {
+            "type": "downstream",
+            "request_id": request_id,
+            "destination": destination,
+            "completed_at": _now(),
+            "deleted": deleted,
         },
     )
 
