@@ -36,6 +36,7 @@ IMPORT_BATCH = 10_000
 REMOVE_BATCH = 1_000
 LOOKUP_PAGE = 100
 POLL_SECONDS = 1.0
+JOB_TIMEOUT_SECONDS = 1800
 
 
 class KlaviyoClient:
@@ -91,11 +92,14 @@ class KlaviyoClient:
 
     def _wait_for(self, job_id: str, attempts: Attempts) -> None:
         get_job = self.api.Profiles.get_bulk_import_profiles_job
-        while True:
+        deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
             status = self._call(get_job, self.writes, attempts, job_id)["data"]["attributes"]
             if status["status"] in ("complete", "cancelled", "failed"):
                 return
             time.sleep(POLL_SECONDS)
+        # Its records are failed and retried next run: an upsert again changes nothing.
+        raise TransientError(f"import job {job_id} not complete after {JOB_TIMEOUT_SECONDS} s")
 
     def _import_errors(self, job_id: str, attempts: Attempts) -> dict[str, str]:
         """email -> Klaviyo's reason, for the profiles the job refused."""
