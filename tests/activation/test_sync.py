@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from datetime import date, timedelta
 
 import duckdb
@@ -280,3 +282,24 @@ def test_a_failed_sync_alerts_with_what_failed_and_what_happens_next(home, tools
         " at sync; its failed records are part of the next sync's delta. SyncFailedError:"
         " klaviyo: 40 records failed (1 batches)"
     )
+
+
+def test_a_second_sync_to_a_destination_waits_its_turn_with_a_clear_message(home, tools):
+    from audiences.activate.ledger import Ledger, LedgerBusyError
+
+    set_consent(home)
+    night(home, NIGHT, vip=range(3))
+    (settings().activation / "klaviyo").mkdir(parents=True)
+    other = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]);"
+         " print('open', flush=True); time.sleep(60)",
+         str(settings().activation / "klaviyo" / "ledger.duckdb")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert other.stdout.readline().strip() == "open"
+        with pytest.raises(LedgerBusyError, match=r"another sync to klaviyo is running \(PID"):
+            Ledger(settings().activation / "klaviyo")
+    finally:
+        other.kill()
+        other.wait()

@@ -23,6 +23,7 @@ destination before it sends anything again.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,8 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+
+from audiences.errors import AudiencesError
 
 SCHEMA = """
 create table if not exists runs (
@@ -48,6 +51,13 @@ create table if not exists members (
     primary key (destination, segment, address_key)
 );
 """
+
+
+_HOLDER = re.compile(r"\(PID (\d+)\)")
+
+
+class LedgerBusyError(AudiencesError):
+    """Another sync to the destination holds its ledger."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,17 @@ def now() -> datetime:
 class Ledger:
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(str(folder / "ledger.duckdb"))
+        try:
+            self.con = duckdb.connect(str(folder / "ledger.duckdb"))
+        except duckdb.IOException as exc:
+            if "Could not set lock" not in str(exc):
+                raise
+            holder = _HOLDER.search(str(exc))
+            raise LedgerBusyError(
+                f"another sync to {folder.name} is running"
+                f"{f' (PID {holder[1]})' if holder else ''}: one sync per destination at a time;"
+                " this one can run when it is done"
+            ) from None
         self.con.execute(SCHEMA)
 
     def close(self) -> None:
