@@ -75,7 +75,7 @@ def publish_night(home: Path, as_of: date, audiences: dict[str, list[dict]]) -> 
             writer = csv.DictWriter(handle, AUDIENCE_COLUMNS)
             writer.writeheader()
             writer.writerows(rows)
-    segments = {segment: {"rows": len(rows)} for segment, rows in audiences.items()}
+    segments = {segment: {"audience": len(rows)} for segment, rows in audiences.items()}
     (exports / MANIFEST).write_text(json.dumps({"segments": segments}))
     record = {
         "name": folder.name,

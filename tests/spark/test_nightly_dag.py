@@ -185,7 +185,7 @@ def test_the_sync_sends_what_spark_published_checking_consent_in_sparks_tables(n
     monkeypatch.setenv("AUDIENCES_ENGINE", "spark")
     live = current(settings()) / "exports" / END.isoformat()
     sizes = json.loads((live / "_manifest.json").read_text())["segments"]
-    segment = max(sizes, key=lambda name: sizes[name]["rows"])
+    segment = max(sizes, key=lambda name: sizes[name]["audience"])
     (home / "destinations.yml").write_text(
         "destinations:\n  klaviyo:\n    type: klaviyo\n    connection: klaviyo_spark\n"
         f"    segments:\n      {segment}: {{target: L1, fields: [first_name]}}\n"

@@ -50,7 +50,6 @@ class Credentials:
 
     host: str | None
     secret: str
-    login: str | None = None
 
 
 class Client(Protocol):

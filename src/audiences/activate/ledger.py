@@ -109,22 +109,6 @@ class Ledger:
             [now(), status, json.dumps(summary), run_id, destination],
         )
 
-    def runs(self, destination: str | None = None) -> list[dict]:
-        rows = self.con.execute(
-            "select run_id, destination, as_of, publication, started_at, finished_at, status,"
-            " summary from runs where ? is null or destination = ? order by started_at",
-            [destination, destination],
-        ).fetchall()
-        keys = ("run_id", "destination", "as_of", "publication", "started_at", "finished_at")
-        return [
-            {
-                **dict(zip(keys, row[:6], strict=True)),
-                "status": row[6],
-                "summary": json.loads(row[7]) if row[7] else {},
-            }
-            for row in rows
-        ]
-
     # Members ---------------------------------------------------------------
     def members(self, destination: str, segment: str) -> dict[str, tuple[str | None, str]]:
         """address_key -> (external_id, fields_hash) of the segment at the destination."""

@@ -37,7 +37,7 @@ def credentials(connection_id: str) -> Credentials:
         scheme = connection.schema or "https"
         port = f":{connection.port}" if connection.port else ""
         host = f"{scheme}://{host}{port}"
-    return Credentials(host=host, secret=connection.password, login=connection.login)
+    return Credentials(host=host, secret=connection.password)
 
 
 def client_for(spec) -> Client:
