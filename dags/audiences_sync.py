@@ -53,9 +53,11 @@ def sync(destination: str, **context) -> dict:
     with fail_fast():
         result = run(settings(), destination, run_id=context["run_id"])[0]
     if result["status"] != "succeeded":
+        missing = ", ".join(result["missing_segments"])
         raise SyncFailedError(
             f"{destination}: {result['failed']} records failed ({result['failed_batches']}"
-            " batches); they are retried on the next run"
+            " batches; they are retried on the next run)"
+            + (f"; not in the live publication: {missing}" if missing else "")
         )
     return result
 

@@ -165,6 +165,18 @@ def test_an_erasure_deletes_the_person_at_every_tool_that_received_them(home, to
     assert tools.writes() == writes, "a deletion was requested twice"
 
 
+def test_a_segment_the_night_did_not_publish_fails_the_run_but_not_the_others(home, tools):
+    set_consent(home)
+    publish_night(home, NIGHT, {"vip": [person(i) for i in range(5)]})  # no cart_abandoner
+
+    result = by_destination(run(settings()))
+
+    assert result["klaviyo"]["status"] == "failed"
+    assert result["klaviyo"]["missing_segments"] == ["cart_abandoner"]
+    assert tools.klaviyo.members("VipList") == emails(range(5))
+    assert result["crm_webhook"]["status"] == "succeeded"
+
+
 def test_the_ledger_holds_no_address_and_no_key(home, tools):
     set_consent(home)
     night(home, NIGHT, vip=range(20))

@@ -27,7 +27,7 @@ from datetime import date
 
 from audiences.activate import audience
 from audiences.activate.clients import Client, Member, Record
-from audiences.activate.destinations import Destinations, SegmentSync, load
+from audiences.activate.destinations import SegmentSync, load
 from audiences.activate.http import Attempts
 from audiences.activate.ledger import Ledger, Outcome
 from audiences.config import Settings
@@ -124,7 +124,6 @@ def run(
             f" (there: {', '.join(config.destinations)})"
         )
     publication = audience.live_publication(settings, as_of)
-    _check_segments(config, names, publication)
     restricted = audience.restrictions(settings)
     run_id = run_id or f"manual__{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     return [
@@ -139,16 +138,6 @@ def write_report(settings: Settings) -> str:
     return str(write_run_report(settings, audience.live_publication(settings).as_of))
 
 
-def _check_segments(config: Destinations, names: list[str], publication) -> None:
-    for name in names:
-        missing = set(config.destinations[name].segments) - set(publication.segments)
-        if missing:
-            raise PermanentError(
-                f"destination {name!r} maps segments the publication of {publication.as_of}"
-                f" does not have: {', '.join(sorted(missing))}"
-            )
-
-
 def sync_destination(settings, config, name, publication, restricted, run_id) -> dict:
     from audiences.activate.registry import client_for
 
@@ -158,24 +147,30 @@ def sync_destination(settings, config, name, publication, restricted, run_id) ->
     try:
         ledger.start_run(run_id, name, publication.as_of, publication.name)
         job = Sync(name, client_for(spec), ledger, publication, run_id, spec.batch_size)
+        # A segment the night did not publish (not computable, renamed, a typo) is left as
+        # the destination has it and fails the run; the others are synced.
+        missing = sorted(set(spec.segments) - set(publication.segments))
+        if missing:
+            log.warning("%s: the publication of %s has no %s", name, publication.as_of, missing)
         audiences = {
             segment: audience.read_audience(publication, segment, sync.fields)
             for segment, sync in spec.segments.items()
+            if segment not in missing
         }
         _settle_interrupted(job, spec, audiences)
         _erase(job, settings)
-        for segment, sync in spec.segments.items():
-            _sync_segment(job, segment, sync, audiences[segment], restricted)
+        for segment, records in audiences.items():
+            _sync_segment(job, segment, spec.segments[segment], records, restricted)
         counts = ledger.counts(run_id, name)
         summary = {
             **totals(counts),
             "seconds": round(time.monotonic() - started, 1),
             "failed_batches": len(job.failures),
+            "missing_segments": missing,
             "segments": counts,
         }
-        status = (
-            "failed" if _failed_share(summary) > settings.sync_max_failed_share else ("succeeded")
-        )
+        too_many = _failed_share(summary) > settings.sync_max_failed_share
+        status = "failed" if too_many or missing else "succeeded"
         ledger.finish_run(run_id, name, status, summary)
         log.info("synced %s to %s: %s", publication.name, name, status)
         return {
