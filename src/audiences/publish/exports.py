@@ -45,6 +45,8 @@ AUDIENCE_COLUMNS = (
     "last_product_viewed_name",
     "top_category",
     "preferred_send_hour",
+    "purchase_propensity",
+    "churn_risk",
     "ab_group",
 )
 

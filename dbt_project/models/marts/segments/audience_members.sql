@@ -1,7 +1,8 @@
 {#- The audiences the email marketers receive: for each active segment, its
     contactable members (dim_customers.is_contactable: valid email, opted
     in, not suppressed, not a test account) outside the segment's holdout
-    group, with what an email needs to be personal. An address goes to a
+    group, with what an email needs to be personal and the customer's
+    predictive scores. An address goes to a
     segment's audience once: when people share it, the first customer_id
     receives the email. -#}
 
@@ -40,6 +41,9 @@ members as (
         products.product_name as last_product_viewed_name,
         customers.top_category_viewed_30d as top_category,
         customers.preferred_send_hour,
+        -- Four decimals: what an email tool's filter or a merge field needs.
+        cast(customers.purchase_propensity as decimal(5, 4)) as purchase_propensity,
+        cast(customers.churn_risk as decimal(5, 4)) as churn_risk,
         memberships.ab_group,
         memberships.is_primary,
         memberships.as_of,
@@ -68,6 +72,8 @@ final as (
         last_product_viewed_name,
         top_category,
         preferred_send_hour,
+        purchase_propensity,
+        churn_risk,
         ab_group,
         is_primary,
         as_of
