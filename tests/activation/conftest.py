@@ -48,7 +48,7 @@ destinations:
     connection: webhook_test
     batch_size: {batch}
     segments:
-      vip: {{target: vip, mode: mirror, fields: [first_name, top_category]}}
+      vip: {{target: vip, mode: mirror, fields: [first_name, purchase_propensity, churn_risk]}}
 """
 
 
@@ -61,6 +61,8 @@ def person(i: int) -> dict:
         "last_product_viewed_name": f"Product {i % 37}",
         "top_category": CATEGORIES[i % len(CATEGORIES)],
         "preferred_send_hour": str(8 + i % 12),
+        "purchase_propensity": f"{i % 97 / 100:.4f}",
+        "churn_risk": "" if i % 5 else "0.1250",
         "ab_group": "a" if i % 2 else "b",
     }
 

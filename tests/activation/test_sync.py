@@ -58,6 +58,11 @@ def test_a_night_reaches_every_tool_and_a_rerun_writes_nothing(home, tools):
     assert profile["properties"] == {"top_category": vip0["top_category"]}
     member = tools.mailchimp.members[hashlib.md5(vip0["email"].encode()).hexdigest()]
     assert member["merge_fields"] == {"FNAME": vip0["first_name"], "TOP_CATEGO": "shoes"}
+    # The scores, as the audience file has them (empty: no score tonight).
+    assert tools.webhook.records[key(vip0["email"])]["fields"] == {
+        "first_name": vip0["first_name"], "purchase_propensity": "0.0000", "churn_risk": "0.1250"
+    }  # fmt: skip
+    assert tools.webhook.records[key(person(1)["email"])]["fields"]["churn_risk"] is None
 
     writes = tools.writes()
     second = by_destination(run(settings()))
