@@ -28,13 +28,21 @@ def connect(
         raise locked_error(exc, path) or exc from exc
 
 
-def locked_error(exc: BaseException | str, path: Path) -> WarehouseLockedError | None:
-    """The project's message for DuckDB's lock conflict in ``exc``, or None."""
+def lock_holder(exc: BaseException | str) -> str | None:
+    """``<program> (PID <n>)`` holding the file of DuckDB's lock conflict in ``exc``
+    ("another process" when DuckDB does not say); None when ``exc`` is no lock conflict."""
     text = str(exc)
     if "Could not set lock on file" not in text:
         return None
     match = _HOLDER.search(text)
-    holder = f"{match[1]} (PID {match[2]})" if match else "another process"
+    return f"{match[1]} (PID {match[2]})" if match else "another process"
+
+
+def locked_error(exc: BaseException | str, path: Path) -> WarehouseLockedError | None:
+    """The project's message for DuckDB's lock conflict in ``exc``, or None."""
+    holder = lock_holder(exc)
+    if holder is None:
+        return None
     return WarehouseLockedError(
         f"the warehouse {path} is held open by {holder}. DuckDB allows one writer and no"
         " reader beside it: close that process (a notebook: close its connection or stop the"

@@ -315,7 +315,9 @@ def test_a_second_sync_to_a_destination_waits_its_turn_with_a_clear_message(home
     )  # fmt: skip
     try:
         assert other.stdout.readline().strip() == "open"
-        with pytest.raises(LedgerBusyError, match=r"another sync to klaviyo is running \(PID"):
+        with pytest.raises(
+            LedgerBusyError, match=r"another sync to klaviyo is running \(.+ \(PID \d+\)\)"
+        ):
             Ledger(settings().activation / "klaviyo")
     finally:
         other.kill()

@@ -23,7 +23,6 @@ destination before it sends anything again.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ import duckdb
 import pyarrow as pa
 
 from audiences.errors import AudiencesError
+from audiences.warehouse_lock import lock_holder
 
 SCHEMA = """
 create table if not exists runs (
@@ -51,9 +51,6 @@ create table if not exists members (
     primary key (destination, segment, address_key)
 );
 """
-
-
-_HOLDER = re.compile(r"\(PID (\d+)\)")
 
 
 class LedgerBusyError(AudiencesError):
@@ -82,13 +79,12 @@ class Ledger:
         try:
             self.con = duckdb.connect(str(folder / "ledger.duckdb"))
         except duckdb.IOException as exc:
-            if "Could not set lock" not in str(exc):
+            holder = lock_holder(exc)
+            if holder is None:
                 raise
-            holder = _HOLDER.search(str(exc))
             raise LedgerBusyError(
-                f"another sync to {folder.name} is running"
-                f"{f' (PID {holder[1]})' if holder else ''}: one sync per destination at a time;"
-                " this one can run when it is done"
+                f"another sync to {folder.name} is running ({holder}): one sync per"
+                " destination at a time; this one can run when it is done"
             ) from None
         self.con.execute(SCHEMA)
 
