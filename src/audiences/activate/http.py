@@ -44,28 +44,36 @@ class Attempts:
 
 
 class Throttle:
-    """A token bucket per documented limit: ``per_second`` burst and ``per_minute`` steady."""
+    """A token bucket per documented limit: ``per_second`` burst and ``per_minute`` steady.
 
-    def __init__(self, per_second: float, per_minute: float | None = None) -> None:
+    ``room`` widens each bucket's size (not its rate): the local servers allow a
+    little over the documented burst, since a client's clock is not the server's.
+    """
+
+    def __init__(self, per_second: float, per_minute: float | None = None, room: float = 1.0):
         self.buckets = [(per_second, 1.0)] + ([(per_minute, 60.0)] if per_minute else [])
-        self.tokens = [float(rate) for rate, _ in self.buckets]
+        self.room = room
+        self.tokens = [rate * room for rate, _ in self.buckets]
         self.stamp = time.monotonic()
         self.lock = threading.Lock()
 
+    def take(self) -> float:
+        """Take a token if every bucket has one: 0; else the seconds until they will."""
+        with self.lock:
+            now = time.monotonic()
+            elapsed, self.stamp = now - self.stamp, now
+            for i, (rate, period) in enumerate(self.buckets):
+                self.tokens[i] = min(rate * self.room, self.tokens[i] + elapsed * rate / period)
+            if all(tokens >= 1 for tokens in self.tokens):
+                self.tokens = [tokens - 1 for tokens in self.tokens]
+                return 0.0
+            return max(
+                (1 - tokens) * period / rate
+                for (rate, period), tokens in zip(self.buckets, self.tokens, strict=True)
+            )
+
     def wait(self) -> None:
-        while True:
-            with self.lock:
-                now = time.monotonic()
-                elapsed, self.stamp = now - self.stamp, now
-                for i, (rate, period) in enumerate(self.buckets):
-                    self.tokens[i] = min(rate, self.tokens[i] + elapsed * rate / period)
-                if all(tokens >= 1 for tokens in self.tokens):
-                    self.tokens = [tokens - 1 for tokens in self.tokens]
-                    return
-                pause = max(
-                    (1 - tokens) * period / rate
-                    for (rate, period), tokens in zip(self.buckets, self.tokens, strict=True)
-                )
+        while pause := self.take():
             time.sleep(pause)
 
 

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from audiences.activate.http import Throttle
+
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
 
@@ -61,28 +63,6 @@ class Faults:
             if self.error_rate and self.random.random() < self.error_rate:
                 return self.random.choice(self.statuses)
         return None
-
-
-class Limit:
-    """A token bucket: the tool's documented burst (per second) and steady rate (per minute)."""
-
-    def __init__(self, per_second: float, per_minute: float | None = None) -> None:
-        self.buckets = [(per_second, 1.0)] + ([(per_minute, 60.0)] if per_minute else [])
-        # A little room over the documented rates: the client's clock is not the server's.
-        self.tokens = [rate * 1.2 for rate, _ in self.buckets]
-        self.stamp = time.monotonic()
-        self.lock = threading.Lock()
-
-    def take(self) -> bool:
-        with self.lock:
-            now = time.monotonic()
-            elapsed, self.stamp = now - self.stamp, now
-            for i, (rate, period) in enumerate(self.buckets):
-                self.tokens[i] = min(rate * 1.2, self.tokens[i] + elapsed * rate / period)
-            if all(t >= 1 for t in self.tokens):
-                self.tokens = [t - 1 for t in self.tokens]
-                return True
-            return False
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -195,7 +175,11 @@ class KlaviyoServer(ToolServer):
         self.jobs: dict[str, dict] = {}
         self.deleted: set[str] = set()  # emails of deleted profiles
         self.ids = itertools.count(1)
-        self.limits = {"write": Limit(10, 150), "read": Limit(75, 700), "delete": Limit(3, 60)}
+        self.limits = {
+            "write": Throttle(10, 150, room=1.2),
+            "read": Throttle(75, 700, room=1.2),
+            "delete": Throttle(3, 60, room=1.2),
+        }
 
     def members(self, list_id: str) -> set[str]:
         """The emails a list holds."""
@@ -215,7 +199,7 @@ class KlaviyoServer(ToolServer):
             if parts[0] == "data-privacy-deletion-jobs"
             else ("read" if method == "GET" and parts[0] == "lists" else "write")
         )
-        if not self.limits[kind].take():
+        if self.limits[kind].take():
             raise _Refused(
                 429, {"errors": [{"status": 429, "code": "throttled"}]}, {"Retry-After": "1"}
             )
