@@ -37,8 +37,11 @@ from audiences.publish.exports import MANIFEST
 from audiences.publish.publication import current, read_record
 from audiences.sql import literal
 
+# A record's address_key in SQL: the hash of its identity key, as the erasure log keeps it
+# (audiences.erasure.key_hash of "email:<address>").
+ADDRESS_KEY = "sha256('email:' || lower(trim(email)))"
 CONSENT_QUERY = (
-    "select sha256('email:' || lower(trim(email))), is_opted_in, is_suppressed,"
+    f"select {ADDRESS_KEY}, is_opted_in, is_suppressed,"
     " coalesce(suppression_reason, restricted_by) from {relation}"
 )
 # How long a sync waits for a nightly build to let go of the warehouse.
@@ -84,7 +87,7 @@ def read_audience(publication: Publication, segment: str, fields: tuple[str, ...
     path = publication.audience_file(segment)
     columns = ", ".join(f'"{name}"' for name in fields)
     rows = duckdb.sql(
-        f"select sha256('email:' || lower(trim(email))), email{', ' if fields else ''}{columns}"
+        f"select {ADDRESS_KEY}, email{', ' if fields else ''}{columns}"
         f" from read_csv({literal(str(path))}, header = true, all_varchar = true)"
     ).fetchall()
     return [Record(row[0], row[1], dict(zip(fields, row[2:], strict=True))) for row in rows]

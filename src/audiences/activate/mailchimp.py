@@ -122,7 +122,9 @@ class MailchimpClient:
                     return None
                 raise
             if any(tag["name"] == target for tag in member.get("tags", [])):
-                return Outcome(record.address_key, "sent", external_id=_id(record))
+                return Outcome(
+                    record.address_key, "sent", external_id=subscriber_hash(record.email)
+                )
             return None
 
         with ThreadPoolExecutor(CONNECTIONS) as pool:
@@ -181,14 +183,12 @@ def _merge(record: Record) -> dict:
     }
 
 
-def _id(record: Record) -> str:
-    return subscriber_hash(record.email)
-
-
 def _upsert_outcome(record: Record, refused: dict, tagged_errors: dict) -> Outcome:
     email = record.email.lower()
     if email in refused:
         return Outcome(record.address_key, "skipped", reason="invalid", error=refused[email])
     if email in tagged_errors:
         return Outcome(record.address_key, "failed", error=tagged_errors[email])
-    return Outcome(record.address_key, "sent", http_status=200, external_id=_id(record))
+    return Outcome(
+        record.address_key, "sent", http_status=200, external_id=subscriber_hash(record.email)
+    )
